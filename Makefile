@@ -1,0 +1,51 @@
+# The commands a developer types every day. `make serve` and `make test` set
+# everything up on a fresh machine first; nothing is installed by hand.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SYSTEM_PACKAGES := chromium coturn nginx-light
+
+.PHONY: serve test lint check bench system-deps clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+# Development server: SQLite and the in-memory channel layer unless DATABASE_URL / REDIS_URL say otherwise.
+# Broken article files are listed by the check but do not stop the site (their pages answer 404).
+serve: $(STAMP)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py check --fail-level CRITICAL
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --skip-checks --no-input
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver --skip-checks $(HOST):$(PORT)
+
+# Debian packages the browser, TURN and proxy tests drive.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v turnserver >/dev/null || missing="$$missing coturn"; \
+	command -v nginx >/dev/null || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(STAMP) system-deps
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py check --settings alienmeet_site.test_settings --fail-level CRITICAL
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) system-deps
+	$(PY) bench/signaling.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles artifacts

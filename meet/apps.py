@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MeetConfig(AppConfig):
+    name = "meet"
+    verbose_name = "Meet"
