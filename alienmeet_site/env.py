@@ -85,6 +85,11 @@ def database(base_dir: os.PathLike[str], environ: Mapping[str, str] = os.environ
     return config
 
 
+def redis_prefix(environ: Mapping[str, str] = os.environ) -> str:
+    """Namespace for every Redis key the site writes, so several sites (or test runs) can share one server."""
+    return environ.get("REDIS_PREFIX", "").strip() or "alienmeet:"
+
+
 def channel_layers(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     url = environ.get("REDIS_URL", "").strip()
     if not url:
@@ -96,6 +101,7 @@ def channel_layers(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [url],
+                "prefix": redis_prefix(environ) + "asgi",
                 # A slow reader must not grow memory without bound: past this
                 # many queued messages the layer drops instead of buffering.
                 "capacity": 200,

@@ -67,6 +67,31 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CHANNEL_LAYERS = env.channel_layers()
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 
+# Matchmaking state: in this process's memory, or in Redis shared by every process.
+MATCHMAKER = {
+    "BACKEND": "redis" if REDIS_URL else "memory",
+    "URL": REDIS_URL,
+    "PREFIX": env.redis_prefix(),
+    # A visitor with interests waits this long for someone sharing one, then takes anyone.
+    "INTEREST_WAIT": env.env_number("MATCH_INTEREST_WAIT", 5),
+    # Two people who parted with Next are not paired again this soon while anyone else waits.
+    "REMATCH_COOLDOWN": env.env_number("MATCH_REMATCH_COOLDOWN", 60),
+    # A server process that misses its heartbeat this long is presumed dead and its peers reaped.
+    "LEASE": env.env_number("MATCH_LEASE", 5, minimum=1),
+}
+
+# What the signaling consumer allows one connection and hands the browser for ICE.
+MEET = {
+    "STUN_URLS": env.env_list("STUN_URLS", []),
+    "TURN_URLS": env.env_list("TURN_URLS", []),
+    "TURN_SECRET": os.environ.get("TURN_SECRET", ""),
+    "TURN_TTL": int(env.env_number("TURN_TTL", 3600, minimum=60)),
+    "RATE_PER_SECOND": env.env_number("MEET_RATE_PER_SECOND", 25, minimum=1),
+    "RATE_BURST": env.env_number("MEET_RATE_BURST", 50, minimum=1),
+    # Frames refused by the rate limit within 10 seconds before the connection is closed.
+    "FLOOD_CLOSE_AFTER": int(env.env_number("MEET_FLOOD_CLOSE_AFTER", 200, minimum=1)),
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

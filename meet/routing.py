@@ -1,3 +1,7 @@
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from meet.consumers import MeetConsumer
+
+websocket_urlpatterns = [
+    path("ws/meet/", MeetConsumer.as_asgi()),
+]

@@ -1,0 +1,255 @@
+"""The signaling consumer: one per WebSocket on /ws/meet/.
+
+It translates frames (``meet.protocol``) into matchmaking calls and relays
+signaling to the current partner's channel. The only state it holds is this
+connection's own: its peer id, current match and rate limit. Who is waiting
+and who is matched with whom lives in the shared matchmaking state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from channels.exceptions import ChannelFull
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from meet import protocol
+from meet.endings import announce_end
+from meet.ice import ice_servers
+from meet.matchmaking import EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
+from meet.matchmaking.base import JoinResult
+from meet.ratelimit import FloodMeter, TokenBucket
+from meet.runtime import ensure_runtime
+
+logger = logging.getLogger("alienmeet.meet")
+
+UNAVAILABLE_MESSAGE = "Matchmaking is briefly unavailable; we keep trying."
+
+
+@dataclass(frozen=True)
+class CurrentMatch:
+    match_id: str
+    partner_channel: str
+
+
+class MeetConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        conf = settings.MEET
+        self.peer_id = secrets.token_urlsafe(16)
+        self.match: CurrentMatch | None = None
+        self.ticket = ""  # set while queued: which queue entry a matched notice must name
+        self.interests: tuple[str, ...] = ()
+        self.registered = False
+        self.retry_task: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+        self.bucket = TokenBucket(conf["RATE_PER_SECOND"], conf["RATE_BURST"])
+        self.flood = FloodMeter(conf["FLOOD_CLOSE_AFTER"])
+        self.runtime = ensure_runtime()
+        self.matchmaker = get_matchmaker()
+        await self.accept()
+        online = 0
+        try:
+            await self._register()
+            online = (await self.matchmaker.snapshot()).online
+        except MatchmakerUnavailable:
+            pass
+        await self.send_json(protocol.hello(self.peer_id, online, ice_servers(self.peer_id)))
+        if not self.registered:
+            await self._unavailable()
+        await self.channel_layer.group_add(self.runtime.online_group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        self._stop_retrying()
+        try:
+            await self.channel_layer.group_discard(self.runtime.online_group, self.channel_name)
+        except Exception:
+            logger.warning("event=group_discard_failed", exc_info=True)
+        if not self.registered:
+            return
+        try:
+            ended = await self.matchmaker.unregister(self.peer_id)
+        except MatchmakerUnavailable:
+            # The peer key expires with its lease; the partner learns through the reaper.
+            return
+        if ended:
+            await announce_end(self.channel_layer, ended)
+
+    # Frames from the browser.
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.bucket.allow():
+            if self.flood.refuse():
+                logger.info("event=closed_for_flooding")
+                await self.close(code=protocol.CLOSE_FLOODING)
+            elif self.flood.should_warn():
+                await self._error(protocol.RATE_LIMITED, "Too many messages; slow down.")
+            return
+        if text_data is None:
+            await self._error(protocol.BAD_MESSAGE, "Binary frames are not accepted; send JSON text.")
+            return
+        try:
+            command = protocol.parse_frame(text_data)
+        except protocol.ProtocolError as error:
+            await self._error(error.code, error.message)
+            return
+        try:
+            await self._dispatch(command)
+        except MatchmakerUnavailable:
+            await self._unavailable()
+
+    async def _dispatch(self, command: protocol.Command) -> None:
+        if isinstance(command, protocol.Signal):
+            await self._relay(command.match_id, command.data)
+            return
+        # One matchmaking step at a time per connection, so the retry loop and
+        # the visitor's own commands never interleave.
+        async with self.lock:
+            match command:
+                case protocol.Join(interests=interests):
+                    if self.match is not None:
+                        await self._error(protocol.BAD_MESSAGE, "Already in a call; send next or leave first.")
+                        return
+                    self.interests = interests
+                    await self._queue()
+                case protocol.Next():
+                    await self._end_match(protocol.LEFT_NEXT)
+                    await self._queue()
+                case protocol.Leave():
+                    await self._end_match(protocol.LEFT_LEAVE)
+                    self._stop_retrying()
+                    self.ticket = ""
+                    await self.matchmaker.leave_queue(self.peer_id)
+                case protocol.Report():
+                    await self._error(protocol.BAD_MESSAGE, "Reports are not accepted yet.")
+
+    async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
+        if self.match is None or self.match.match_id != match_id:
+            await self._error(protocol.NOT_MATCHED, "No current match with that match_id; message dropped.")
+            return
+        try:
+            await self.channel_layer.send(
+                self.match.partner_channel, {"type": "meet.signal", "match_id": match_id, "data": data}
+            )
+        except ChannelFull:
+            await self._error(protocol.UNAVAILABLE, "The stranger is not keeping up; message dropped.")
+        except (OSError, ConnectionError, TimeoutError):
+            await self._unavailable()
+
+    # Matchmaking.
+
+    async def _register(self) -> None:
+        await self.matchmaker.register(self.peer_id, self.channel_name)
+        self.registered = True
+
+    async def _join(self) -> JoinResult:
+        if not self.registered:
+            await self._register()
+        result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests)
+        if isinstance(result, Gone):
+            await self._register()
+            result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests)
+        return result
+
+    async def _queue(self) -> None:
+        if not self.ticket:
+            self.ticket = secrets.token_hex(6)
+        result = await self._join()
+        if isinstance(result, Matched):
+            await self._take(result)
+            return
+        if isinstance(result, Queued):
+            await self.send_json(protocol.waiting())
+        # Busy: a matched notice is on its way; retrying also covers the case where it never comes.
+        self._keep_retrying()
+
+    async def _take(self, result: Matched) -> None:
+        self._stop_retrying()
+        self.ticket = ""
+        self.match = CurrentMatch(result.match_id, result.partner_channel)
+        await self.send_json(protocol.matched(result.match_id, False, result.shared_interests))
+        await self.channel_layer.send(
+            result.partner_channel,
+            {
+                "type": "meet.matched",
+                "match_id": result.match_id,
+                "ticket": result.partner_ticket,
+                "partner_channel": self.channel_name,
+                "interests": list(result.shared_interests),
+            },
+        )
+        logger.info("event=match_start wait=%.2f interest_matched=%s", result.wait, bool(result.shared_interests))
+
+    async def _end_match(self, reason: str) -> None:
+        if self.match is None:
+            return
+        current, self.match = self.match, None
+        ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason)
+        if ended:
+            await announce_end(self.channel_layer, ended)
+
+    def _keep_retrying(self) -> None:
+        if self.retry_task is None or self.retry_task.done():
+            self.retry_task = asyncio.get_running_loop().create_task(self._retry_loop())
+
+    def _stop_retrying(self) -> None:
+        task, self.retry_task = self.retry_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _retry_loop(self) -> None:
+        """While queued, try again now and then: interests stop mattering after the wait, Redis may come back."""
+        period = min(max(settings.MATCHMAKER["INTEREST_WAIT"], 0.2), 2.0)
+        while True:
+            await asyncio.sleep(period)
+            async with self.lock:
+                if not self.ticket or self.match is not None:
+                    return
+                try:
+                    result = await self._join()
+                except MatchmakerUnavailable:
+                    continue
+                if isinstance(result, Matched):
+                    await self._take(result)
+                    return
+
+    # Messages from the channel layer (other consumers and the runtime).
+
+    async def meet_matched(self, message: dict[str, Any]) -> None:
+        async with self.lock:
+            if self.match is not None or not self.ticket or message["ticket"] != self.ticket:
+                return  # a notice for a queue entry this connection already left
+            self._stop_retrying()
+            self.ticket = ""
+            self.match = CurrentMatch(message["match_id"], message["partner_channel"])
+            await self.send_json(protocol.matched(message["match_id"], True, tuple(message["interests"])))
+
+    async def meet_signal(self, message: dict[str, Any]) -> None:
+        if self.match is not None and self.match.match_id == message["match_id"]:
+            await self.send_json(protocol.signal(message["match_id"], message["data"]))
+
+    async def meet_partner_left(self, message: dict[str, Any]) -> None:
+        if self.match is not None and self.match.match_id == message["match_id"]:
+            self.match = None
+            await self.send_json(protocol.partner_left(message["match_id"], message["reason"]))
+
+    async def meet_online(self, message: dict[str, Any]) -> None:
+        await self.send_json(protocol.online(message["count"]))
+
+    # Helpers.
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def _error(self, code: str, message: str) -> None:
+        await self.send_json(protocol.error(code, message))
+
+    async def _unavailable(self) -> None:
+        await self._error(protocol.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+        if self.ticket:
+            self._keep_retrying()

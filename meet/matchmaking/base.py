@@ -1,0 +1,103 @@
+"""The matchmaking interface that both backends implement and the contract tests check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class MatchmakerUnavailable(Exception):
+    """The shared matchmaking state (Redis) cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Matched:
+    """The caller was paired. The caller is the impolite side; the partner is polite."""
+
+    match_id: str
+    partner_id: str
+    partner_channel: str
+    partner_ticket: str
+    shared_interests: tuple[str, ...]
+    wait: float
+
+
+@dataclass(frozen=True)
+class Queued:
+    """No partner yet: the caller waits in the queue."""
+
+
+@dataclass(frozen=True)
+class Busy:
+    """The caller was matched by someone else meanwhile; a ``matched`` notice is on its way."""
+
+
+@dataclass(frozen=True)
+class Gone:
+    """The caller is not registered (its lease ran out): register again, then join."""
+
+
+@dataclass(frozen=True)
+class EndedMatch:
+    """A match that just ended, told from the side that ended it.
+
+    ``other_channel`` is where the partner_left notice goes ("" when the other
+    side is gone too). The timing fields feed the anonymous match event.
+    """
+
+    match_id: str
+    other_id: str
+    other_channel: str
+    reason: str
+    started_at: float
+    ended_at: float
+    waits: tuple[float, float]
+    interest_matched: bool
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.ended_at - self.started_at)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    online: int
+    waiting: int
+    in_calls: int
+
+
+JoinResult = Matched | Queued | Busy | Gone
+
+
+class Matchmaker(Protocol):
+    async def register(self, peer_id: str, channel_name: str) -> None:
+        """Make a connected peer known (idle, not queued) under this process's lease."""
+
+    async def unregister(self, peer_id: str) -> EndedMatch | None:
+        """Forget a peer that disconnected; end its match (reason ``disconnect``) if it had one."""
+
+    async def join(self, peer_id: str, ticket: str, interests: tuple[str, ...]) -> JoinResult:
+        """Pair the peer with a compatible waiting peer, or queue it.
+
+        Calling it again while queued re-tries the match, keeping the original
+        queue time (that is how the interest wait runs out). ``ticket`` tells
+        the partner which queue entry was matched, so a stale notice is ignored.
+        """
+
+    async def end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
+        """End the peer's current match (only if it is ``match_id``, when given)."""
+
+    async def leave_queue(self, peer_id: str) -> None:
+        """Take a waiting peer out of the queue; a matched peer is untouched."""
+
+    async def snapshot(self) -> Snapshot:
+        """People online, waiting and in calls, across every process."""
+
+    async def heartbeat(self) -> list[EndedMatch]:
+        """Renew this process's lease and reap peers of processes whose lease ran out.
+
+        Returns the matches ended by reaping, so their live partners can be told.
+        """
+
+    async def shutdown(self) -> None:
+        """Give this process's lease up (the process is stopping)."""

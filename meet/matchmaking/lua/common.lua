@@ -1,0 +1,74 @@
+-- Helpers shared by every matchmaking script. Keys live under the prefix P:
+--   P..'peer:'..id       hash  st (i|w|m), ch, proc, tk, int (comma list), qt (ms), mid, pt
+--   P..'q:any'           zset  waiting peers without interests, score = queued at (ms)
+--   P..'q:int'           zset  waiting peers with interests
+--   P..'qi:'..interest   zset  waiting peers with that interest
+--   P..'match:'..mid     hash  a, b, start, wa, wb, sh
+--   P..'matches'         set   match ids in progress
+--   P..'cd:'..a..':'..b  string, expires: a and b just parted with next
+--   P..'procs'           zset  server process -> lease expiry (ms)
+--   P..'procpeers:'..pr  set   peers connected to that process
+local P = ARGV[1]
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function split(csv)
+  local out = {}
+  if csv and csv ~= '' then
+    for word in string.gmatch(csv, '([^,]+)') do out[#out + 1] = word end
+  end
+  return out
+end
+
+local function dequeue(id)
+  local key = P .. 'peer:' .. id
+  redis.call('ZREM', P .. 'q:any', id)
+  redis.call('ZREM', P .. 'q:int', id)
+  for _, interest in ipairs(split(redis.call('HGET', key, 'int'))) do
+    redis.call('ZREM', P .. 'qi:' .. interest, id)
+  end
+end
+
+local function cooldown_key(a, b)
+  if a < b then return P .. 'cd:' .. a .. ':' .. b end
+  return P .. 'cd:' .. b .. ':' .. a
+end
+
+-- End id's match. Returns the fields of an ended match, or nil.
+local function end_match(id, want_mid, reason, cooldown_ms)
+  local key = P .. 'peer:' .. id
+  if redis.call('HGET', key, 'st') ~= 'm' then return nil end
+  local mid = redis.call('HGET', key, 'mid')
+  if want_mid ~= '' and want_mid ~= mid then return nil end
+  local other = redis.call('HGET', key, 'pt') or ''
+  redis.call('HSET', key, 'st', 'i')
+  redis.call('HDEL', key, 'mid', 'pt')
+  local other_channel = ''
+  if other ~= '' then
+    local okey = P .. 'peer:' .. other
+    if redis.call('HGET', okey, 'mid') == mid then
+      redis.call('HSET', okey, 'st', 'i')
+      redis.call('HDEL', okey, 'mid', 'pt')
+      other_channel = redis.call('HGET', okey, 'ch') or ''
+    end
+    if reason == 'next' and cooldown_ms > 0 then
+      redis.call('SET', cooldown_key(id, other), '1', 'PX', cooldown_ms)
+    end
+  end
+  local m = redis.call('HMGET', P .. 'match:' .. mid, 'start', 'wa', 'wb', 'sh')
+  redis.call('DEL', P .. 'match:' .. mid)
+  redis.call('SREM', P .. 'matches', mid)
+  return {'ended', mid, other, other_channel, m[1] or '0', tostring(now_ms()), m[2] or '0', m[3] or '0', m[4] or '0'}
+end
+
+-- Forget a peer entirely; returns its ended match, if it had one.
+local function forget(id, proc)
+  local ended = end_match(id, '', 'disconnect', 0)
+  dequeue(id)
+  redis.call('DEL', P .. 'peer:' .. id)
+  redis.call('SREM', P .. 'procpeers:' .. proc, id)
+  return ended
+end

@@ -1,0 +1,8 @@
+-- ARGV: prefix, peer, channel, proc, peer_ttl_ms, lease_ms
+local key = P .. 'peer:' .. ARGV[2]
+redis.call('HSET', key, 'st', 'i', 'ch', ARGV[3], 'proc', ARGV[4])
+redis.call('PEXPIRE', key, tonumber(ARGV[5]))
+redis.call('SADD', P .. 'procpeers:' .. ARGV[4], ARGV[2])
+-- The first peer of a new process starts its lease before the first heartbeat does.
+redis.call('ZADD', P .. 'procs', 'GT', now_ms() + tonumber(ARGV[6]), ARGV[4])
+return 1

@@ -1,0 +1,196 @@
+"""In-memory matchmaking: the embedded default for a single server process.
+
+Every operation runs to completion without awaiting, so on one event loop it is
+as atomic as the Redis scripts. It cannot be shared between processes, which is
+why settings switch to the Redis backend whenever REDIS_URL is set.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from meet.matchmaking.base import Busy, EndedMatch, Gone, JoinResult, Matched, Queued, Snapshot
+from meet.protocol import LEFT_DISCONNECT, LEFT_NEXT
+
+
+@dataclass
+class _Peer:
+    peer_id: str
+    channel: str
+    state: str = "idle"  # idle | waiting | matched
+    ticket: str = ""
+    interests: tuple[str, ...] = ()
+    queued_at: float = 0.0
+    match_id: str = ""
+    partner: str = ""
+
+
+@dataclass
+class _Match:
+    started_at: float
+    waits: tuple[float, float]
+    shared: bool
+
+
+@dataclass
+class MemoryStore:
+    peers: dict[str, _Peer] = field(default_factory=dict)
+    # Insertion-ordered dicts used as queues: oldest first, O(1) removal.
+    queue: dict[str, None] = field(default_factory=dict)
+    by_interest: dict[str, dict[str, None]] = field(default_factory=dict)
+    matches: dict[str, _Match] = field(default_factory=dict)
+    cooldowns: dict[frozenset[str], float] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.peers.clear()
+        self.queue.clear()
+        self.by_interest.clear()
+        self.matches.clear()
+        self.cooldowns.clear()
+
+
+# The one store of this process.
+STORE = MemoryStore()
+
+
+class MemoryMatchmaker:
+    def __init__(self, interest_wait: float, rematch_cooldown: float, store: MemoryStore = STORE) -> None:
+        self.interest_wait = interest_wait
+        self.rematch_cooldown = rematch_cooldown
+        self.store = store
+
+    async def register(self, peer_id: str, channel_name: str) -> None:
+        self.store.peers[peer_id] = _Peer(peer_id, channel_name)
+
+    async def unregister(self, peer_id: str) -> EndedMatch | None:
+        ended = self._end(peer_id, None, LEFT_DISCONNECT)
+        self._dequeue(peer_id)
+        self.store.peers.pop(peer_id, None)
+        return ended
+
+    async def join(self, peer_id: str, ticket: str, interests: tuple[str, ...]) -> JoinResult:
+        me = self.store.peers.get(peer_id)
+        if me is None:
+            return Gone()
+        if me.state == "matched":
+            return Busy()
+        now = time.time()
+        if me.state == "waiting":
+            self._dequeue(peer_id)
+        else:
+            me.queued_at = now
+        me.interests, me.ticket = interests, ticket
+        partner = self._pick(me, now)
+        if partner is None:
+            self._enqueue(me)
+            return Queued()
+        self._dequeue(partner.peer_id)
+        match_id = secrets.token_urlsafe(12)
+        shared = tuple(i for i in me.interests if i in partner.interests)
+        waits = (now - partner.queued_at, now - me.queued_at)
+        self.store.matches[match_id] = _Match(now, waits, bool(shared))
+        for peer, other in ((me, partner), (partner, me)):
+            peer.state, peer.match_id, peer.partner = "matched", match_id, other.peer_id
+        return Matched(match_id, partner.peer_id, partner.channel, partner.ticket, shared, waits[1])
+
+    async def end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
+        return self._end(peer_id, match_id, reason)
+
+    async def leave_queue(self, peer_id: str) -> None:
+        me = self.store.peers.get(peer_id)
+        if me is not None and me.state == "waiting":
+            self._dequeue(peer_id)
+            me.state = "idle"
+
+    async def snapshot(self) -> Snapshot:
+        return Snapshot(len(self.store.peers), len(self.store.queue), len(self.store.matches))
+
+    async def heartbeat(self) -> list[EndedMatch]:
+        now = time.time()
+        for pair, until in list(self.store.cooldowns.items()):
+            if until <= now:
+                del self.store.cooldowns[pair]
+        return []
+
+    async def shutdown(self) -> None:
+        return None
+
+    # Internals, each runs without awaiting.
+
+    def _is_open(self, peer: _Peer, now: float) -> bool:
+        return not peer.interests or now - peer.queued_at >= self.interest_wait
+
+    def _cooled(self, a: str, b: str, now: float) -> bool:
+        return self.store.cooldowns.get(frozenset((a, b)), 0.0) > now
+
+    def _pick(self, me: _Peer, now: float) -> _Peer | None:
+        peers, queue = self.store.peers, self.store.queue
+        # 1. Oldest waiting peer sharing an interest.
+        best: _Peer | None = None
+        for interest in me.interests:
+            for other_id in self.store.by_interest.get(interest, {}):
+                if not self._cooled(me.peer_id, other_id, now):
+                    other = peers[other_id]
+                    if best is None or other.queued_at < best.queued_at:
+                        best = other
+                    break
+        if best is not None:
+            return best
+        # 2. Anyone, once neither side is holding out for a shared interest.
+        cooled: list[_Peer] = []
+        if self._is_open(me, now):
+            for other_id in queue:
+                other = peers[other_id]
+                if self._cooled(me.peer_id, other_id, now):
+                    cooled.append(other)
+                elif self._is_open(other, now):
+                    return other
+        # 3. A partner from a just-ended match, only when nobody else waits and both waited out the window.
+        if cooled and len(cooled) == len(queue) and now - me.queued_at >= self.interest_wait:
+            return next((o for o in cooled if now - o.queued_at >= self.interest_wait), None)
+        return None
+
+    def _enqueue(self, me: _Peer) -> None:
+        me.state = "waiting"
+        self.store.queue[me.peer_id] = None
+        for interest in me.interests:
+            self.store.by_interest.setdefault(interest, {})[me.peer_id] = None
+
+    def _dequeue(self, peer_id: str) -> None:
+        if peer_id not in self.store.queue:
+            return
+        del self.store.queue[peer_id]
+        peer = self.store.peers.get(peer_id)
+        for interest in peer.interests if peer else ():
+            waiting = self.store.by_interest.get(interest)
+            if waiting is not None:
+                waiting.pop(peer_id, None)
+                if not waiting:
+                    del self.store.by_interest[interest]
+
+    def _end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
+        me = self.store.peers.get(peer_id)
+        if me is None or me.state != "matched" or (match_id is not None and match_id != me.match_id):
+            return None
+        ended_id, other = me.match_id, self.store.peers.get(me.partner)
+        me.state, me.match_id, me.partner = "idle", "", ""
+        other_channel = ""
+        if other is not None and other.match_id == ended_id:
+            other.state, other.match_id, other.partner = "idle", "", ""
+            other_channel = other.channel
+        record = self.store.matches.pop(ended_id)
+        now = time.time()
+        if reason == LEFT_NEXT and other is not None:
+            self.store.cooldowns[frozenset((peer_id, other.peer_id))] = now + self.rematch_cooldown
+        return EndedMatch(
+            match_id=ended_id,
+            other_id=other.peer_id if other else "",
+            other_channel=other_channel,
+            reason=reason,
+            started_at=record.started_at,
+            ended_at=now,
+            waits=record.waits,
+            interest_matched=record.shared,
+        )

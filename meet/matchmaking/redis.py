@@ -1,0 +1,146 @@
+"""Redis matchmaking: shared by every server process, each step one atomic Lua script.
+
+Liveness: each process holds a lease in ``procs`` and renews it every
+heartbeat, together with the keys of its connected peers. When a process dies,
+the next heartbeat of any live process reaps its peers: they leave the queue,
+their matches end, and the partners are told (reason ``disconnect``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from meet.matchmaking.base import Busy, EndedMatch, Gone, JoinResult, Matched, MatchmakerUnavailable, Queued, Snapshot
+from meet.protocol import LEFT_DISCONNECT
+
+LUA_DIR = Path(__file__).with_name("lua")
+SCAN_LIMIT = 32
+# Renew the peers' keys every this many heartbeats; they are only a backstop for
+# when no process is left to reap.
+PEER_RENEW_EVERY = 5
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _script_source(name: str) -> str:
+    common = (LUA_DIR / "common.lua").read_text(encoding="utf-8")
+    return common + "\n" + (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
+
+
+SCRIPTS = {
+    name: _script_source(name)
+    for name in ("register", "unregister", "join", "end", "leave_queue", "heartbeat", "snapshot", "shutdown")
+}
+
+
+def _unavailable_on_redis_errors(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    @wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as error:
+            raise MatchmakerUnavailable(str(error)) from error
+
+    return wrapper
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ended(fields: list[Any], reason: str) -> EndedMatch:
+    _, mid, other, other_channel, start, end, wait_a, wait_b, shared = (_text(f) for f in fields)
+    return EndedMatch(
+        match_id=mid,
+        other_id=other,
+        other_channel=other_channel,
+        reason=reason,
+        started_at=int(start) / 1000,
+        ended_at=int(end) / 1000,
+        waits=(int(wait_a) / 1000, int(wait_b) / 1000),
+        interest_matched=shared == "1",
+    )
+
+
+class RedisMatchmaker:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        interest_wait: float,
+        rematch_cooldown: float,
+        lease: float,
+    ) -> None:
+        self.client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=5)
+        self.prefix = prefix
+        self.interest_wait_ms = int(interest_wait * 1000)
+        self.cooldown_ms = int(rematch_cooldown * 1000)
+        self.lease_ms = int(lease * 1000)
+        self.peer_ttl_ms = self.lease_ms * 6
+        self.process_id = secrets.token_hex(8)
+        self.beats = 0
+        self.scripts = {name: self.client.register_script(source) for name, source in SCRIPTS.items()}
+
+    async def _run(self, name: str, *args: Any) -> Any:
+        return await self.scripts[name](args=[self.prefix, *args])
+
+    @_unavailable_on_redis_errors
+    async def register(self, peer_id: str, channel_name: str) -> None:
+        await self._run("register", peer_id, channel_name, self.process_id, self.peer_ttl_ms, self.lease_ms)
+
+    @_unavailable_on_redis_errors
+    async def unregister(self, peer_id: str) -> EndedMatch | None:
+        result = await self._run("unregister", peer_id, self.process_id)
+        return _ended(result, LEFT_DISCONNECT) if _text(result[0]) == "ended" else None
+
+    @_unavailable_on_redis_errors
+    async def join(self, peer_id: str, ticket: str, interests: tuple[str, ...]) -> JoinResult:
+        match_id = secrets.token_urlsafe(12)
+        result = await self._run("join", peer_id, ticket, self.interest_wait_ms, match_id, SCAN_LIMIT, *interests)
+        outcome = _text(result[0])
+        if outcome == "waiting":
+            return Queued()
+        if outcome == "busy":
+            return Busy()
+        if outcome == "gone":
+            return Gone()
+        _, partner, channel, partner_ticket, shared, wait = (_text(f) for f in result)
+        return Matched(
+            match_id, partner, channel, partner_ticket, tuple(shared.split(",")) if shared else (), int(wait) / 1000
+        )
+
+    @_unavailable_on_redis_errors
+    async def end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
+        result = await self._run("end", peer_id, match_id or "", reason, self.cooldown_ms)
+        return _ended(result, reason) if _text(result[0]) == "ended" else None
+
+    @_unavailable_on_redis_errors
+    async def leave_queue(self, peer_id: str) -> None:
+        await self._run("leave_queue", peer_id)
+
+    @_unavailable_on_redis_errors
+    async def snapshot(self) -> Snapshot:
+        online, waiting, in_calls = await self._run("snapshot")
+        return Snapshot(int(online), int(waiting), int(in_calls))
+
+    @_unavailable_on_redis_errors
+    async def heartbeat(self) -> list[EndedMatch]:
+        renew = self.peer_ttl_ms if self.beats % PEER_RENEW_EVERY == 0 else 0
+        self.beats += 1
+        flat = await self._run("heartbeat", self.process_id, self.lease_ms, renew)
+        return [_ended(flat[i : i + 9], LEFT_DISCONNECT) for i in range(0, len(flat), 9)]
+
+    async def shutdown(self) -> None:
+        try:
+            await self._run("shutdown", self.process_id)
+            await self.client.aclose()
+        except (redis.exceptions.RedisError, OSError):
+            pass

@@ -1,0 +1,176 @@
+"""Protocol version 1 of ``/ws/meet/``: message names, fields and limits, defined once.
+
+The consumer, the tests and ``docs/protocol.md`` all follow this module.
+Client frames are parsed into small command objects; anything else raises
+ProtocolError carrying the ``error`` code the client receives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+PROTOCOL_VERSION = 1
+
+MAX_INTERESTS = 5
+MAX_INTEREST_LENGTH = 24
+MAX_SIGNAL_BYTES = 64 * 1024
+# The envelope around ``data`` ({"type":"signal","match_id":"…","data":…}) needs a little room.
+MAX_FRAME_BYTES = MAX_SIGNAL_BYTES + 512
+MAX_MATCH_ID_LENGTH = 64
+
+REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
+
+# Reasons a partner_left carries.
+LEFT_NEXT = "next"
+LEFT_LEAVE = "leave"
+LEFT_DISCONNECT = "disconnect"
+
+# Error codes.
+BAD_JSON = "bad_json"
+BAD_MESSAGE = "bad_message"
+TOO_LARGE = "too_large"
+NOT_MATCHED = "not_matched"
+RATE_LIMITED = "rate_limited"
+UNAVAILABLE = "unavailable"
+BANNED = "banned"
+
+# WebSocket close codes (4000-4999 are the application's own).
+CLOSE_BANNED = 4003
+CLOSE_FLOODING = 4008
+CLOSE_SHUTDOWN = 4012
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Join:
+    interests: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Signal:
+    match_id: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Next:
+    pass
+
+
+@dataclass(frozen=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True)
+class Report:
+    match_id: str
+    reason: str
+
+
+Command = Join | Signal | Next | Leave | Report
+
+
+def normalize_interests(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ProtocolError(BAD_MESSAGE, "interests must be a list of strings")
+    if len(value) > MAX_INTERESTS:
+        raise ProtocolError(BAD_MESSAGE, f"at most {MAX_INTERESTS} interests")
+    interests: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ProtocolError(BAD_MESSAGE, "interests must be a list of strings")
+        word = item.strip().lower()
+        if not 1 <= len(word) <= MAX_INTEREST_LENGTH:
+            raise ProtocolError(BAD_MESSAGE, f"each interest must be 1 to {MAX_INTEREST_LENGTH} characters")
+        if "," in word:
+            raise ProtocolError(BAD_MESSAGE, "an interest cannot contain a comma")
+        if word not in interests:
+            interests.append(word)
+    return tuple(interests)
+
+
+def _match_id(message: dict[str, Any]) -> str:
+    match_id = message.get("match_id")
+    if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID_LENGTH:
+        raise ProtocolError(BAD_MESSAGE, "match_id must be a string")
+    return match_id
+
+
+def parse_frame(text: str) -> Command:
+    """Turn one text frame into a command, or raise ProtocolError."""
+    # A str of n characters is at most 4n bytes in UTF-8, so most frames skip encoding.
+    if len(text) * 4 > MAX_FRAME_BYTES and len(text.encode("utf-8")) > MAX_FRAME_BYTES:
+        raise ProtocolError(TOO_LARGE, f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise ProtocolError(BAD_JSON, "frame is not valid JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(BAD_MESSAGE, "frame must be a JSON object")
+    kind = message.get("type")
+    if kind == "signal":
+        data = message.get("data")
+        if not isinstance(data, dict):
+            raise ProtocolError(BAD_MESSAGE, "data must be a JSON object")
+        return Signal(_match_id(message), data)
+    if kind == "join":
+        interests = message.get("interests", [])
+        return Join(normalize_interests(interests if interests is not None else []))
+    if kind == "next":
+        return Next()
+    if kind == "leave":
+        return Leave()
+    if kind == "report":
+        reason = message.get("reason")
+        if reason not in REPORT_REASONS:
+            raise ProtocolError(BAD_MESSAGE, f"reason must be one of {', '.join(REPORT_REASONS)}")
+        return Report(_match_id(message), reason)
+    if not isinstance(kind, str):
+        raise ProtocolError(BAD_MESSAGE, "type must be a string")
+    raise ProtocolError(BAD_MESSAGE, f"unknown message type {kind[:32]!r}")
+
+
+# Server messages.
+
+
+def hello(peer_id: str, online: int, ice_servers: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "type": "hello",
+        "peer_id": peer_id,
+        "online": online,
+        "ice_servers": ice_servers,
+        "protocol": PROTOCOL_VERSION,
+    }
+
+
+def waiting() -> dict[str, Any]:
+    return {"type": "waiting"}
+
+
+def matched(match_id: str, polite: bool, interests: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "matched", "match_id": match_id, "polite": polite, "interests": list(interests)}
+
+
+def signal(match_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "signal", "match_id": match_id, "data": data}
+
+
+def partner_left(match_id: str, reason: str) -> dict[str, Any]:
+    return {"type": "partner_left", "match_id": match_id, "reason": reason}
+
+
+def online(count: int) -> dict[str, Any]:
+    return {"type": "online", "count": count}
+
+
+def error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, **extra}

@@ -1,0 +1,236 @@
+"""The protocol, message by message, through the real ASGI app, on both backends."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from alienmeet_site.asgi import application
+from meet import protocol
+from meet.models import MatchEvent
+from tests.meet.conftest import Peer, pair
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_hello(backend):
+    peer = await Peer.connect()
+    hello = peer.hello
+    assert hello["protocol"] == 1
+    assert len(hello["peer_id"]) >= 20
+    assert hello["online"] >= 1
+    assert hello["ice_servers"] == []
+    other = await Peer.connect()
+    assert other.hello["peer_id"] != hello["peer_id"]
+    await peer.close()
+    await other.close()
+
+
+async def test_hello_mints_turn_credentials(backend, settings):
+    settings.MEET = {
+        **settings.MEET,
+        "STUN_URLS": ["stun:127.0.0.1:3478"],
+        "TURN_URLS": ["turn:127.0.0.1:3478?transport=udp"],
+        "TURN_SECRET": "s3cret",
+        "TURN_TTL": 600,
+    }
+    peer = await Peer.connect()
+    stun, turn = peer.hello["ice_servers"]
+    assert stun == {"urls": ["stun:127.0.0.1:3478"]}
+    assert turn["urls"] == ["turn:127.0.0.1:3478?transport=udp"]
+    expiry, peer_id = turn["username"].split(":")
+    assert peer_id == peer.hello["peer_id"]
+    assert 590 <= int(expiry) - time.time() <= 601
+    expected = base64.b64encode(hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()).decode()
+    assert turn["credential"] == expected
+    await peer.close()
+
+
+async def test_match_and_relay_both_ways(backend):
+    first, second, match_id = await pair()
+    offer = {"description": {"type": "offer", "sdp": "v=0\r\n…ünïcode"}}
+    await second.send({"type": "signal", "match_id": match_id, "data": offer})
+    assert await first.expect("signal", match_id=match_id) == {"type": "signal", "match_id": match_id, "data": offer}
+    answer = {"candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}}
+    await first.send({"type": "signal", "match_id": match_id, "data": answer})
+    await second.expect("signal", data=answer)
+    await first.close()
+    await second.close()
+
+
+async def test_interests_are_normalized_and_shared_ones_reported(backend):
+    first, second, _ = await pair(interests=["  Music ", "CHESS", "music"])
+    await first.close()
+    await second.close()
+    a = await Peer.connect()
+    await a.send({"type": "join", "interests": ["Chess", "art"]})
+    await a.expect("waiting")
+    b = await Peer.connect()
+    await b.send({"type": "join", "interests": [" chess", "music"]})
+    matched = await b.expect("matched", interests=["chess"])
+    await a.expect("matched", interests=["chess"], match_id=matched["match_id"])
+    await a.close()
+    await b.close()
+
+
+async def test_next_tells_partner_and_requeues(backend):
+    first, second, match_id = await pair()
+    await second.send({"type": "next"})
+    await first.expect("partner_left", match_id=match_id, reason="next")
+    await second.expect("waiting")
+    # A late signal for the old match never reaches anyone.
+    await first.send({"type": "signal", "match_id": match_id, "data": {"candidate": None}})
+    await first.expect("error", code="not_matched")
+    await second.nothing()
+    third = await Peer.connect()
+    await third.send({"type": "join"})
+    matched = await third.expect("matched")
+    await second.expect("matched", match_id=matched["match_id"], polite=True)
+    for peer in (first, second, third):
+        await peer.close()
+
+
+async def test_leave_ends_match_and_stays_connected(backend):
+    first, second, match_id = await pair()
+    await first.send({"type": "leave"})
+    await second.expect("partner_left", match_id=match_id, reason="leave")
+    await second.send({"type": "signal", "match_id": match_id, "data": {}})
+    await second.expect("error", code="not_matched")
+    await first.send({"type": "join"})
+    await first.expect("waiting")
+    await first.send({"type": "leave"})
+    await first.nothing()
+    third = await Peer.connect()
+    await third.send({"type": "join"})
+    await third.expect("waiting")
+    for peer in (first, second, third):
+        await peer.close()
+
+
+async def test_disconnect_tells_partner(backend):
+    first, second, match_id = await pair()
+    await second.close()
+    await first.expect("partner_left", match_id=match_id, reason="disconnect")
+    await first.close()
+
+
+async def test_join_during_call_is_refused(backend):
+    first, second, _ = await pair()
+    await first.send({"type": "join"})
+    await first.expect("error", code="bad_message")
+    await first.close()
+    await second.close()
+
+
+async def test_match_events_are_recorded_without_identifiers(backend):
+    first, second, _ = await pair(interests=["space"])
+    await first.send({"type": "next"})
+    await second.expect("partner_left", reason="next")
+    await first.expect("waiting")
+    await first.close()
+    await second.close()
+    events = [event async for event in MatchEvent.objects.all()]
+    assert len(events) == 1
+    event = events[0]
+    assert event.end_reason == "next" and event.interest_matched is True
+    assert event.duration_seconds >= 0 and event.wait_seconds >= event.partner_wait_seconds >= 0
+    row = json.dumps({f.name: str(getattr(event, f.name)) for f in MatchEvent._meta.fields})
+    assert first.hello["peer_id"] not in row and second.hello["peer_id"] not in row
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json", "bad_json"),
+        ("{", "bad_json"),
+        ("[1, 2]", "bad_message"),
+        ('"join"', "bad_message"),
+        ("{}", "bad_message"),
+        ('{"type": 5}', "bad_message"),
+        ('{"type": "dance"}', "bad_message"),
+        ('{"type": "join", "interests": "music"}', "bad_message"),
+        ('{"type": "join", "interests": ["a", "b", "c", "d", "e", "f"]}', "bad_message"),
+        ('{"type": "join", "interests": ["   "]}', "bad_message"),
+        ('{"type": "join", "interests": ["' + "x" * 25 + '"]}', "bad_message"),
+        ('{"type": "join", "interests": [7]}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": "sdp"}', "bad_message"),
+        ('{"type": "signal", "data": {}}', "bad_message"),
+        ('{"type": "signal", "match_id": 3, "data": {}}', "bad_message"),
+        ('{"type": "signal", "match_id": "nope", "data": {}}', "not_matched"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_connection_stays(backend, frame, code):
+    peer = await Peer.connect()
+    await peer.send(frame)
+    error = await peer.expect("error", code=code)
+    assert error["message"]
+    await peer.send({"type": "join"})
+    await peer.expect("waiting")
+    await peer.close()
+
+
+async def test_too_large_and_binary_frames(backend):
+    peer = await Peer.connect()
+    big = {"type": "signal", "match_id": "m", "data": {"sdp": "x" * protocol.MAX_FRAME_BYTES}}
+    await peer.send(big)
+    await peer.expect("error", code="too_large")
+    await peer.send("é" * (protocol.MAX_FRAME_BYTES // 2 + 10))
+    await peer.expect("error", code="too_large")
+    await peer.communicator.send_to(bytes_data=b"\x00\x01")
+    await peer.expect("error", code="bad_message")
+    await peer.send({"type": "join"})
+    await peer.expect("waiting")
+    await peer.close()
+
+
+async def test_largest_allowed_signal_is_relayed(backend):
+    first, second, match_id = await pair()
+    envelope = len(json.dumps({"type": "signal", "match_id": match_id, "data": {"sdp": ""}}))
+    data = {"sdp": "y" * (protocol.MAX_FRAME_BYTES - envelope)}
+    await second.send({"type": "signal", "match_id": match_id, "data": data})
+    assert (await first.expect("signal"))["data"] == data
+    await first.close()
+    await second.close()
+
+
+async def test_rate_limit_then_close_for_flooding(backend, settings):
+    settings.MEET = {**settings.MEET, "RATE_BURST": 5, "RATE_PER_SECOND": 1, "FLOOD_CLOSE_AFTER": 30}
+    peer = await Peer.connect()
+    for _ in range(5):
+        await peer.send({"type": "signal", "match_id": "m", "data": {}})
+        await peer.expect("error", code="not_matched")
+    await peer.send({"type": "signal", "match_id": "m", "data": {}})
+    await peer.expect("error", code="rate_limited")
+    for _ in range(40):
+        await peer.send({"type": "leave"})
+    closed = await peer.communicator.receive_output(timeout=5)
+    while closed["type"] != "websocket.close":
+        closed = await peer.communicator.receive_output(timeout=5)
+    assert closed["code"] == protocol.CLOSE_FLOODING
+
+
+async def test_foreign_origin_is_refused(backend):
+    communicator = WebsocketCommunicator(application, "/ws/meet/", headers=[(b"origin", b"https://evil.example")])
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_online_count_is_pushed(backend):
+    first = await Peer.connect()
+    second = await Peer.connect()
+    seen = None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        message = json.loads(await first.communicator.receive_from(timeout=5))
+        if message["type"] == "online":
+            seen = message["count"]
+            if seen == 2:
+                break
+    assert seen == 2
+    await second.close()
+    await first.close()

@@ -1,0 +1,164 @@
+"""The contract both matchmaking backends keep, checked on the interface itself."""
+
+import asyncio
+
+import pytest
+from channels.layers import get_channel_layer
+
+from meet.matchmaking import Busy, Gone, Matched, Queued, Snapshot, get_matchmaker
+
+
+async def registered(*names: str):
+    matchmaker = get_matchmaker()
+    for name in names:
+        await matchmaker.register(name, f"channel-{name}")
+    return matchmaker
+
+
+async def test_first_waits_second_is_matched(backend):
+    mm = await registered("a", "b")
+    assert isinstance(await mm.join("a", "ta", ()), Queued)
+    result = await mm.join("b", "tb", ())
+    assert isinstance(result, Matched)
+    assert (result.partner_id, result.partner_channel, result.partner_ticket) == ("a", "channel-a", "ta")
+    assert result.shared_interests == ()
+    assert await mm.snapshot() == Snapshot(online=2, waiting=0, in_calls=1)
+
+
+async def test_never_matched_with_self_or_twice(backend):
+    mm = await registered("a", "b", "c")
+    assert isinstance(await mm.join("a", "t1", ()), Queued)
+    assert isinstance(await mm.join("a", "t1", ()), Queued)
+    assert isinstance(await mm.join("b", "t2", ()), Matched)
+    assert isinstance(await mm.join("a", "t1", ()), Busy)
+    assert isinstance(await mm.join("c", "t3", ()), Queued)
+
+
+async def test_unknown_peer_is_gone(backend):
+    mm = get_matchmaker()
+    assert isinstance(await mm.join("nobody", "t", ()), Gone)
+
+
+async def test_shared_interest_is_preferred_over_queue_order(backend):
+    mm = await registered("old", "music", "me")
+    await mm.join("old", "t1", ("chess",))
+    await mm.join("music", "t2", ("music", "art"))
+    result = await mm.join("me", "t3", ("art", "music"))
+    assert isinstance(result, Matched)
+    assert result.partner_id == "music"
+    assert result.shared_interests == ("art", "music")
+
+
+async def test_interests_hold_out_then_take_anyone(backend, settings):
+    mm = await registered("a", "b")
+    await mm.join("a", "t1", ("chess",))
+    assert isinstance(await mm.join("b", "t2", ("music",)), Queued)
+    wait = settings.MATCHMAKER["INTEREST_WAIT"]
+    await asyncio.sleep(wait + 0.1)
+    result = await mm.join("b", "t2", ("music",))
+    assert isinstance(result, Matched)
+    assert result.partner_id == "a" and result.shared_interests == ()
+    assert result.wait >= wait
+
+
+async def test_peer_without_interests_waits_for_holdout_to_expire(backend, settings):
+    mm = await registered("picky", "easy")
+    await mm.join("picky", "t1", ("chess",))
+    assert isinstance(await mm.join("easy", "t2", ()), Queued)
+    await asyncio.sleep(settings.MATCHMAKER["INTEREST_WAIT"] + 0.1)
+    assert isinstance(await mm.join("easy", "t2", ()), Matched)
+
+
+async def test_end_reports_match_and_frees_both(backend):
+    mm = await registered("a", "b")
+    await mm.join("a", "t1", ("x",))
+    matched = await mm.join("b", "t2", ("x",))
+    ended = await mm.end("b", matched.match_id, "leave")
+    assert ended is not None
+    assert (ended.match_id, ended.other_id, ended.other_channel, ended.reason) == (
+        matched.match_id,
+        "a",
+        "channel-a",
+        "leave",
+    )
+    assert ended.interest_matched is True
+    assert ended.ended_at >= ended.started_at
+    assert await mm.end("a", matched.match_id, "leave") is None
+    snapshot = await mm.snapshot()
+    assert (snapshot.waiting, snapshot.in_calls) == (0, 0)
+
+
+async def test_end_with_stale_match_id_does_nothing(backend):
+    mm = await registered("a", "b")
+    await mm.join("a", "t1", ())
+    await mm.join("b", "t2", ())
+    assert await mm.end("a", "not-this-match", "next") is None
+    assert (await mm.snapshot()).in_calls == 1
+
+
+async def test_next_cooldown_while_someone_else_waits(backend):
+    mm = await registered("a", "b", "c")
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    await mm.end("b", first.match_id, "next")
+    assert isinstance(await mm.join("b", "t3", ()), Queued)
+    await asyncio.sleep(0.01)  # queue times are kept to the millisecond
+    # a comes back: b waits but is off limits; nobody else, so a waits too.
+    assert isinstance(await mm.join("a", "t4", ()), Queued)
+    result = await mm.join("c", "t5", ())
+    assert isinstance(result, Matched) and result.partner_id == "b"
+
+
+async def test_cooldown_pair_meets_again_when_alone_after_the_wait(backend, settings):
+    mm = await registered("a", "b")
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    await mm.end("a", first.match_id, "next")
+    assert isinstance(await mm.join("a", "t3", ()), Queued)
+    assert isinstance(await mm.join("b", "t4", ()), Queued)
+    await asyncio.sleep(settings.MATCHMAKER["INTEREST_WAIT"] + 0.1)
+    assert isinstance(await mm.join("b", "t4", ()), Matched)
+
+
+async def test_leave_queue_and_unregister(backend):
+    mm = await registered("a", "b", "c")
+    await mm.join("a", "t1", ())
+    await mm.leave_queue("a")
+    assert (await mm.snapshot()).waiting == 0
+    await mm.join("b", "t2", ())
+    matched = await mm.join("c", "t3", ())
+    ended = await mm.unregister("b")
+    assert ended is not None and ended.reason == "disconnect" and ended.other_id == "c"
+    assert ended.match_id == matched.match_id
+    assert await mm.unregister("a") is None
+    snapshot = await mm.snapshot()
+    assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (1, 0, 0)
+
+
+async def test_concurrent_joins_pair_everyone_exactly_once(backend):
+    names = [f"p{i}" for i in range(60)]
+    mm = await registered(*names)
+    results = await asyncio.gather(*(mm.join(name, f"t-{name}", ()) for name in names))
+    partner = {}
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, Matched):
+            assert result.partner_id != name
+            assert name not in partner and result.partner_id not in partner
+            partner[name] = result.partner_id
+            partner[result.partner_id] = name
+    assert len(partner) == len(names)
+    assert all(partner[partner[name]] == name for name in names)
+
+
+@pytest.mark.parametrize("reason", ["next", "leave"])
+async def test_ended_match_events_carry_reason(backend, reason):
+    mm = await registered("a", "b")
+    await mm.join("a", "t1", ())
+    matched = await mm.join("b", "t2", ())
+    ended = await mm.end("a", None, reason)
+    assert ended.reason == reason and ended.match_id == matched.match_id
+    assert len(ended.waits) == 2 and min(ended.waits) >= 0
+
+
+async def test_channel_layer_is_configured(backend):
+    assert get_channel_layer() is not None
