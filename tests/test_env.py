@@ -56,7 +56,7 @@ def test_channel_layer_follows_redis_url():
     assert env.channel_layers({})["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     layer = env.channel_layers({"REDIS_URL": "redis://127.0.0.1:6379/3"})["default"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6379/3"]
+    assert layer["CONFIG"]["hosts"][0]["address"] == "redis://127.0.0.1:6379/3"
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         env.channel_layers({"REDIS_URL": "127.0.0.1:6379"})
 

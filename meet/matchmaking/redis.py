@@ -79,7 +79,12 @@ class RedisMatchmaker:
         rematch_cooldown: float,
         lease: float,
     ) -> None:
-        self.client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=5)
+        # A blocking pool queues bursts (hundreds of sockets joining at once)
+        # instead of failing them, and bounds this process's Redis connections.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=64, timeout=5, socket_timeout=2, socket_connect_timeout=2, health_check_interval=5
+        )
+        self.client = aioredis.Redis(connection_pool=pool)
         self.prefix = prefix
         self.interest_wait_ms = int(interest_wait * 1000)
         self.cooldown_ms = int(rematch_cooldown * 1000)

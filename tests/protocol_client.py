@@ -1,0 +1,49 @@
+"""A protocol version 1 client over a real WebSocket, for tests against running servers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import websockets
+
+
+class WsPeer:
+    def __init__(self, connection: websockets.ClientConnection, hello: dict[str, Any]) -> None:
+        self.connection = connection
+        self.hello = hello
+        self.received: list[dict[str, Any]] = []
+
+    @classmethod
+    async def connect(cls, url: str, origin: str = "http://127.0.0.1") -> WsPeer:
+        connection = await websockets.connect(url, origin=origin, open_timeout=10, max_size=2**20)
+        hello = json.loads(await asyncio.wait_for(connection.recv(), 10))
+        assert hello["type"] == "hello", hello
+        return cls(connection, hello)
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        await self.connection.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def receive(self, timeout: float = 10) -> dict[str, Any]:
+        """The next frame other than the online count."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no frame")
+            message = json.loads(await asyncio.wait_for(self.connection.recv(), remaining))
+            self.received.append(message)
+            if message["type"] != "online":
+                return message
+
+    async def expect(self, kind: str, timeout: float = 10, **fields: Any) -> dict[str, Any]:
+        message = await self.receive(timeout)
+        assert message["type"] == kind, message
+        for key, value in fields.items():
+            assert message[key] == value, message
+        return message
+
+    async def close(self) -> None:
+        await self.connection.close()

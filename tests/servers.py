@@ -1,0 +1,130 @@
+"""Real server processes for tests: daphne on loopback, sharing Redis and one database."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not met within {timeout}s")
+
+
+def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "alienmeet_site.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": "test-servers-key",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": f"sqlite:///{tmp_dir / 'servers.sqlite3'}",
+            "PYTHONUNBUFFERED": "1",
+            **extra,
+        }
+    )
+    return environ
+
+
+def migrate(environ: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=environ,
+        check=True,
+        timeout=120,
+    )
+
+
+class Server:
+    """One daphne process serving the site on a loopback port."""
+
+    def __init__(self, environ: dict[str, str], log_path: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "alienmeet_site.asgi:application",
+            ],
+            cwd=ROOT,
+            env=environ,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(self._answers, 30, what=f"server on port {self.port}")
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/meet/"
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"server exited early; log:\n{self.log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{self.http_url}/articles/feed/", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+    def log_text(self) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def servers(count: int, environ: dict[str, str], log_dir: Path) -> Iterator[list[Server]]:
+    started: list[Server] = []
+    try:
+        for index in range(count):
+            started.append(Server(environ, log_dir / f"server-{index}.log"))
+        yield started
+    finally:
+        for server in started:
+            server.stop()
