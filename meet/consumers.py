@@ -62,7 +62,11 @@ class MeetConsumer(AsyncWebsocketConsumer):
         await self.send_json(protocol.hello(self.peer_id, online, ice_servers(self.peer_id)))
         if not self.registered:
             await self._unavailable()
-        await self.channel_layer.group_add(self.runtime.online_group, self.channel_name)
+        try:
+            await self.channel_layer.group_add(self.runtime.online_group, self.channel_name)
+        except Exception:
+            # Only the online count is lost; matching retries on its own.
+            logger.warning("event=group_add_failed")
 
     async def disconnect(self, code: int) -> None:
         self._stop_retrying()

@@ -1,0 +1,404 @@
+// The call page: wires the signaling socket, the peer session, media and chat to the UI.
+
+import { ChatView, MAX_CHAT_LENGTH } from "./chat.js";
+import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
+import { PeerSession } from "./peer.js";
+import { Signaling, signalingUrl } from "./signaling.js";
+
+const $ = (id) => document.getElementById(id);
+const root = $("call");
+const ui = {
+  status: $("status"),
+  online: $("online"),
+  remoteVideo: $("remote-video"),
+  remoteOverlay: $("remote-overlay"),
+  remoteMessage: $("remote-message"),
+  badgeCamera: $("badge-camera"),
+  badgeMic: $("badge-mic"),
+  connInfo: $("conn-info"),
+  localVideo: $("local-video"),
+  localOff: $("local-off"),
+  mediaProblem: $("media-problem"),
+  mediaProblemText: $("media-problem-text"),
+  startForm: $("start-form"),
+  interests: $("interests"),
+  start: $("start"),
+  next: $("next"),
+  stop: $("stop"),
+  mute: $("mute"),
+  camera: $("camera"),
+  switchCamera: $("switch-camera"),
+  hideIp: $("hide-ip"),
+  autoNext: $("auto-next"),
+};
+const chat = new ChatView({
+  log: $("chat-log"),
+  typing: $("typing"),
+  form: $("chat-form"),
+  input: $("message"),
+  button: $("send"),
+});
+
+const MAX_INTERESTS = 5;
+const MAX_INTEREST_LENGTH = 24;
+const STATS_EVERY_MS = 2000;
+
+const state = {
+  phase: "idle", // idle | searching | connecting | connected
+  wantCall: false, // the visitor asked to meet strangers, until Stop
+  mediaMode: null, // full | audio | none, once decided
+  localStream: null,
+  iceServers: [],
+  interests: [],
+  session: null,
+  detached: false, // the call goes on peer to peer, but the server no longer links the two of us
+  statsTimer: null,
+  lastQuality: null,
+};
+
+const signaling = new Signaling(signalingUrl(root.dataset.wsPath));
+
+// Read by the browser tests, and handy in the console.
+window.alienmeet = {
+  get phase() { return state.phase; },
+  get matchId() { return state.session ? state.session.matchId : null; },
+  get peerConnection() { return state.session ? state.session.pc : null; },
+  get signalingOpen() { return signaling.isOpen; },
+};
+
+function setPhase(phase, status) {
+  state.phase = phase;
+  root.dataset.state = phase;
+  if (status) ui.status.textContent = status;
+  ui.next.disabled = phase === "idle";
+  ui.stop.disabled = phase === "idle";
+}
+
+function showRemoteMessage(text) {
+  ui.remoteMessage.textContent = text;
+  ui.remoteOverlay.hidden = !text;
+}
+
+function showOnline(count) {
+  if (typeof count !== "number") return;
+  ui.online.textContent = count === 1 ? "1 alien online" : `${count.toLocaleString()} aliens online`;
+}
+
+function parseInterests(text) {
+  const words = [];
+  for (const raw of text.split(",")) {
+    const word = raw.trim().toLowerCase();
+    if (!word || words.includes(word)) continue;
+    if (word.length > MAX_INTEREST_LENGTH) throw new Error(`Each interest can be at most ${MAX_INTEREST_LENGTH} characters.`);
+    words.push(word);
+  }
+  if (words.length > MAX_INTERESTS) throw new Error(`Up to ${MAX_INTERESTS} interests, please.`);
+  return words;
+}
+
+// Media.
+
+function useStream(stream, mode) {
+  state.localStream = stream;
+  state.mediaMode = mode;
+  ui.localVideo.srcObject = stream;
+  const hasVideo = Boolean(stream && stream.getVideoTracks().length);
+  const hasAudio = Boolean(stream && stream.getAudioTracks().length);
+  ui.localOff.hidden = hasVideo;
+  ui.localOff.textContent = hasVideo ? "Camera off" : hasAudio ? "Audio only" : "Text only";
+  ui.camera.disabled = !hasVideo;
+  ui.mute.disabled = !hasAudio;
+  ui.mediaProblem.hidden = true;
+  if (hasVideo) hasSeveralCameras().then((several) => { ui.switchCamera.hidden = !several; });
+}
+
+async function acquire(mode) {
+  ui.status.textContent = "Asking for your camera and microphone…";
+  try {
+    useStream(await openMedia(mode), mode);
+    return true;
+  } catch (error) {
+    ui.mediaProblemText.textContent = explainMediaError(error);
+    ui.mediaProblem.hidden = false;
+    setPhase("idle", "Camera and microphone are not available.");
+    ui.mediaProblem.querySelector("button").focus();
+    return false;
+  }
+}
+
+async function start() {
+  try {
+    state.interests = parseInterests(ui.interests.value);
+  } catch (error) {
+    ui.status.textContent = error.message;
+    ui.interests.focus();
+    return;
+  }
+  if (state.mediaMode === null && !(await acquire(MEDIA_FULL))) return;
+  state.wantCall = true;
+  search("join");
+}
+
+function search(kind) {
+  endSession();
+  setPhase("searching", "Looking for a stranger…");
+  showRemoteMessage("Looking for a stranger…");
+  // If the socket is down, the next hello sends the join.
+  signaling.send(kind === "next" ? { type: "next" } : { type: "join", interests: state.interests });
+}
+
+// The peer session.
+
+function startSession({ match_id: matchId, polite, interests }) {
+  endSession();
+  const session = new PeerSession({
+    matchId,
+    polite,
+    iceServers: state.iceServers,
+    relayOnly: ui.hideIp.checked,
+    localStream: state.localStream,
+    sendSignal: (data) => {
+      if (state.session === session && !state.detached) signaling.send({ type: "signal", match_id: matchId, data });
+    },
+  });
+  state.session = session;
+  state.detached = false;
+  const current = (handler) => (event) => { if (state.session === session) handler(event); };
+  session.addEventListener("remotestream", current((event) => { ui.remoteVideo.srcObject = event.detail; }));
+  session.addEventListener("state", current((event) => onConnectionState(event.detail)));
+  session.addEventListener("channelopen", current(() => {
+    chat.enable(true);
+    session.sendPeer({ kind: "mic", on: ui.mute.getAttribute("aria-pressed") !== "true" });
+    session.sendPeer({ kind: "camera", on: Boolean(state.localStream && state.localStream.getVideoTracks().some((t) => t.enabled)) });
+  }));
+  session.addEventListener("channelclose", current(() => {
+    chat.enable(false);
+    if (state.detached) strangerLeft();
+  }));
+  session.addEventListener("peermessage", current((event) => onPeerMessage(event.detail)));
+  chat.add(interests.length ? `Matched! You both like ${interests.join(", ")}.` : "Matched with a random stranger. Say hi!", "notice");
+  setPhase("connecting", "Connecting…");
+  showRemoteMessage("Connecting…");
+}
+
+function onConnectionState(connectionState) {
+  if (connectionState === "connected") {
+    setPhase("connected", "Connected");
+    showRemoteMessage("");
+    startStats();
+  } else if (connectionState === "disconnected" || connectionState === "failed") {
+    ui.status.textContent = "Reconnecting to the stranger…";
+    if (state.detached && connectionState === "failed") strangerLeft();
+  }
+}
+
+function onPeerMessage(message) {
+  switch (message.kind) {
+    case "text":
+      if (typeof message.text === "string" && message.text) chat.add(message.text.slice(0, MAX_CHAT_LENGTH), "stranger");
+      break;
+    case "typing":
+      chat.showTyping();
+      break;
+    case "camera":
+      ui.badgeCamera.hidden = message.on !== false;
+      break;
+    case "mic":
+      ui.badgeMic.hidden = message.on !== false;
+      break;
+    case "bye":
+      strangerLeft();
+      break;
+    default:
+      break;
+  }
+}
+
+function endSession() {
+  const session = state.session;
+  if (!session) return;
+  state.session = null;
+  state.detached = false;
+  session.close();
+  clearInterval(state.statsTimer);
+  state.lastQuality = null;
+  ui.remoteVideo.srcObject = null;
+  ui.badgeCamera.hidden = true;
+  ui.badgeMic.hidden = true;
+  ui.connInfo.hidden = true;
+  chat.enable(false);
+  chat.clearTyping();
+}
+
+function strangerLeft() {
+  endSession();
+  chat.add("Stranger left.", "notice");
+  if (state.wantCall && ui.autoNext.checked) {
+    search("join");
+    ui.status.textContent = "Stranger left. Looking for someone new…";
+  } else {
+    state.wantCall = false;
+    signaling.send({ type: "leave" });
+    setPhase("idle", "Stranger left. Press Talk to Aliens to meet someone new.");
+    showRemoteMessage("Stranger left.");
+  }
+}
+
+function startStats() {
+  clearInterval(state.statsTimer);
+  const session = state.session;
+  state.statsTimer = setInterval(async () => {
+    if (state.session !== session) return;
+    const quality = await session.quality(state.lastQuality);
+    state.lastQuality = quality;
+    if (!quality.type) return;
+    const parts = [quality.type];
+    if (quality.rttMs !== null) parts.push(`${quality.rttMs} ms`);
+    if (quality.kbps !== null) parts.push(`${quality.kbps} kbps`);
+    ui.connInfo.textContent = parts.join(" · ");
+    ui.connInfo.hidden = false;
+  }, STATS_EVERY_MS);
+}
+
+// Controls.
+
+function next() {
+  if (state.phase === "idle") return;
+  if (state.session && state.detached) state.session.sendPeer({ kind: "bye" });
+  const wasInCall = Boolean(state.session);
+  state.wantCall = true;
+  search("next");
+  if (wasInCall) chat.add("You moved on.", "notice");
+}
+
+function stop() {
+  if (state.session && state.detached) state.session.sendPeer({ kind: "bye" });
+  state.wantCall = false;
+  endSession();
+  signaling.send({ type: "leave" });
+  setPhase("idle", "Stopped. Press Talk to Aliens whenever you're ready.");
+  showRemoteMessage("Press “Talk to Aliens” to meet a random stranger.");
+}
+
+function toggle(button, kind, tracks, localOff) {
+  const off = button.getAttribute("aria-pressed") !== "true";
+  button.setAttribute("aria-pressed", String(off));
+  for (const track of tracks) track.enabled = !off;
+  if (localOff) localOff.hidden = !off;
+  if (state.session) state.session.sendPeer({ kind, on: !off });
+}
+
+ui.startForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  start();
+});
+ui.next.addEventListener("click", next);
+ui.stop.addEventListener("click", stop);
+ui.mute.addEventListener("click", () => toggle(ui.mute, "mic", state.localStream ? state.localStream.getAudioTracks() : []));
+ui.camera.addEventListener("click", () =>
+  toggle(ui.camera, "camera", state.localStream ? state.localStream.getVideoTracks() : [], ui.localOff),
+);
+ui.switchCamera.addEventListener("click", async () => {
+  const current = state.localStream && state.localStream.getVideoTracks()[0];
+  if (!current) return;
+  try {
+    const track = await otherCamera(current);
+    if (state.session) await state.session.replaceVideoTrack(track);
+    state.localStream.removeTrack(current);
+    current.stop();
+    state.localStream.addTrack(track);
+    ui.localVideo.srcObject = state.localStream;
+  } catch {
+    ui.status.textContent = "Could not switch camera.";
+  }
+});
+ui.hideIp.addEventListener("change", () => {
+  const relayOnly = ui.hideIp.checked;
+  const hasTurn = state.iceServers.some((server) => [].concat(server.urls).some((url) => url.startsWith("turn")));
+  if (relayOnly && !hasTurn) ui.status.textContent = "Hide my IP needs our relay, which is not available right now.";
+  if (state.session) state.session.setRelayOnly(relayOnly, state.iceServers);
+});
+$("media-retry").addEventListener("click", async () => { if (await acquire(MEDIA_FULL)) start(); });
+$("media-audio").addEventListener("click", async () => { if (await acquire(MEDIA_AUDIO)) start(); });
+$("media-none").addEventListener("click", () => {
+  useStream(null, MEDIA_NONE);
+  start();
+});
+chat.form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = chat.take();
+  if (!text) return;
+  if (state.session && state.session.sendPeer({ kind: "text", text })) {
+    chat.add(text, "me");
+  } else {
+    chat.add("Not sent: you are not connected to a stranger yet.", "notice");
+  }
+});
+chat.input.addEventListener("input", () => {
+  if (state.session && chat.input.value && chat.typingDue()) state.session.sendPeer({ kind: "typing" });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && state.phase !== "idle") {
+    event.preventDefault();
+    next();
+  }
+});
+
+// Signaling.
+
+signaling.addEventListener("hello", (event) => {
+  state.iceServers = event.detail.ice_servers || [];
+  showOnline(event.detail.online);
+  if (state.session) {
+    // A new socket means a new identity on the server: the call continues peer to peer only.
+    state.detached = true;
+  } else if (state.wantCall) {
+    search("join");
+  } else if (state.phase === "idle") {
+    ui.status.textContent = "Ready when you are.";
+  }
+});
+signaling.addEventListener("online", (event) => showOnline(event.detail.count));
+signaling.addEventListener("waiting", () => {
+  if (state.phase === "searching") showRemoteMessage("Looking for a stranger…");
+});
+signaling.addEventListener("matched", (event) => {
+  if (!state.wantCall) {
+    signaling.send({ type: "leave" });
+    return;
+  }
+  startSession(event.detail);
+});
+signaling.addEventListener("signal", (event) => {
+  const { match_id: matchId, data } = event.detail;
+  if (state.session && state.session.matchId === matchId && !state.detached) state.session.handleSignal(data);
+});
+signaling.addEventListener("partner_left", (event) => {
+  const session = state.session;
+  if (!session || session.matchId !== event.detail.match_id) return;
+  if (event.detail.reason === "disconnect" && session.pc.connectionState === "connected") {
+    state.detached = true;
+    chat.add("The stranger lost touch with our server, but your call goes on.", "notice");
+    return;
+  }
+  strangerLeft();
+});
+signaling.addEventListener("error", (event) => {
+  const { code, message } = event.detail;
+  if (code === "unavailable" || code === "rate_limited") ui.status.textContent = message;
+  else if (code !== "not_matched") console.warn("server refused a message:", code, message);
+});
+signaling.addEventListener("close", (event) => {
+  if (event.detail.final) {
+    ui.status.textContent = "Disconnected from AlienMeet.";
+    return;
+  }
+  ui.status.textContent = "Connection to AlienMeet lost. Reconnecting…";
+  if (state.session && state.session.pc.connectionState === "connected") {
+    state.detached = true;
+  } else if (state.session) {
+    endSession();
+  }
+});
+
+signaling.connect();

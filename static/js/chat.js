@@ -1,0 +1,58 @@
+// The chat log and typing indicator. Text is only ever set with textContent.
+
+const TYPING_SHOWN_MS = 4000;
+const TYPING_SEND_EVERY_MS = 2000;
+export const MAX_CHAT_LENGTH = 1000;
+
+export class ChatView {
+  constructor({ log, typing, form, input, button }) {
+    Object.assign(this, { log, typing, form, input, button });
+    this.typingTimer = null;
+    this.lastTypingSent = 0;
+  }
+
+  enable(enabled) {
+    this.input.disabled = !enabled;
+    this.button.disabled = !enabled;
+  }
+
+  add(text, from) {
+    const item = document.createElement("li");
+    item.className = from === "me" ? "from-me" : from === "stranger" ? "from-stranger" : "notice";
+    item.textContent = text;
+    this.log.append(item);
+    this.log.scrollTop = this.log.scrollHeight;
+    if (from === "stranger") this.clearTyping();
+  }
+
+  clear() {
+    this.log.replaceChildren();
+    this.clearTyping();
+  }
+
+  showTyping() {
+    this.typing.textContent = "Stranger is typing…";
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.clearTyping(), TYPING_SHOWN_MS);
+  }
+
+  clearTyping() {
+    clearTimeout(this.typingTimer);
+    this.typing.textContent = "";
+  }
+
+  // True when a typing notice is due (at most one every couple of seconds).
+  typingDue() {
+    const now = Date.now();
+    if (now - this.lastTypingSent < TYPING_SEND_EVERY_MS) return false;
+    this.lastTypingSent = now;
+    return true;
+  }
+
+  take() {
+    const text = this.input.value.trim().slice(0, MAX_CHAT_LENGTH);
+    this.input.value = "";
+    this.lastTypingSent = 0;
+    return text;
+  }
+}

@@ -1,0 +1,187 @@
+// One RTCPeerConnection per match, with MDN's perfect negotiation: the polite side
+// rolls back on an offer collision, the impolite side ignores the colliding offer.
+// Chat and control messages share one negotiated data channel (never the server).
+
+const DISCONNECTED_GRACE_MS = 3000;
+
+export class PeerSession extends EventTarget {
+  constructor({ matchId, polite, iceServers, relayOnly, localStream, sendSignal }) {
+    super();
+    this.matchId = matchId;
+    this.polite = polite;
+    this.sendSignal = sendSignal;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.pendingCandidates = [];
+    this.closed = false;
+    this.disconnectTimer = null;
+    this.remoteStream = new MediaStream();
+
+    this.pc = new RTCPeerConnection({
+      iceServers,
+      iceTransportPolicy: relayOnly ? "relay" : "all",
+    });
+    this.channel = this.pc.createDataChannel("chat", { negotiated: true, id: 0, ordered: true });
+
+    if (localStream) {
+      for (const track of localStream.getTracks()) this.pc.addTrack(track, localStream);
+    }
+    // Receive the stranger's audio and video even when we send neither.
+    if (!localStream || localStream.getVideoTracks().length === 0) {
+      this.pc.addTransceiver("video", { direction: "recvonly" });
+    }
+    if (!localStream || localStream.getAudioTracks().length === 0) {
+      this.pc.addTransceiver("audio", { direction: "recvonly" });
+    }
+
+    this.pc.addEventListener("negotiationneeded", () => this.negotiate());
+    this.pc.addEventListener("icecandidate", ({ candidate }) => this.sendSignal({ candidate }));
+    this.pc.addEventListener("track", ({ track }) => {
+      this.remoteStream.addTrack(track);
+      this.dispatchEvent(new CustomEvent("remotestream", { detail: this.remoteStream }));
+    });
+    this.pc.addEventListener("connectionstatechange", () => this.onConnectionState());
+    this.channel.addEventListener("open", () => this.dispatchEvent(new Event("channelopen")));
+    this.channel.addEventListener("close", () => this.dispatchEvent(new Event("channelclose")));
+    this.channel.addEventListener("message", (event) => this.onChannelMessage(event.data));
+  }
+
+  async negotiate() {
+    // The first offer is the impolite side's: both sides adding tracks at once would
+    // otherwise start every call with a collision. Later renegotiation (restartIce,
+    // a new track) may come from either side; perfect negotiation settles collisions.
+    if (this.polite && !this.pc.currentRemoteDescription) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.sendSignal({ description: this.pc.localDescription });
+    } catch (error) {
+      console.warn("negotiation failed", error);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  async handleSignal({ description, candidate }) {
+    if (this.closed) return;
+    try {
+      if (description) {
+        const collision = description.type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
+        this.ignoreOffer = !this.polite && collision;
+        if (this.ignoreOffer) return;
+        await this.pc.setRemoteDescription(description);
+        // Candidates that came before the description can be applied now.
+        for (const early of this.pendingCandidates.splice(0)) await this.addCandidate(early);
+        if (description.type === "offer") {
+          await this.pc.setLocalDescription();
+          this.sendSignal({ description: this.pc.localDescription });
+        }
+      } else if (candidate !== undefined) {
+        if (!this.pc.remoteDescription) {
+          this.pendingCandidates.push(candidate);
+        } else {
+          await this.addCandidate(candidate);
+        }
+      }
+    } catch (error) {
+      console.warn("signal not applied", error);
+    }
+  }
+
+  async addCandidate(candidate) {
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (error) {
+      if (!this.ignoreOffer) throw error;
+    }
+  }
+
+  onConnectionState() {
+    const state = this.pc.connectionState;
+    clearTimeout(this.disconnectTimer);
+    if (state === "failed") {
+      this.pc.restartIce();
+    } else if (state === "disconnected") {
+      // A network change often heals by itself; if not, look for a new path.
+      this.disconnectTimer = setTimeout(() => {
+        if (this.pc.connectionState === "disconnected") this.pc.restartIce();
+      }, DISCONNECTED_GRACE_MS);
+    }
+    this.dispatchEvent(new CustomEvent("state", { detail: state }));
+  }
+
+  onChannelMessage(raw) {
+    let message;
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (message && typeof message.kind === "string") {
+      this.dispatchEvent(new CustomEvent("peermessage", { detail: message }));
+    }
+  }
+
+  get channelOpen() {
+    return this.channel.readyState === "open";
+  }
+
+  sendPeer(message) {
+    if (!this.channelOpen) return false;
+    this.channel.send(JSON.stringify(message));
+    return true;
+  }
+
+  setRelayOnly(relayOnly, iceServers) {
+    this.pc.setConfiguration({ iceServers, iceTransportPolicy: relayOnly ? "relay" : "all" });
+    this.pc.restartIce();
+  }
+
+  async replaceVideoTrack(track) {
+    const sender = this.pc.getSenders().find((s) => s.track && s.track.kind === "video");
+    if (sender) await sender.replaceTrack(track);
+  }
+
+  // Connection type and quality, from getStats: { type: "direct" | "relayed", rttMs, kbps }.
+  async quality(previous) {
+    const stats = await this.pc.getStats();
+    let pair = null;
+    let bytes = 0;
+    let frames = 0;
+    stats.forEach((report) => {
+      if (report.type === "transport" && report.selectedCandidatePairId) pair = stats.get(report.selectedCandidatePairId);
+      if (report.type === "inbound-rtp") {
+        bytes += report.bytesReceived || 0;
+        if (report.kind === "video") frames += report.framesDecoded || 0;
+      }
+    });
+    if (!pair) {
+      stats.forEach((report) => {
+        if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") pair = report;
+      });
+    }
+    const now = performance.now();
+    const local = pair ? stats.get(pair.localCandidateId) : null;
+    const remote = pair ? stats.get(pair.remoteCandidateId) : null;
+    const relayed = [local, remote].some((c) => c && c.candidateType === "relay");
+    const seconds = previous ? (now - previous.at) / 1000 : 0;
+    return {
+      at: now,
+      bytes,
+      framesDecoded: frames,
+      type: pair ? (relayed ? "relayed" : "direct") : null,
+      localCandidateType: local ? local.candidateType : null,
+      rttMs: pair && pair.currentRoundTripTime !== undefined ? Math.round(pair.currentRoundTripTime * 1000) : null,
+      kbps: previous && seconds > 0 ? Math.round(((bytes - previous.bytes) * 8) / seconds / 1000) : null,
+    };
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.disconnectTimer);
+    this.channel.close();
+    this.pc.close();
+    for (const track of this.remoteStream.getTracks()) track.stop();
+  }
+}

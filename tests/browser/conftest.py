@@ -1,0 +1,133 @@
+"""Real browsers against a real server: Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+from tests.servers import Server, migrate, server_env
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+COMMON_FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+    # Several pages share one headless browser; none of them may be throttled as "in the background".
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+def launch(playwright, fake_media: bool = True):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=COMMON_FLAGS + (FAKE_MEDIA if fake_media else ["--use-fake-device-for-media-stream"]),
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    browser = launch(playwright_instance)
+    yield browser
+    browser.close()
+
+
+def start_server(tmp_dir: Path, **extra: str) -> Server:
+    environ = server_env(tmp_dir, MEET_RATE_BURST="200", MATCH_INTEREST_WAIT="1", **extra)
+    migrate(environ)
+    return Server(environ, tmp_dir / "server.log")
+
+
+@pytest.fixture(scope="module")
+def site_server(tmp_path_factory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("live"))
+    yield server
+    server.stop()
+
+
+Visitor = Callable[..., object]
+
+
+@pytest.fixture
+def visitor(browser, site_server):
+    """Open the call page as a new visitor (own browser context); closed after the test."""
+    contexts = []
+
+    def open_visitor(viewport: dict | None = None, server: Server | None = None, target_browser=None):
+        context = (target_browser or browser).new_context(viewport=viewport or {"width": 1280, "height": 800})
+        contexts.append(context)
+        page = context.new_page()
+        label = f"visitor {len(contexts)}"
+        # Shown by pytest when a test fails.
+        page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
+        page.on("pageerror", lambda error: print(f"[{label} page error] {error}"))
+        page.goto(f"{(server or site_server).http_url}/meet/")
+        wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
+        return page
+
+    yield open_visitor
+    for context in contexts:
+        context.close()
+
+
+def wait_js(page, expression: str, timeout: float = 20000):
+    """Wait until a JavaScript expression (which may use await) is truthy, polling every 100 ms.
+
+    Playwright's wait_for_function would take an async predicate's promise itself as truthy.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(f"async () => ({expression})")
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} ms waiting for: {expression}")
+        page.wait_for_timeout(100)
+
+
+# Frames of the stranger's video decoded so far, from getStats (counts even when nothing repaints).
+FRAMES_DECODED = """(await (async () => {
+  const pc = window.alienmeet.peerConnection;
+  if (!pc) return 0;
+  let frames = 0;
+  (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0; });
+  return frames;
+})())"""
+
+
+def remote_frames(page) -> int:
+    return page.evaluate(f"async () => {FRAMES_DECODED}")
+
+
+def wait_for_remote_video(page, frames: int = 5, timeout: float = 30000) -> None:
+    wait_js(page, f"{FRAMES_DECODED} >= {frames}", timeout=timeout)
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
