@@ -84,6 +84,10 @@ def visitor(browser, site_server):
         # Shown by pytest when a test fails.
         page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
         page.on("pageerror", lambda error: print(f"[{label} page error] {error}"))
+        # Every frame this page sends to the signaling server, from the first one on.
+        sent: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
+        page.frames_sent_to_server = sent
         page.goto(f"{(server or site_server).http_url}/meet/")
         wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
         return page
@@ -113,7 +117,9 @@ FRAMES_DECODED = """(await (async () => {
   const pc = window.alienmeet.peerConnection;
   if (!pc) return 0;
   let frames = 0;
-  (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0; });
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+  });
   return frames;
 })())"""
 

@@ -1,0 +1,142 @@
+"""Hide my IP through a real coturn on loopback, and a visitor whose camera is refused."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+from tests.browser.conftest import launch, screenshot, wait_for_remote_video, wait_js
+from tests.servers import free_port, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SELECTED_PAIR = """(await (async () => {
+  const stats = await window.alienmeet.peerConnection.getStats();
+  let pair = null;
+  stats.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
+  if (!pair) return null;
+  return [stats.get(pair.localCandidateId).candidateType, stats.get(pair.remoteCandidateId).candidateType];
+})())"""
+
+
+def stun_answers(port: int) -> bool:
+    """Send a STUN Binding request; True once a Binding success response comes back."""
+    transaction = secrets.token_bytes(12)
+    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + transaction
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        try:
+            sock.sendto(request, ("127.0.0.1", port))
+            response, _ = sock.recvfrom(2048)
+        except OSError:
+            return False
+    return response[:2] == b"\x01\x01" and response[8:20] == transaction
+
+
+@pytest.fixture(scope="module")
+def turn_server(tmp_path_factory):
+    binary = shutil.which("turnserver")
+    require(binary is not None, "coturn's turnserver (Debian package coturn)")
+    port = free_port()
+    secret = secrets.token_hex(16)
+    log = tmp_path_factory.mktemp("turn") / "turnserver.log"
+    process = subprocess.Popen(
+        [
+            binary,
+            "-n",
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            f"--listening-port={port}",
+            "--use-auth-secret",
+            f"--static-auth-secret={secret}",
+            "--realm=alienmeet.test",
+            "--allow-loopback-peers",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            "--min-port=49200",
+            "--max-port=49400",
+            f"--log-file={log}",
+            "--simple-log",
+            f"--pidfile={log.with_suffix('.pid')}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    wait_until(lambda: stun_answers(port), 15, interval=0.2, what="coturn answering STUN")
+    yield {"port": port, "secret": secret, "log": log}
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def turn_site(tmp_path_factory, turn_server):
+    from tests.browser.conftest import start_server
+
+    server = start_server(
+        tmp_path_factory.mktemp("turn-site"),
+        TURN_URLS=f"turn:127.0.0.1:{turn_server['port']}?transport=udp",
+        TURN_SECRET=turn_server["secret"],
+        TURN_TTL="600",
+    )
+    yield server
+    server.stop()
+
+
+def test_hide_my_ip_relays_through_turn(visitor, turn_site, turn_server):
+    alice = visitor(server=turn_site)
+    bob = visitor(server=turn_site)
+    for page in (alice, bob):
+        page.get_by_role("switch", name="Hide my IP").check()
+    alice.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(alice, "window.alienmeet.phase === 'searching'")
+    bob.get_by_role("button", name="Talk to Aliens").click()
+    for page in (alice, bob):
+        wait_js(page, "window.alienmeet.phase === 'connected'", timeout=30000)
+        wait_for_remote_video(page, frames=5)
+        assert wait_js(page, SELECTED_PAIR) == ["relay", "relay"]
+        wait_js(page, "document.getElementById('conn-info').textContent.startsWith('relayed')", timeout=10000)
+    # No address of either visitor's own was ever offered to the stranger.
+    for page in (alice, bob):
+        signals = [frame for frame in page.frames_sent_to_server if "candidate:" in frame]
+        assert signals
+        assert all("typ relay" in frame for frame in signals), signals
+
+
+@pytest.fixture
+def denied_browser(playwright_instance):
+    # Real (fake) devices, but no automatic "Allow": the permission request is refused.
+    browser = launch(playwright_instance, fake_media=False)
+    yield browser
+    browser.close()
+
+
+def test_camera_denied_explains_and_offers_text_chat(visitor, denied_browser):
+    refused = visitor(target_browser=denied_browser)
+    refused.get_by_role("button", name="Talk to Aliens").click()
+    problem = refused.get_by_role("alert")
+    problem.wait_for()
+    assert "blocked the camera and microphone" in problem.inner_text()
+    assert refused.get_by_role("button", name="Text chat only").is_visible()
+    assert refused.get_by_role("button", name="Join with audio only").is_visible()
+    screenshot(refused, "camera-denied")
+
+    refused.get_by_role("button", name="Text chat only").click()
+    wait_js(refused, "window.alienmeet.phase === 'searching'")
+    friend = visitor()
+    friend.get_by_role("button", name="Talk to Aliens").click()
+    for page in (refused, friend):
+        wait_js(page, "window.alienmeet.phase === 'connected'", timeout=30000)
+    refused.get_by_label("Message").fill("I can only type, hi!")
+    refused.get_by_label("Message").press("Enter")
+    friend.locator("#chat-log .from-stranger", has_text="I can only type, hi!").wait_for()
+    # The text-only visitor still sees the stranger's video.
+    wait_for_remote_video(refused, frames=3)
+    assert Path(screenshot(friend, "text-only-partner")).exists()
