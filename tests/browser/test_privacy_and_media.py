@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SELECTED_PAIR = """(await (async () => {
   const stats = await window.alienmeet.peerConnection.getStats();
   let pair = null;
-  stats.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
+  stats.forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+  });
   if (!pair) return null;
   return [stats.get(pair.localCandidateId).candidateType, stats.get(pair.remoteCandidateId).candidateType];
 })())"""
