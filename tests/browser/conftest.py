@@ -31,7 +31,9 @@ COMMON_FLAGS = [
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an event loop on this thread while it is
+# started, which the asyncio tests after the browser modules must not find running.
+@pytest.fixture(scope="module")
 def playwright_instance():
     require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (Debian package chromium)")
     from playwright.sync_api import sync_playwright
@@ -48,7 +50,7 @@ def launch(playwright, fake_media: bool = True):
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance):
     browser = launch(playwright_instance)
     yield browser
