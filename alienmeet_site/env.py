@@ -6,6 +6,7 @@ deployment fails at start-up with a message that says what to fix.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +39,17 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.envi
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """A comma-separated list of IP addresses or networks (CIDR)."""
+    entries = env_list(name, [], environ)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or networks; {entry!r} is neither.") from None
+    return entries
 
 
 def env_number(

@@ -80,6 +80,11 @@ MATCHMAKER = {
     "LEASE": env.env_number("MATCH_LEASE", 5, minimum=1),
 }
 
+# Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed.
+TRUSTED_PROXIES = env.env_networks("TRUSTED_PROXIES")
+# Bearer token for /metrics; unset, the endpoint answers 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+
 # What the signaling consumer allows one connection and hands the browser for ICE.
 MEET = {
     "STUN_URLS": env.env_list("STUN_URLS", []),

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from alienmeet_site import views
 from articles.sitemaps import ArticleSitemap, PageSitemap
+from meet import live
 
 sitemaps = {"pages": PageSitemap, "articles": ArticleSitemap}
 
@@ -12,5 +13,8 @@ urlpatterns = [
     path("articles/", include("articles.urls")),
     path("meet/", include("meet.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("admin/live-stats/", admin.site.admin_view(live.live_stats_page), name="live-stats"),
+    path("admin/live-stats.json", live.live_stats_json, name="live-stats-json"),
     path("admin/", admin.site.urls),
+    path("metrics", live.metrics, name="metrics"),
 ]

@@ -15,15 +15,18 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from meet import protocol
+from meet.addresses import address_hash, client_ip
 from meet.endings import announce_end
 from meet.ice import ice_servers
 from meet.matchmaking import EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
 from meet.matchmaking.base import JoinResult
+from meet.moderation import active_ban_until, file_report
 from meet.ratelimit import FloodMeter, TokenBucket
 from meet.runtime import ensure_runtime
 
@@ -52,7 +55,11 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.flood = FloodMeter(conf["FLOOD_CLOSE_AFTER"])
         self.runtime = ensure_runtime()
         self.matchmaker = get_matchmaker()
+        # Only the keyed hash is kept, and only for as long as the connection lives.
+        self.ip_hash = address_hash(client_ip(self.scope))
         await self.accept()
+        if await self._refuse_if_banned():
+            return
         online = 0
         try:
             await self._register()
@@ -67,6 +74,24 @@ class MeetConsumer(AsyncWebsocketConsumer):
         except Exception:
             # Only the online count is lost; matching retries on its own.
             logger.warning("event=group_add_failed")
+
+    async def _refuse_if_banned(self) -> bool:
+        try:
+            until = await database_sync_to_async(active_ban_until)(self.ip_hash)
+        except Exception:
+            logger.exception("event=ban_check_failed")
+            return False
+        if until is None:
+            return False
+        await self.send_json(
+            protocol.error(
+                protocol.BANNED,
+                f"You are banned from AlienMeet until {until:%Y-%m-%d %H:%M} UTC.",
+                until=until.isoformat(),
+            )
+        )
+        await self.close(code=protocol.CLOSE_BANNED)
+        return True
 
     async def disconnect(self, code: int) -> None:
         self._stop_retrying()
@@ -129,8 +154,21 @@ class MeetConsumer(AsyncWebsocketConsumer):
                     self._stop_retrying()
                     self.ticket = ""
                     await self.matchmaker.leave_queue(self.peer_id)
-                case protocol.Report():
-                    await self._error(protocol.BAD_MESSAGE, "Reports are not accepted yet.")
+                case protocol.Report(match_id=match_id, reason=reason):
+                    await self._report(match_id, reason)
+
+    async def _report(self, match_id: str, reason: str) -> None:
+        if self.match is None or self.match.match_id != match_id:
+            await self._error(protocol.NOT_MATCHED, "No current match with that match_id; nothing reported.")
+            return
+        # The reported side's own consumer files the report: it alone knows its address hash,
+        # so no address (hashed or not) ever travels between connections.
+        await self.channel_layer.send(
+            self.match.partner_channel, {"type": "meet.reported", "match_id": match_id, "reason": reason}
+        )
+        await self.send_json(protocol.reported(match_id))
+        await self._end_match(protocol.LEFT_NEXT)
+        await self._queue()
 
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != match_id:
@@ -241,6 +279,16 @@ class MeetConsumer(AsyncWebsocketConsumer):
         if self.match is not None and self.match.match_id == message["match_id"]:
             self.match = None
             await self.send_json(protocol.partner_left(message["match_id"], message["reason"]))
+
+    async def meet_reported(self, message: dict[str, Any]) -> None:
+        if self.match is None or self.match.match_id != message["match_id"] or not self.ip_hash:
+            return
+        try:
+            await file_report(self.ip_hash, message["reason"])
+        except Exception:
+            logger.exception("event=report_not_saved")
+        else:
+            logger.info("event=report_filed reason=%s", message["reason"])
 
     async def meet_online(self, message: dict[str, Any]) -> None:
         await self.send_json(protocol.online(message["count"]))

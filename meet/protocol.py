@@ -172,5 +172,9 @@ def online(count: int) -> dict[str, Any]:
     return {"type": "online", "count": count}
 
 
+def reported(match_id: str) -> dict[str, Any]:
+    return {"type": "reported", "match_id": match_id}
+
+
 def error(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message, **extra}

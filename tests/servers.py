@@ -73,6 +73,9 @@ class Server:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                # The access log would hold visitors' addresses; the site keeps none.
+                "--access-log",
+                "/dev/null",
                 "alienmeet_site.asgi:application",
             ],
             cwd=ROOT,

@@ -109,3 +109,9 @@ def test_postgresql_works_through_database_url():
         [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.stdout.strip() == "postgresql 42", result.stderr
+
+
+def test_trusted_proxies_must_be_addresses():
+    assert env.env_networks("P", {"P": "127.0.0.1, 10.0.0.0/8, ::1"}) == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
+        env.env_networks("TRUSTED_PROXIES", {"TRUSTED_PROXIES": "proxy.internal"})

@@ -30,6 +30,9 @@ const ui = {
   switchCamera: $("switch-camera"),
   hideIp: $("hide-ip"),
   autoNext: $("auto-next"),
+  report: $("report"),
+  reportDialog: $("report-dialog"),
+  reportForm: $("report-form"),
 };
 const chat = new ChatView({
   log: $("chat-log"),
@@ -72,6 +75,13 @@ function setPhase(phase, status) {
   if (status) ui.status.textContent = status;
   ui.next.disabled = phase === "idle";
   ui.stop.disabled = phase === "idle";
+  ui.report.disabled = !state.session || state.detached;
+}
+
+// The call goes on peer to peer, but the server no longer links the two of us.
+function detach() {
+  state.detached = true;
+  ui.report.disabled = true;
 }
 
 function showRemoteMessage(text) {
@@ -280,6 +290,17 @@ function stop() {
   showRemoteMessage("Press “Talk to Aliens” to meet a random stranger.");
 }
 
+function report(reason) {
+  const session = state.session;
+  if (!session || state.detached) return;
+  if (!signaling.send({ type: "report", match_id: session.matchId, reason })) return;
+  endSession();
+  chat.add("Thanks. The stranger was reported and you moved on.", "notice");
+  state.wantCall = true;
+  setPhase("searching", "Reported. Looking for someone new…");
+  showRemoteMessage("Looking for a stranger…");
+}
+
 function toggle(button, kind, tracks, localOff) {
   const off = button.getAttribute("aria-pressed") !== "true";
   button.setAttribute("aria-pressed", String(off));
@@ -293,6 +314,15 @@ ui.startForm.addEventListener("submit", (event) => {
   start();
 });
 ui.next.addEventListener("click", next);
+ui.report.addEventListener("click", () => {
+  ui.reportForm.reset();
+  ui.reportDialog.showModal();
+});
+$("report-cancel").addEventListener("click", () => ui.reportDialog.close());
+ui.reportForm.addEventListener("submit", () => {
+  const reason = new FormData(ui.reportForm).get("reason");
+  if (reason) report(reason);
+});
 ui.stop.addEventListener("click", stop);
 ui.mute.addEventListener("click", () => toggle(ui.mute, "mic", state.localStream ? state.localStream.getAudioTracks() : []));
 ui.camera.addEventListener("click", () =>
@@ -351,7 +381,7 @@ signaling.addEventListener("hello", (event) => {
   showOnline(event.detail.online);
   if (state.session) {
     // A new socket means a new identity on the server: the call continues peer to peer only.
-    state.detached = true;
+    detach();
   } else if (state.wantCall) {
     search("join");
   } else if (state.phase === "idle") {
@@ -377,7 +407,7 @@ signaling.addEventListener("partner_left", (event) => {
   const session = state.session;
   if (!session || session.matchId !== event.detail.match_id) return;
   if (event.detail.reason === "disconnect" && session.pc.connectionState === "connected") {
-    state.detached = true;
+    detach();
     chat.add("The stranger lost touch with our server, but your call goes on.", "notice");
     return;
   }
@@ -385,17 +415,22 @@ signaling.addEventListener("partner_left", (event) => {
 });
 signaling.addEventListener("error", (event) => {
   const { code, message } = event.detail;
-  if (code === "unavailable" || code === "rate_limited") ui.status.textContent = message;
+  if (code === "banned") {
+    state.wantCall = false;
+    ui.start.disabled = true;
+    setPhase("idle", message);
+    showRemoteMessage(message);
+  } else if (code === "unavailable" || code === "rate_limited") ui.status.textContent = message;
   else if (code !== "not_matched") console.warn("server refused a message:", code, message);
 });
 signaling.addEventListener("close", (event) => {
   if (event.detail.final) {
-    ui.status.textContent = "Disconnected from AlienMeet.";
+    if (!ui.start.disabled) ui.status.textContent = "Disconnected from AlienMeet.";
     return;
   }
   ui.status.textContent = "Connection to AlienMeet lost. Reconnecting…";
   if (state.session && state.session.pc.connectionState === "connected") {
-    state.detached = true;
+    detach();
   } else if (state.session) {
     endSession();
   }

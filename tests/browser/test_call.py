@@ -157,3 +157,17 @@ def test_interests_are_shared_in_the_chat(visitor):
     alice.locator("#chat-log .notice", has_text="You both like jazz.").wait_for()
     data = json.dumps(alice.evaluate("window.alienmeet.phase"))
     assert data
+
+
+def test_report_moves_the_reporter_on(visitor):
+    alice, bob = matched_pair(visitor)
+    old_match = alice.evaluate("window.alienmeet.matchId")
+    alice.get_by_role("button", name="Report").click()
+    dialog = alice.get_by_role("dialog", name="Report this stranger")
+    dialog.get_by_label("Spam").check()
+    dialog.get_by_role("button", name="Send report").click()
+    alice.locator("#chat-log .notice", has_text="The stranger was reported").wait_for()
+    bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for()
+    wait_js(alice, f"window.alienmeet.phase !== 'idle' && window.alienmeet.matchId !== {old_match!r}")
+    sent = [frame for frame in alice.frames_sent_to_server if '"report"' in frame]
+    assert len(sent) == 1 and '"reason":"spam"' in sent[0].replace(" ", "")

@@ -76,8 +76,14 @@ class Peer:
         self.hello = hello
 
     @classmethod
-    async def connect(cls, headers: list[tuple[bytes, bytes]] | None = None) -> Peer:
-        communicator = WebsocketCommunicator(application, "/ws/meet/", headers=headers or [ORIGIN])
+    async def connect(cls, headers: list[tuple[bytes, bytes]] | None = None, client: str | None = None) -> Peer:
+        app = application
+        if client is not None:
+            # The test communicator sets no peer address; give the app the one a socket would.
+            async def app(scope, receive, send):
+                return await application({**scope, "client": (client, 50000)}, receive, send)
+
+        communicator = WebsocketCommunicator(app, "/ws/meet/", headers=headers or [ORIGIN])
         connected, _ = await communicator.connect(timeout=5)
         assert connected
         hello = await cls._receive(communicator, 5)

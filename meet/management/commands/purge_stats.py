@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from meet.models import MatchEvent, MinuteBucket
+
+
+class Command(BaseCommand):
+    help = "Delete match events and per-minute summaries older than a number of days."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--older-than", type=int, required=True, metavar="DAYS", help="Age in days (at least 1).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        days = options["older_than"]
+        if days < 1:
+            raise CommandError("--older-than must be at least 1 day.")
+        cutoff = timezone.now() - datetime.timedelta(days=days)
+        events, _ = MatchEvent.objects.filter(ended_at__lt=cutoff).delete()
+        buckets, _ = MinuteBucket.objects.filter(minute__lt=cutoff).delete()
+        self.stdout.write(f"Deleted {events} match events and {buckets} minute summaries older than {days} days.")

@@ -1,0 +1,172 @@
+"""Staff pages: Live stats page and JSON, /metrics, the read-only event list, reports and bans, purge_stats."""
+
+import datetime
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from alienmeet_site.asgi import application
+from meet.models import Ban, MatchEvent, MinuteBucket, Report, ReportedAddress
+from tests.meet.conftest import ORIGIN
+
+
+@pytest.fixture
+def staff(db):
+    return User.objects.create_user("ops", password="pw-for-tests", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.mark.django_db
+def test_live_stats_linked_from_admin_index(staff_client):
+    html = staff_client.get("/admin/").content.decode()
+    assert 'href="/admin/live-stats/"' in html and "Live stats" in html
+
+
+@pytest.mark.django_db
+def test_live_stats_page_is_staff_only(client, staff_client, django_user_model):
+    anonymous = client.__class__()
+    response = anonymous.get("/admin/live-stats/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    visitor = django_user_model.objects.create_user("visitor", password="pw")
+    plain = client.__class__()
+    plain.force_login(visitor)
+    assert plain.get("/admin/live-stats/").status_code == 302
+    page = staff_client.get("/admin/live-stats/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for label in ("Online now", "Calls in progress", "Waiting in the queue", "Median wait before a match"):
+        assert label in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_stats_json_is_staff_only(client, staff_client, backend):
+    anonymous = client.__class__().get("/admin/live-stats.json")
+    assert anonymous.status_code == 403 and anonymous.json() == {"error": "Staff only."}
+    data = staff_client.get("/admin/live-stats.json").json()
+    assert data["live"] == {"online": 0, "waiting": 0, "in_calls": 0}
+    assert set(data["windows"]) == {"hour", "day"}
+    assert len(data["charts"]["per_minute"]) == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_metrics_needs_the_token(client, settings, backend):
+    settings.METRICS_TOKEN = ""
+    assert client.get("/metrics").status_code == 404
+    settings.METRICS_TOKEN = "scrape-me"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert "alienmeet_online 0" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_staff_websocket_pushes_live_figures(backend, staff):
+    from channels.db import database_sync_to_async
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    def make_session() -> str:
+        session = SessionStore()
+        session[SESSION_KEY] = str(staff.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = staff.get_session_auth_hash()
+        session.save()
+        return session.session_key
+
+    key = await database_sync_to_async(make_session)()
+    cookie = (b"cookie", f"sessionid={key}".encode())
+    anonymous = WebsocketCommunicator(application, "/ws/admin/live-stats/", headers=[ORIGIN])
+    connected, _ = await anonymous.connect(timeout=5)
+    assert not connected
+    await anonymous.disconnect()
+
+    watcher = WebsocketCommunicator(application, "/ws/admin/live-stats/", headers=[ORIGIN, cookie])
+    connected, _ = await watcher.connect(timeout=5)
+    assert connected
+    first = json.loads(await watcher.receive_from(timeout=5))
+    assert first["type"] == "stats" and first["stats"]["live"]["in_calls"] == 0
+
+    from tests.meet.conftest import pair
+
+    alice, bob, _ = await pair()
+    for _ in range(5):
+        update = json.loads(await watcher.receive_from(timeout=5))
+        if update["stats"]["live"]["in_calls"] == 1:
+            break
+    assert update["stats"]["live"] == {"online": 2, "waiting": 0, "in_calls": 1}
+    await alice.close()
+    await bob.close()
+    await watcher.disconnect()
+
+
+@pytest.mark.django_db
+def test_match_events_are_read_only_in_the_admin(staff_client):
+    now = timezone.now()
+    event = MatchEvent.objects.create(
+        started_at=now,
+        ended_at=now,
+        wait_seconds=1,
+        partner_wait_seconds=0,
+        duration_seconds=0,
+        end_reason="next",
+        interest_matched=False,
+    )
+    listing = staff_client.get("/admin/meet/matchevent/?end_reason__exact=next")
+    assert listing.status_code == 200
+    assert staff_client.get("/admin/meet/matchevent/add/").status_code == 403
+    detail = staff_client.get(f"/admin/meet/matchevent/{event.pk}/change/").content.decode()
+    assert 'name="_save"' not in detail
+
+
+@pytest.mark.django_db
+def test_reports_grouped_by_address_and_ban_action(staff_client):
+    loud = ReportedAddress.objects.create(ip_hash="a" * 64, report_count=3)
+    quiet = ReportedAddress.objects.create(ip_hash="b" * 64, report_count=1)
+    for reason in ("spam", "spam", "harassment"):
+        Report.objects.create(address=loud, reason=reason)
+    Report.objects.create(address=quiet, reason="other")
+    html = staff_client.get("/admin/meet/reportedaddress/").content.decode()
+    assert html.index("aaaaaaaaaaaaaaaa") < html.index("bbbbbbbbbbbbbbbb")
+    assert "Harassment, Spam" in html
+    response = staff_client.post(
+        "/admin/meet/reportedaddress/",
+        {"action": "ban_for_a_week", "_selected_action": [loud.pk]},
+        follow=True,
+    )
+    assert "Banned 1 address(es) for 7 day(s)." in response.content.decode()
+    ban = Ban.objects.get()
+    assert ban.ip_hash == loud.ip_hash
+    assert ban.until - timezone.now() > datetime.timedelta(days=6, hours=23)
+
+
+@pytest.mark.django_db
+def test_purge_stats_deletes_only_old_rows():
+    now = timezone.now()
+    for days in (1, 10, 40):
+        at = now - datetime.timedelta(days=days)
+        MatchEvent.objects.create(
+            started_at=at,
+            ended_at=at,
+            wait_seconds=0,
+            partner_wait_seconds=0,
+            duration_seconds=0,
+            end_reason="leave",
+        )
+        MinuteBucket.objects.create(minute=at.replace(second=0, microsecond=0), matches=1)
+    call_command("purge_stats", "--older-than", "7")
+    assert MatchEvent.objects.count() == 1
+    assert MinuteBucket.objects.count() == 1
+    with pytest.raises(CommandError):
+        call_command("purge_stats", "--older-than", "0")

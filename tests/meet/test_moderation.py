@@ -1,0 +1,113 @@
+"""Reports and bans through the consumer; which client address is believed."""
+
+import datetime
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from meet import protocol
+from meet.addresses import address_hash, client_ip
+from meet.models import Ban, Report, ReportedAddress
+from tests.meet.conftest import Peer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ALICE_IP, BOB_IP = "198.51.100.7", "203.0.113.8"
+
+
+async def matched(first_ip: str, second_ip: str) -> tuple[Peer, Peer, str]:
+    first = await Peer.connect(client=first_ip)
+    await first.send({"type": "join"})
+    await first.expect("waiting")
+    second = await Peer.connect(client=second_ip)
+    await second.send({"type": "join"})
+    match_id = (await second.expect("matched"))["match_id"]
+    await first.expect("matched", match_id=match_id)
+    return first, second, match_id
+
+
+async def test_report_files_the_partners_hash_and_moves_the_reporter_on(backend):
+    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    await alice.send({"type": "report", "match_id": match_id, "reason": "harassment"})
+    await alice.expect("reported", match_id=match_id)
+    await alice.expect("waiting")
+    await bob.expect("partner_left", match_id=match_id, reason="next")
+    report = await database_sync_to_async(lambda: Report.objects.select_related("address").get())()
+    assert report.reason == "harassment"
+    assert report.address.ip_hash == address_hash(BOB_IP) != address_hash(ALICE_IP)
+    assert report.address.report_count == 1
+    stored = json.dumps(await database_sync_to_async(lambda: list(ReportedAddress.objects.values()))(), default=str)
+    assert BOB_IP not in stored and ALICE_IP not in stored
+    await alice.close()
+    await bob.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "report", "match_id": "nope", "reason": "spam"}, "not_matched"),
+        ({"type": "report", "match_id": "m", "reason": "rude"}, "bad_message"),
+        ({"type": "report", "reason": "spam"}, "bad_message"),
+    ],
+)
+async def test_bad_reports_are_refused(backend, frame, code):
+    peer = await Peer.connect(client=ALICE_IP)
+    await peer.send(frame)
+    await peer.expect("error", code=code)
+    assert await database_sync_to_async(Report.objects.count)() == 0
+    await peer.close()
+
+
+async def test_banned_address_is_refused_at_connect_until_the_ban_ends(backend):
+    until = timezone.now() + datetime.timedelta(hours=2)
+    await database_sync_to_async(Ban.objects.create)(ip_hash=address_hash(BOB_IP), reason="spam", until=until)
+    from channels.testing import WebsocketCommunicator
+
+    from tests.meet.conftest import ORIGIN, application
+
+    async def app(scope, receive, send):
+        return await application({**scope, "client": (BOB_IP, 1)}, receive, send)
+
+    refused = WebsocketCommunicator(app, "/ws/meet/", headers=[ORIGIN])
+    connected, _ = await refused.connect(timeout=5)
+    assert connected
+    message = json.loads(await refused.receive_from(timeout=5))
+    assert message["type"] == "error" and message["code"] == protocol.BANNED
+    assert message["until"] == until.isoformat()
+    assert "banned" in message["message"]
+    closed = await refused.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": protocol.CLOSE_BANNED}
+    # Someone else is welcome.
+    other = await Peer.connect(client=ALICE_IP)
+    await other.close()
+
+
+async def test_expired_ban_lets_the_address_back(backend):
+    past = timezone.now() - datetime.timedelta(minutes=1)
+    await database_sync_to_async(Ban.objects.create)(ip_hash=address_hash(BOB_IP), reason="old", until=past)
+    peer = await Peer.connect(client=BOB_IP)
+    assert peer.hello["type"] == "hello"
+    await peer.close()
+
+
+def test_client_ip_trusts_forwarded_for_only_from_listed_proxies(settings):
+    headers = [(b"x-forwarded-for", b"198.51.100.7, 10.0.0.2")]
+    settings.TRUSTED_PROXIES = []
+    assert client_ip({"client": ("10.0.0.1", 1), "headers": headers}) == "10.0.0.1"
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
+    assert client_ip({"client": ("10.0.0.1", 1), "headers": headers}) == "198.51.100.7"
+    assert client_ip({"client": ("192.0.2.1", 1), "headers": headers}) == "192.0.2.1"
+    assert client_ip({"client": ("10.0.0.1", 1), "headers": [(b"x-forwarded-for", b"garbage")]}) is None
+    assert client_ip({"client": ("10.0.0.1", 1), "headers": []}) == "10.0.0.1"
+    assert client_ip({"headers": headers}) is None
+
+
+def test_address_hash_is_keyed_and_stable(settings):
+    first = address_hash("198.51.100.7")
+    assert first == address_hash("198.51.100.7") and len(first) == 64
+    assert "198.51.100.7" not in first
+    settings.SECRET_KEY = "another-key"
+    assert address_hash("198.51.100.7") != first
+    assert address_hash(None) == ""
