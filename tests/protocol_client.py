@@ -17,8 +17,11 @@ class WsPeer:
         self.received: list[dict[str, Any]] = []
 
     @classmethod
-    async def connect(cls, url: str, origin: str = "http://127.0.0.1") -> WsPeer:
-        connection = await websockets.connect(url, origin=origin, open_timeout=10, max_size=2**20)
+    async def connect(cls, url: str, origin: str = "http://127.0.0.1", forwarded_for: str | None = None) -> WsPeer:
+        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
+        connection = await websockets.connect(
+            url, origin=origin, open_timeout=10, max_size=2**20, additional_headers=headers
+        )
         hello = json.loads(await asyncio.wait_for(connection.recv(), 10))
         assert hello["type"] == "hello", hello
         return cls(connection, hello)

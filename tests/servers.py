@@ -62,6 +62,7 @@ class Server:
 
     def __init__(self, environ: dict[str, str], log_path: Path, port: int | None = None) -> None:
         self.port = port or free_port()
+        self.environ = environ
         self.log_path = log_path
         self.log = log_path.open("ab")
         self.process = subprocess.Popen(

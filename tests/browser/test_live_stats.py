@@ -1,0 +1,58 @@
+"""Staff watch the Live stats page while two visitors talk: the figures move without a reload."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.browser.conftest import screenshot, wait_js
+from tests.servers import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_live_stats_follow_a_call(visitor, browser, site_server):
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "createsuperuser",
+            "--no-input",
+            "--username",
+            "ops",
+            "--email",
+            "ops@example.com",
+        ],
+        cwd=ROOT,
+        env={**site_server.environ, "DJANGO_SUPERUSER_PASSWORD": "a-long-test-password-42"},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    staff = context.new_page()
+    staff.goto(f"{site_server.http_url}/admin/live-stats/")
+    assert "/admin/login/" in staff.url
+    staff.get_by_label("Username").fill("ops")
+    staff.get_by_label("Password").fill("a-long-test-password-42")
+    staff.get_by_role("button", name="Log in").click()
+    staff.wait_for_url("**/admin/live-stats/")
+    wait_js(staff, "document.getElementById('fig-in-calls').textContent === '0'")
+
+    alice = visitor()
+    bob = visitor()
+    alice.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(alice, "window.alienmeet.phase === 'searching'")
+    wait_js(staff, "document.getElementById('fig-waiting').textContent === '1'")
+    bob.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(staff, "document.getElementById('fig-in-calls').textContent === '1'")
+    assert staff.locator("#fig-online").inner_text() == "2"
+    assert staff.locator("#chart-minute svg rect").count() == 60
+    screenshot(staff, "live-stats")
+
+    alice.get_by_role("button", name="Stop").click()
+    wait_js(staff, "document.getElementById('fig-in-calls').textContent === '0'")
+    wait_js(staff, "document.querySelector('td[data-window=\"hour\"][data-key=\"matches\"]').textContent === '1'")
+    context.close()
