@@ -110,7 +110,7 @@ def channel_layers(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://; got {url!r}.")
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "meet.layer.ResilientRedisChannelLayer",
             "CONFIG": {
                 # redis-py refuses, rather than waits, past its pool size (100 by
                 # default), and every connected socket may touch Redis at once.

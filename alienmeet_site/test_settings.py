@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-key-only-used-by-pytest")
+# The test client speaks plain HTTP; the production hardening is checked on its own.
+os.environ.setdefault("DJANGO_HTTPS", "0")
 
 from alienmeet_site.settings import *  # noqa: F403
 

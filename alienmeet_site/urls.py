@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from alienmeet_site import views
+from alienmeet_site import health, views
 from articles.sitemaps import ArticleSitemap, PageSitemap
 from meet import live
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("admin/live-stats.json", live.live_stats_json, name="live-stats-json"),
     path("admin/", admin.site.urls),
     path("metrics", live.metrics, name="metrics"),
+    path("healthz", health.healthz, name="healthz"),
 ]

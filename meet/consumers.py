@@ -9,6 +9,7 @@ and who is matched with whom lives in the shared matchmaking state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -24,6 +25,7 @@ from meet import protocol
 from meet.addresses import address_hash, client_ip
 from meet.endings import announce_end
 from meet.ice import ice_servers
+from meet.layer import ChannelLayerUnavailable
 from meet.matchmaking import EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
 from meet.matchmaking.base import JoinResult
 from meet.moderation import active_ban_until, file_report
@@ -54,6 +56,10 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(conf["RATE_PER_SECOND"], conf["RATE_BURST"])
         self.flood = FloodMeter(conf["FLOOD_CLOSE_AFTER"])
         self.runtime = ensure_runtime()
+        if self.runtime.draining:
+            await self.close(code=protocol.CLOSE_SHUTDOWN)
+            return
+        self.runtime.opened()
         self.matchmaker = get_matchmaker()
         # Only the keyed hash is kept, and only for as long as the connection lives.
         self.ip_hash = address_hash(client_ip(self.scope))
@@ -69,11 +75,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
         await self.send_json(protocol.hello(self.peer_id, online, ice_servers(self.peer_id)))
         if not self.registered:
             await self._unavailable()
-        try:
+        # Without the group only the online count pushes are missed; matching retries on its own.
+        with contextlib.suppress(ChannelLayerUnavailable):
             await self.channel_layer.group_add(self.runtime.online_group, self.channel_name)
-        except Exception:
-            # Only the online count is lost; matching retries on its own.
-            logger.warning("event=group_add_failed")
 
     async def _refuse_if_banned(self) -> bool:
         try:
@@ -94,11 +98,17 @@ class MeetConsumer(AsyncWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
-        self._stop_retrying()
+        if not hasattr(self, "matchmaker"):
+            return  # refused before it began
         try:
+            await self._leave()
+        finally:
+            self.runtime.closed()
+
+    async def _leave(self) -> None:
+        self._stop_retrying()
+        with contextlib.suppress(ChannelLayerUnavailable):
             await self.channel_layer.group_discard(self.runtime.online_group, self.channel_name)
-        except Exception:
-            logger.warning("event=group_discard_failed", exc_info=True)
         if not self.registered:
             return
         try:
@@ -129,7 +139,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             return
         try:
             await self._dispatch(command)
-        except MatchmakerUnavailable:
+        except (MatchmakerUnavailable, ChannelLayerUnavailable):
             await self._unavailable()
 
     async def _dispatch(self, command: protocol.Command) -> None:
@@ -180,7 +190,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             )
         except ChannelFull:
             await self._error(protocol.UNAVAILABLE, "The stranger is not keeping up; message dropped.")
-        except (OSError, ConnectionError, TimeoutError):
+        except ChannelLayerUnavailable:
             await self._unavailable()
 
     # Matchmaking.
@@ -213,18 +223,22 @@ class MeetConsumer(AsyncWebsocketConsumer):
     async def _take(self, result: Matched) -> None:
         self._stop_retrying()
         self.ticket = ""
+        notice = {
+            "type": "meet.matched",
+            "match_id": result.match_id,
+            "ticket": result.partner_ticket,
+            "partner_channel": self.channel_name,
+            "interests": list(result.shared_interests),
+        }
+        try:
+            await self.channel_layer.send(result.partner_channel, notice)
+        except (ChannelLayerUnavailable, ChannelFull):
+            # The partner cannot be told, so the match cannot go on; it will re-queue by itself.
+            await self.matchmaker.end(self.peer_id, result.match_id, protocol.LEFT_LEAVE)
+            self.ticket = secrets.token_hex(6)
+            raise ChannelLayerUnavailable("partner not reachable") from None
         self.match = CurrentMatch(result.match_id, result.partner_channel)
         await self.send_json(protocol.matched(result.match_id, False, result.shared_interests))
-        await self.channel_layer.send(
-            result.partner_channel,
-            {
-                "type": "meet.matched",
-                "match_id": result.match_id,
-                "ticket": result.partner_ticket,
-                "partner_channel": self.channel_name,
-                "interests": list(result.shared_interests),
-            },
-        )
         logger.info("event=match_start wait=%.2f interest_matched=%s", result.wait, bool(result.shared_interests))
 
     async def _end_match(self, reason: str) -> None:
@@ -289,6 +303,12 @@ class MeetConsumer(AsyncWebsocketConsumer):
             logger.exception("event=report_not_saved")
         else:
             logger.info("event=report_filed reason=%s", message["reason"])
+
+    async def meet_shutdown(self, message: dict[str, Any]) -> None:
+        """This process is stopping: free the partner now and send the browser to another process."""
+        await self._leave()
+        self.registered = False
+        await self.close(code=protocol.CLOSE_SHUTDOWN)
 
     async def meet_online(self, message: dict[str, Any]) -> None:
         await self.send_json(protocol.online(message["count"]))

@@ -11,16 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import signal
+import threading
+from types import FrameType
+from typing import Any
 
 from channels.layers import get_channel_layer
 
 from meet.endings import announce_end
+from meet.layer import ChannelLayerUnavailable
 from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
 
 logger = logging.getLogger("alienmeet.meet")
 
 TICK_SECONDS = 1.0
+# How long a stopping process gives its connections to leave cleanly.
+DRAIN_SECONDS = 5.0
 
 
 class ProcessRuntime:
@@ -30,7 +38,51 @@ class ProcessRuntime:
         self.online_group = f"online.{secrets.token_hex(8)}"
         self.last_online: int | None = None
         self.redis_down = False
+        self.connections = 0
+        self.draining = False
+        self.drained = asyncio.Event()
         self.task = loop.create_task(self._run(), name="alienmeet-runtime")
+        self._install_sigterm_handler()
+
+    def _install_sigterm_handler(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum: int, frame: FrameType | None) -> None:
+            self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.drain(previous, signum, frame)))
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+
+    async def drain(self, previous: Any, signum: int, frame: FrameType | None) -> None:
+        """Graceful stop: refuse new sockets, free every partner, ask browsers to reconnect elsewhere,
+        give up the lease, then let the server stop as it would have."""
+        if self.draining:
+            return
+        self.draining = True
+        logger.info("event=draining connections=%d", self.connections)
+        try:
+            await get_channel_layer().group_send(self.online_group, {"type": "meet.shutdown"})
+            await asyncio.wait_for(self.drained.wait(), DRAIN_SECONDS) if self.connections else None
+        except Exception:
+            logger.warning("event=drain_incomplete connections=%d", self.connections)
+        self.task.cancel()
+        with contextlib.suppress(Exception):
+            await get_matchmaker().shutdown()
+        logger.info("event=drained")
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def opened(self) -> None:
+        self.connections += 1
+
+    def closed(self) -> None:
+        self.connections -= 1
+        if self.draining and self.connections <= 0:
+            self.drained.set()
 
     async def _run(self) -> None:
         while True:
@@ -48,19 +100,19 @@ class ProcessRuntime:
         try:
             reaped = await matchmaker.heartbeat()
             snapshot = await matchmaker.snapshot()
-        except MatchmakerUnavailable:
+            for ended in reaped:
+                await announce_end(layer, ended)
+            if snapshot.online != self.last_online:
+                await layer.group_send(self.online_group, {"type": "meet.online", "count": snapshot.online})
+                self.last_online = snapshot.online
+        except (MatchmakerUnavailable, ChannelLayerUnavailable):
             if not self.redis_down:
-                logger.error("event=matchmaking_unavailable")
+                logger.warning("event=matchmaking_unavailable")
             self.redis_down = True
             return
         if self.redis_down:
             logger.info("event=matchmaking_available")
             self.redis_down = False
-        for ended in reaped:
-            await announce_end(layer, ended)
-        if snapshot.online != self.last_online:
-            self.last_online = snapshot.online
-            await layer.group_send(self.online_group, {"type": "meet.online", "count": snapshot.online})
 
 
 _runtimes: dict[int, ProcessRuntime] = {}

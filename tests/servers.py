@@ -37,6 +37,7 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
         {
             "DJANGO_SETTINGS_MODULE": "alienmeet_site.settings",
             "DJANGO_DEBUG": "0",
+            "DJANGO_HTTPS": "0",
             "DJANGO_SECRET_KEY": "test-servers-key",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"sqlite:///{tmp_dir / 'servers.sqlite3'}",
@@ -60,7 +61,9 @@ def migrate(environ: dict[str, str]) -> None:
 class Server:
     """One daphne process serving the site on a loopback port."""
 
-    def __init__(self, environ: dict[str, str], log_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, environ: dict[str, str], log_path: Path, port: int | None = None, extra_args: list[str] | None = None
+    ) -> None:
         self.port = port or free_port()
         self.environ = environ
         self.log_path = log_path
@@ -77,6 +80,7 @@ class Server:
                 # The access log would hold visitors' addresses; the site keeps none.
                 "--access-log",
                 "/dev/null",
+                *(extra_args or []),
                 "alienmeet_site.asgi:application",
             ],
             cwd=ROOT,

@@ -1,0 +1,59 @@
+"""/healthz: can this process reach the database and the channel layer (and Redis)?"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
+
+TIMEOUT = 2.0
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def _channel_layer() -> None:
+    layer = get_channel_layer()
+    channel = await layer.new_channel("healthz.")
+    token = secrets.token_hex(4)
+    await layer.send(channel, {"type": "healthz", "token": token})
+    message = await layer.receive(channel)
+    if message.get("token") != token:
+        raise RuntimeError("channel layer returned another message")
+
+
+async def _matchmaking() -> None:
+    await get_matchmaker().snapshot()
+
+
+async def _check(name: str, probe: Awaitable[object]) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe, TIMEOUT)
+    except TimeoutError:
+        return name, f"timed out after {TIMEOUT:.0f} s"
+    except MatchmakerUnavailable:
+        return name, "unreachable"
+    except Exception as error:
+        return name, f"{type(error).__name__}"
+    return name, "ok"
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    results = dict(
+        await asyncio.gather(
+            _check("database", sync_to_async(_database)()),
+            _check("channel_layer", _channel_layer()),
+            _check("matchmaking", _matchmaking()),
+        )
+    )
+    healthy = all(state == "ok" for state in results.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **results}, status=200 if healthy else 503)

@@ -1,0 +1,343 @@
+"""Faults on real servers: SIGTERM, Redis going away, a flooding client, a client that never reads,
+and 100,000 fuzzed frames."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import websockets
+
+from conftest import require
+from tests.meet.conftest import REDIS_URL
+from tests.protocol_client import WsPeer
+from tests.servers import Server, free_port, migrate, server_env, servers, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
+
+
+def report(capsys, line: str) -> None:
+    with capsys.disabled():
+        print(f"\n[measured] {line}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def assert_clean_log(server: Server) -> None:
+    log = server.log_text()
+    assert "Traceback" not in log, log
+    assert "level=ERROR" not in log, log
+
+
+async def test_sigterm_frees_partners_at_once_and_clients_reconnect_elsewhere(redis_prefix, tmp_path, capsys):
+    environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, MATCH_LEASE="5")
+    migrate(environ)
+    with servers(2, environ, tmp_path) as (one, two):
+        alice = await WsPeer.connect(one.ws_url)
+        bob = await WsPeer.connect(two.ws_url)
+        await alice.send({"type": "join"})
+        await alice.expect("waiting")
+        await bob.send({"type": "join"})
+        match_id = (await bob.expect("matched"))["match_id"]
+        await alice.expect("matched", match_id=match_id)
+
+        started = time.perf_counter()
+        two.process.send_signal(signal.SIGTERM)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await bob.receive(timeout=10)
+        assert closed.value.rcvd.code == 4012
+        await alice.expect("partner_left", match_id=match_id, reason="disconnect", timeout=5)
+        told = time.perf_counter() - started
+        assert two.process.wait(timeout=15) is not None
+        report(capsys, f"partner told {told * 1000:.0f} ms after SIGTERM of the other process (lease is 5 s)")
+        assert told < 3
+
+        # Bob's browser reconnects; the surviving process takes him.
+        bob = await WsPeer.connect(one.ws_url)
+        await alice.send({"type": "join"})
+        await bob.send({"type": "join"})
+        messages = [await bob.receive(), await alice.receive()]
+        while not all(m["type"] == "matched" for m in messages):
+            messages = [
+                m if m["type"] == "matched" else await p.receive() for m, p in zip(messages, (bob, alice), strict=True)
+            ]
+        assert messages[0]["match_id"] == messages[1]["match_id"]
+        await alice.close()
+        await bob.close()
+        assert_clean_log(one)
+        assert_clean_log(two)
+
+
+@contextlib.contextmanager
+def private_redis(tmp_path: Path):
+    binary = shutil.which("redis-server")
+    require(binary is not None, "redis-server")
+    port = free_port()
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+        )
+        import redis
+
+        def answers() -> bool:
+            try:
+                return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+            except redis.RedisError:
+                return False
+
+        wait_until(answers, 10, what="private redis")
+        return process
+
+    holder = {"process": start()}
+
+    def restart() -> float:
+        holder["process"] = start()
+        return time.perf_counter()
+
+    def stop() -> None:
+        holder["process"].terminate()
+        holder["process"].wait(timeout=10)
+
+    try:
+        yield f"redis://127.0.0.1:{port}/0", stop, restart
+    finally:
+        with contextlib.suppress(Exception):
+            stop()
+
+
+async def test_redis_outage_reports_unavailable_and_matching_resumes(tmp_path, capsys):
+    with private_redis(tmp_path) as (url, stop_redis, start_redis):
+        environ = server_env(tmp_path, REDIS_URL=url, MATCH_INTEREST_WAIT="1", MATCH_LEASE="3")
+        migrate(environ)
+        with servers(2, environ, tmp_path) as (one, two):
+            alice = await WsPeer.connect(one.ws_url)
+            await alice.send({"type": "join"})
+            await alice.expect("waiting")
+
+            stop_redis()
+            bob = await WsPeer.connect(two.ws_url)
+            seen = []
+            with contextlib.suppress(TimeoutError):
+                while "unavailable" not in seen:
+                    message = await bob.receive(timeout=10)
+                    seen.append(message.get("code", message["type"]))
+            await bob.send({"type": "join"})
+            await bob.expect("error", code="unavailable", timeout=10)
+            await asyncio.sleep(2)  # stay down a while: every process keeps running
+            assert one.process.poll() is None and two.process.poll() is None
+
+            back = start_redis()
+            await bob.expect("matched", timeout=10)
+            await alice.expect("matched", timeout=10)
+            resumed = time.perf_counter() - back
+            report(capsys, f"matching resumed {resumed:.2f} s after Redis came back (empty)")
+            assert resumed < 5
+            await alice.close()
+            await bob.close()
+        for server in (one, two):
+            assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
+
+
+async def relay_round_trips(pairs: list[tuple[WsPeer, WsPeer, str]], seconds: float) -> list[float]:
+    """Each pair bounces a signal back and forth for a while; returns one-way relay times in ms."""
+    timings: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def bounce(first: WsPeer, second: WsPeer, match_id: str) -> None:
+        sender, receiver = first, second
+        while time.monotonic() < deadline:
+            sent = time.perf_counter()
+            await sender.send({"type": "signal", "match_id": match_id, "data": {"t": sent}})
+            await receiver.expect("signal")
+            timings.append((time.perf_counter() - sent) * 1000)
+            sender, receiver = receiver, sender
+            await asyncio.sleep(0.2)
+
+    await asyncio.gather(*(bounce(*pair) for pair in pairs))
+    return timings
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+async def make_pairs(url: str, count: int) -> list[tuple[WsPeer, WsPeer, str]]:
+    pairs = []
+    for _ in range(count):
+        first = await WsPeer.connect(url)
+        await first.send({"type": "join"})
+        await first.expect("waiting")
+        second = await WsPeer.connect(url)
+        await second.send({"type": "join"})
+        match_id = (await second.expect("matched"))["match_id"]
+        await first.expect("matched")
+        pairs.append((first, second, match_id))
+    return pairs
+
+
+async def test_flooding_client_is_closed_and_others_do_not_notice(tmp_path, capsys):
+    environ = server_env(tmp_path)
+    migrate(environ)
+    with servers(1, environ, tmp_path) as (server,):
+        pairs = await make_pairs(server.ws_url, 100)
+        quiet = await relay_round_trips(pairs, 4)
+
+        flooder = await websockets.connect(server.ws_url, origin="http://127.0.0.1")
+        refusals = 0
+
+        async def flood() -> None:
+            frame = json.dumps({"type": "signal", "match_id": "x", "data": {"pad": "y" * 200}})
+            with contextlib.suppress(websockets.ConnectionClosed):
+                for _ in range(4000):  # 1,000 frames a second for up to 4 s
+                    await flooder.send(frame)
+                    await asyncio.sleep(0.001)
+
+        async def read_flooder() -> int:
+            nonlocal refusals
+            with contextlib.suppress(websockets.ConnectionClosed):
+                async for message in flooder:
+                    if json.loads(message).get("code") == "rate_limited":
+                        refusals += 1
+            return flooder.close_code
+
+        flood_task = asyncio.ensure_future(flood())
+        reader = asyncio.ensure_future(read_flooder())
+        noisy = await relay_round_trips(pairs, 4)
+        flood_task.cancel()
+        close_code = await asyncio.wait_for(reader, 10)
+        report(
+            capsys,
+            f"relay p99 among 200 clients: quiet {p99(quiet):.2f} ms, with a 1,000 frames/s flooder "
+            f"{p99(noisy):.2f} ms; flooder closed with {close_code}",
+        )
+        assert close_code == 4008 and refusals >= 1
+        # Within 2x of the quiet run (sub-millisecond figures get a 1 ms allowance for timer noise).
+        assert p99(noisy) <= 2 * max(p99(quiet), 1.0)
+        for first, second, _ in pairs:
+            await first.close()
+            await second.close()
+        assert "Traceback" not in server.log_text()
+
+
+async def test_client_that_never_reads_is_bounded(tmp_path, capsys):
+    environ = server_env(tmp_path)
+    migrate(environ)
+    server = Server(environ, tmp_path / "server.log", extra_args=["--ping-interval", "2", "--ping-timeout", "3"])
+    try:
+        others = await make_pairs(server.ws_url, 20)
+        sleeper = await websockets.connect(server.ws_url, origin="http://127.0.0.1", max_queue=1)
+        await sleeper.send(json.dumps({"type": "join"}))
+        sender = await WsPeer.connect(server.ws_url)
+        await sender.send({"type": "join"})
+        match_id = (await sender.expect("matched"))["match_id"]
+        # From here on the sleeper never reads again; its socket buffers fill up.
+        before = rss_kib(server.process.pid)
+        big = {"sdp": "z" * 60_000}
+        sent = 0
+        partner_left = asyncio.ensure_future(sender.expect("partner_left", timeout=30))
+        deadline = time.monotonic() + 20
+        while not partner_left.done() and time.monotonic() < deadline:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await sender.send({"type": "signal", "match_id": match_id, "data": big})
+                sent += 1
+            await asyncio.sleep(0.05)
+        left = await partner_left
+        grown = rss_kib(server.process.pid) - before
+        timings = await relay_round_trips(others, 2)
+        report(
+            capsys,
+            f"never-reading client: {sent} x 60 kB sent at it, dropped by ping timeout "
+            f"({left['reason']}), server RSS grew {grown / 1024:.1f} MiB, others' relay p99 {p99(timings):.2f} ms",
+        )
+        assert left["reason"] == "disconnect"
+        assert grown < 64 * 1024
+        assert p99(timings) < 50
+        assert "Traceback" not in server.log_text()
+    finally:
+        server.stop()
+
+
+# One frame of each kind, with the answer docs/protocol.md promises for it (None: no answer).
+def fuzz_frame(rng: random.Random) -> tuple[str, str | None]:
+    junk = "".join(rng.choice('{}[]",:abc 0123\\é👽') for _ in range(rng.randint(1, 40)))
+    word = "".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 30)))
+    kind = rng.randrange(12)
+    if kind == 0:
+        return junk if not _is_json(junk) else "{" + junk, "bad_json"
+    if kind == 1:
+        return json.dumps(rng.choice([[], [1, 2], "text", 42, None, True])), "bad_message"
+    if kind == 2:
+        return json.dumps({"type": word + "_unknown"}), "bad_message"
+    if kind == 3:
+        return json.dumps({"type": rng.choice([1, None, [], {}])}), "bad_message"
+    if kind == 4:
+        return json.dumps({"type": "join", "interests": [word] * 6}), "bad_message"
+    if kind == 5:
+        return json.dumps({"type": "join", "interests": ["x" * rng.randint(25, 60)]}), "bad_message"
+    if kind == 6:
+        return json.dumps({"type": "signal", "match_id": word, "data": rng.choice(["s", 1, [], None])}), "bad_message"
+    if kind == 7:
+        return json.dumps({"type": "signal", "match_id": word, "data": {"candidate": word}}), "not_matched"
+    if kind == 8:
+        return json.dumps({"type": "report", "match_id": word, "reason": word}), "bad_message"
+    if kind == 9:
+        return json.dumps({"type": "report", "match_id": word, "reason": "spam"}), "not_matched"
+    if kind == 10:
+        return json.dumps({"type": "leave"}), None
+    return json.dumps({"type": "signal", "match_id": rng.choice([1, None, ""]), "data": {}}), "bad_message"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def test_hundred_thousand_fuzzed_frames(tmp_path, capsys):
+    environ = server_env(tmp_path, MEET_RATE_BURST="1000000", MEET_RATE_PER_SECOND="1000000")
+    migrate(environ)
+    rng = random.Random(20261124)
+    total = 100_000
+    with servers(1, environ, tmp_path) as (server,):
+        connection = await websockets.connect(server.ws_url, origin="http://127.0.0.1", max_size=2**20)
+        json.loads(await connection.recv())  # hello
+        started = time.perf_counter()
+        answered = 0
+        for _ in range(total // 1000):
+            batch = [fuzz_frame(rng) for _ in range(1000)]
+            for frame, _ in batch:
+                await connection.send(frame)
+            await connection.send(json.dumps({"type": "join"}))
+            await connection.send(json.dumps({"type": "leave"}))
+            expected = [code for _, code in batch if code is not None] + ["waiting"]
+            for code in expected:
+                message = json.loads(await asyncio.wait_for(connection.recv(), 10))
+                while message["type"] == "online":
+                    message = json.loads(await asyncio.wait_for(connection.recv(), 10))
+                got = message.get("code", message["type"])
+                assert got == code, message
+                answered += 1
+        elapsed = time.perf_counter() - started
+        await connection.close()
+        report(capsys, f"{total:,} fuzzed frames answered per protocol in {elapsed:.1f} s")
+        assert answered >= total * 0.8
+        assert_clean_log(server)
