@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -43,3 +45,30 @@ def write_article(articles_dir: Path) -> WriteArticle:
         return path
 
     return write
+
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_available() -> bool:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.RedisError:
+        return False
+    return True
+
+
+def clear_prefix(prefix: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of its own in the shared Redis, removed afterwards."""
+    require(redis_available(), f"Redis at {REDIS_URL}")
+    prefix = f"test-{secrets.token_hex(4)}:"
+    yield prefix
+    clear_prefix(prefix)

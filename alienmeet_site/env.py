@@ -86,14 +86,19 @@ def secret_key(debug: bool, environ: Mapping[str, str] = os.environ) -> str:
 def database(base_dir: os.PathLike[str], environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     url = environ.get("DATABASE_URL", "").strip()
     if not url:
-        return {
+        config: dict[str, Any] = {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.fspath(base_dir) + "/db.sqlite3",
         }
-    try:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
-    except ValueError as error:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {error}") from None
+    else:
+        try:
+            config = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+        except ValueError as error:
+            raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {error}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Several server processes may write at once: take the write lock when a transaction
+        # starts (no deadlocked upgrade from reading) and wait for it rather than fail.
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20, **config.get("OPTIONS", {})}
     return config
 
 

@@ -4,43 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
 from typing import Any
 
 import pytest
-import redis
 from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
-from conftest import require
+from conftest import REDIS_URL
 from meet.matchmaking.memory import STORE
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 ORIGIN = (b"origin", b"http://localhost")
-
-
-def redis_available() -> bool:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.exceptions.RedisError:
-        return False
-    return True
-
-
-def clear_prefix(prefix: str) -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-
-
-@pytest.fixture
-def redis_prefix():
-    require(redis_available(), f"Redis at {REDIS_URL}")
-    prefix = f"test-{secrets.token_hex(4)}:"
-    yield prefix
-    clear_prefix(prefix)
 
 
 def matchmaker_settings(backend: str, prefix: str = "", **overrides: Any) -> dict[str, Any]:

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from conftest import require
-from tests.meet.conftest import REDIS_URL
+from conftest import REDIS_URL, require
 from tests.protocol_client import WsPeer
 from tests.servers import Server, free_port, migrate, server_env, servers, wait_until
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 
-from tests.meet.conftest import REDIS_URL
+from conftest import REDIS_URL
 from tests.protocol_client import WsPeer
 from tests.servers import migrate, server_env, servers
 

@@ -5,9 +5,9 @@ import asyncio
 import pytest
 import redis
 
+from conftest import REDIS_URL
 from meet.matchmaking import Matched
 from meet.matchmaking.redis import RedisMatchmaker
-from tests.meet.conftest import REDIS_URL
 
 
 def make(prefix: str, lease: float = 0.5) -> RedisMatchmaker:

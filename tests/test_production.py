@@ -1,0 +1,175 @@
+"""Production set-up: check --deploy, security headers, /healthz, and nginx in front of two processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REDIS_URL, require
+from tests.protocol_client import WsPeer
+from tests.servers import ROOT, free_port, migrate, server_env, servers, wait_until
+
+
+def test_check_deploy_passes_with_production_settings():
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "alienmeet_site.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "alienmeet.example",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_security_headers(client, settings):
+    response = client.get("/meet/")
+    csp = response["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'"):
+        assert directive in csp
+    assert "connect-src 'self' ws://testserver" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "camera=(self)" in response["Permissions-Policy"] and "microphone=(self)" in response["Permissions-Policy"]
+    assert "geolocation=()" in response["Permissions-Policy"]
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    secure = client.__class__().get("/", secure=True)  # a new client loads the middleware anew
+    assert secure["Strict-Transport-Security"].startswith("max-age=31536000; includeSubDomains")
+    assert "wss://testserver" in secure["Content-Security-Policy"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthz_reports_each_dependency(client, settings):
+    settings.MATCHMAKER = {**settings.MATCHMAKER, "BACKEND": "memory"}
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok", "matchmaking": "ok"}
+    settings.MATCHMAKER = {**settings.MATCHMAKER, "BACKEND": "redis", "URL": "redis://127.0.0.1:1/0", "PREFIX": "x:"}
+    down = client.get("/healthz")
+    assert down.status_code == 503
+    assert down.json()["status"] == "unavailable" and down.json()["matchmaking"] == "unreachable"
+
+
+NGINX_MAIN = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+{user}
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{site}
+}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    require(Path(nginx).exists(), "nginx (Debian package nginx-light)")
+    static_root = tmp_path / "static"
+    environ = server_env(
+        tmp_path,
+        REDIS_URL=REDIS_URL,
+        REDIS_PREFIX=redis_prefix,
+        TRUSTED_PROXIES="127.0.0.1",
+        DJANGO_STATIC_ROOT=str(static_root),
+    )
+    migrate(environ)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=environ, check=True
+    )
+    with servers(2, environ, tmp_path) as (one, two):
+        port = free_port()
+        site = subprocess.run(
+            [
+                str(ROOT / "deploy" / "render-nginx.sh"),
+                "127.0.0.1",
+                str(one.port),
+                "1",
+                str(static_root),
+                f"127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        # The second process is not next to the first; name both explicitly.
+        site = site.replace(
+            f"server 127.0.0.1:{one.port} max_fails=1 fail_timeout=5s;",
+            f"server 127.0.0.1:{one.port} max_fails=1 fail_timeout=5s; "
+            f"server 127.0.0.1:{two.port} max_fails=1 fail_timeout=5s;",
+        )
+        access_log = tmp_path / "access.log"
+        site = site.replace("/var/log/nginx/alienmeet.access.log", str(access_log))
+        for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (tmp_path / name).mkdir()
+        config = tmp_path / "nginx.conf"
+        user = "user root;" if os.geteuid() == 0 else ""
+        config.write_text(NGINX_MAIN.format(tmp=tmp_path, site=site, user=user))
+        process = subprocess.Popen([nginx, "-c", str(config), "-p", str(tmp_path)], stderr=subprocess.PIPE)
+        try:
+            base = f"http://127.0.0.1:{port}"
+
+            def answers() -> bool:
+                try:
+                    with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                        return response.status == 200
+                except OSError:
+                    return False
+
+            wait_until(answers, 15, what="nginx")
+            with urllib.request.urlopen(f"{base}/", timeout=5) as response:
+                assert b"No borders. Just people." in response.read()
+            with urllib.request.urlopen(f"{base}/static/css/site.css", timeout=5) as response:
+                assert response.headers["X-Served-By"] == "nginx-static"
+                assert b"--accent" in response.read()
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+                assert json.loads(response.read())["status"] == "ok"
+
+            url = f"ws://127.0.0.1:{port}/ws/meet/"
+            alice = await WsPeer.connect(url)
+            bob = await WsPeer.connect(url)
+            await alice.send({"type": "join"})
+            await alice.expect("waiting")
+            await bob.send({"type": "join"})
+            match_id = (await bob.expect("matched"))["match_id"]
+            await alice.expect("matched", match_id=match_id)
+            await bob.send({"type": "signal", "match_id": match_id, "data": {"via": "nginx"}})
+            await alice.expect("signal", data={"via": "nginx"})
+            await alice.close()
+            await bob.close()
+            assert access_log.read_text()
+            assert "127.0.0.1" not in access_log.read_text()
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
