@@ -121,10 +121,6 @@ def channel_layers(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
                 # default), and every connected socket may touch Redis at once.
                 "hosts": [{"address": url, "max_connections": 1024}],
                 "prefix": redis_prefix(environ) + "asgi",
-                # A slow reader must not grow memory without bound: past this
-                # many queued messages the layer drops instead of buffering.
-                "capacity": 200,
-                "expiry": 30,
             },
         }
     }

@@ -13,3 +13,24 @@ class OneLineFormatter(logging.Formatter):
         line = super().format(record)
         # Escaped, so a log collector keeps a traceback with the event it belongs to.
         return line.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+class RedisOutageFilter(logging.Filter):
+    """channels_redis logs a full traceback every second while Redis is away; keep one line instead.
+    It also logs a cancelled unsubscribe while the process stops, which is no error at all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import asyncio
+
+        import redis.exceptions
+
+        if not record.name.startswith("channels_redis"):
+            return True
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            return False
+        if record.exc_info and isinstance(record.exc_info[1], redis.exceptions.ConnectionError | OSError):
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "event=channel_layer_unavailable", ()
+        return True

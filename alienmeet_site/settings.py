@@ -146,8 +146,11 @@ LOGGING = {
     "formatters": {
         "line": {"()": "alienmeet_site.logs.OneLineFormatter"},
     },
+    "filters": {
+        "redis_outage": {"()": "alienmeet_site.logs.RedisOutageFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "line"},
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["redis_outage"]},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {

@@ -160,13 +160,15 @@ async def relay_round_trips(pairs: list[tuple[WsPeer, WsPeer, str]], seconds: fl
 
     async def bounce(first: WsPeer, second: WsPeer, match_id: str) -> None:
         sender, receiver = first, second
+        pace = random.Random(match_id)
+        await asyncio.sleep(pace.random() * 0.2)  # pairs out of step, as real visitors are
         while time.monotonic() < deadline:
             sent = time.perf_counter()
             await sender.send({"type": "signal", "match_id": match_id, "data": {"t": sent}})
             await receiver.expect("signal")
             timings.append((time.perf_counter() - sent) * 1000)
             sender, receiver = receiver, sender
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1 + pace.random() * 0.2)
 
     await asyncio.gather(*(bounce(*pair) for pair in pairs))
     return timings

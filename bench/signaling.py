@@ -1,0 +1,464 @@
+#!/usr/bin/env python
+"""Signaling benchmark: starts the server in each configuration, drives it from this process with
+many WebSocket clients speaking protocol version 1, and prints one JSON document and a table.
+
+    make bench                      # everything (about ten minutes on 2 cores)
+    .venv/bin/python bench/signaling.py --quick     # a smaller run, to try the script
+
+Figures per configuration: match latency (join -> matched while a partner waits) with N idle
+clients connected, relay latency (signal -> signal), matches per second under churn, the most
+concurrent connections held and server memory per connection, and server CPU per 1,000 relayed
+messages. A minimal relay written with the websockets library alone (bench/floor_relay.py) runs
+through the same phases as the floor. Plots go to docs/benchmarks-*.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Config:
+    name: str
+    processes: int
+    redis: bool
+    server: str  # daphne | uvicorn | floor
+
+
+@dataclass
+class Cluster:
+    config: Config
+    ports: list[int]
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def url(self, index: int) -> str:
+        return f"ws://127.0.0.1:{self.ports[index % len(self.ports)]}/ws/meet/"
+
+    def rss_kib(self) -> int:
+        return sum(_status(p.pid, "VmRSS") for p in self.processes)
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+        return total
+
+
+def _status(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on {port} exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+@contextlib.contextmanager
+def cluster(config: Config, workdir: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "alienmeet_site.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_HTTPS": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": f"sqlite:///{workdir / (config.name + '.sqlite3')}",
+            "MEET_RATE_BURST": "1000",
+            "MEET_RATE_PER_SECOND": "1000",
+            "ALIENMEET_LOG_LEVEL": "WARNING",
+        }
+    )
+    if config.redis:
+        env.update({"REDIS_URL": REDIS_URL, "REDIS_PREFIX": f"bench-{secrets.token_hex(4)}:"})
+    if config.server != "floor":
+        subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    ports = [free_port() for _ in range(config.processes)]
+    running = Cluster(config, ports)
+    log = (workdir / f"{config.name}.log").open("ab")
+    try:
+        for port in ports:
+            if config.server == "daphne":
+                command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", "/dev/null"]
+                command.append("alienmeet_site.asgi:application")
+            elif config.server == "uvicorn":
+                command = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+                command += ["--ws", "websockets", "--log-level", "warning", "alienmeet_site.asgi:application"]
+            else:
+                command = [PYTHON, str(ROOT / "bench" / "floor_relay.py"), str(port)]
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            running.processes.append(process)
+            wait_for_port(port, process)
+        yield running
+    finally:
+        for process in running.processes:
+            process.terminate()
+        for process in running.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+        if config.redis:
+            _clear_redis(env["REDIS_PREFIX"])
+
+
+def _clear_redis(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
+
+
+class Client:
+    def __init__(self, connection: websockets.ClientConnection) -> None:
+        self.connection = connection
+
+    @classmethod
+    async def open(cls, url: str) -> Client:
+        connection = await websockets.connect(
+            url, origin="http://127.0.0.1", open_timeout=30, compression=None, max_size=2**20, ping_interval=None
+        )
+        client = cls(connection)
+        await client.expect("hello")
+        return client
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(message))
+
+    async def receive(self, timeout: float = 15) -> dict[str, Any]:
+        while True:
+            message = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+            if message["type"] != "online":
+                return message
+
+    async def expect(self, kind: str, timeout: float = 15) -> dict[str, Any]:
+        message = await self.receive(timeout)
+        if message["type"] != kind:
+            raise AssertionError(f"expected {kind}, got {message}")
+        return message
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.connection.close()
+
+
+def percentiles(samples: list[float]) -> dict[str, float | int | None]:
+    if not samples:
+        return {"p50": None, "p95": None, "p99": None, "n": 0}
+    ordered = sorted(samples)
+
+    def at(fraction: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))], 3)
+
+    return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99), "n": len(ordered)}
+
+
+async def open_many(running: Cluster, count: int, offset: int = 0, parallel: int = 100) -> list[Client]:
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(index: int) -> Client:
+        async with gate:
+            return await Client.open(running.url(index))
+
+    return list(await asyncio.gather(*(one(offset + i) for i in range(count))))
+
+
+async def match_latency(running: Cluster, idle: int, trials: int) -> dict[str, Any]:
+    """join -> matched for the second of two, while `idle` other clients stay connected."""
+    bystanders = await open_many(running, idle)
+    samples = []
+    for trial in range(trials):
+        first = await Client.open(running.url(trial))
+        second = await Client.open(running.url(trial + 1))  # the other process, when there are two
+        await first.send({"type": "join"})
+        await first.expect("waiting")
+        started = time.perf_counter()
+        await second.send({"type": "join"})
+        await second.expect("matched")
+        samples.append((time.perf_counter() - started) * 1000)
+        await first.expect("matched")
+        await first.close()
+        await second.close()
+    await asyncio.gather(*(client.close() for client in bystanders))
+    return {"idle_clients": idle, **percentiles(samples)}
+
+
+async def matched_pairs(running: Cluster, count: int) -> list[tuple[Client, Client, str]]:
+    pairs = []
+    for index in range(count):
+        first = await Client.open(running.url(index))
+        second = await Client.open(running.url(index + 1))
+        await first.send({"type": "join"})
+        await first.expect("waiting")
+        await second.send({"type": "join"})
+        match_id = (await second.expect("matched"))["match_id"]
+        await first.expect("matched")
+        pairs.append((first, second, match_id))
+    return pairs
+
+
+async def relay_latency(running: Cluster, pairs_count: int, rounds: int) -> dict[str, Any]:
+    pairs = await matched_pairs(running, pairs_count)
+    samples: list[float] = []
+    candidate = {"candidate": {"candidate": "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host", "sdpMid": "0"}}
+
+    async def bounce(first: Client, second: Client, match_id: str) -> None:
+        sender, receiver = first, second
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await sender.send({"type": "signal", "match_id": match_id, "data": candidate})
+            await receiver.expect("signal")
+            samples.append((time.perf_counter() - started) * 1000)
+            sender, receiver = receiver, sender
+
+    cpu_before = running.cpu_seconds()
+    started = time.perf_counter()
+    await asyncio.gather(*(bounce(*pair) for pair in pairs))
+    elapsed = time.perf_counter() - started
+    cpu = running.cpu_seconds() - cpu_before
+    for first, second, _ in pairs:
+        await first.close()
+        await second.close()
+    return {
+        "pairs": pairs_count,
+        **percentiles(samples),
+        "messages_per_second": round(len(samples) / elapsed),
+        "server_cpu_ms_per_1000_messages": round(cpu / len(samples) * 1000 * 1000, 1),
+    }
+
+
+async def churn(running: Cluster, clients: int, seconds: float) -> dict[str, Any]:
+    """Pairs meet, trade three signals each way, and the impolite side presses Next."""
+    peers = await open_many(running, clients)
+    matches = 0
+    stop = time.monotonic() + seconds
+
+    async def drive(client: Client) -> None:
+        nonlocal matches
+        await client.send({"type": "join"})
+        match_id, polite, received = None, False, 0
+        while time.monotonic() < stop:
+            try:
+                message = await client.receive(timeout=max(0.05, stop - time.monotonic()))
+            except TimeoutError:
+                break
+            kind = message["type"]
+            if kind == "matched":
+                match_id, polite, received = message["match_id"], message["polite"], 0
+                if not polite:
+                    matches += 1
+                for n in range(3):
+                    await client.send({"type": "signal", "match_id": match_id, "data": {"n": n}})
+            elif kind == "signal" and message["match_id"] == match_id:
+                received += 1
+                if received == 3 and not polite:
+                    match_id = None
+                    await client.send({"type": "next"})
+            elif kind == "partner_left" and message["match_id"] == match_id:
+                match_id = None
+                await client.send({"type": "join"})
+
+    started = time.perf_counter()
+    await asyncio.gather(*(drive(peer) for peer in peers))
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(peer.close() for peer in peers))
+    return {"clients": clients, "matches": matches, "matches_per_second": round(matches / elapsed, 1)}
+
+
+async def connections(running: Cluster, target: int, step: int) -> dict[str, Any]:
+    await asyncio.sleep(1)
+    before = running.rss_kib()
+    held: list[Client] = []
+    error = None
+    while len(held) < target:
+        try:
+            held += await open_many(running, min(step, target - len(held)), offset=len(held), parallel=200)
+        except Exception as failure:  # the limit reached: record what was held
+            error = f"{type(failure).__name__}: {failure}"[:200]
+            break
+    await asyncio.sleep(2)
+    after = running.rss_kib()
+    result = {
+        "held": len(held),
+        "target": target,
+        "server_rss_mib": round(after / 1024, 1),
+        "kib_per_connection": round((after - before) / max(1, len(held)), 1),
+        "stopped_by": error,
+    }
+    await asyncio.gather(*(client.close() for client in held))
+    return result
+
+
+async def run(config: Config, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    with cluster(config, workdir) as running:
+        result: dict[str, Any] = {"config": config.__dict__}
+        result["match"] = await match_latency(running, args.idle, args.trials)
+        result["relay"] = await relay_latency(running, args.pairs, args.rounds)
+        result["churn"] = await churn(running, args.churn_clients, args.churn_seconds)
+        target = args.max_connections * config.processes // 2 if config.processes else args.max_connections
+        result["connections"] = await connections(running, target, step=500)
+        return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    header = (
+        f"{'configuration':<22} {'match p50/p95/p99 ms':>22} {'relay p50/p95/p99 ms':>22} "
+        f"{'matches/s':>9} {'conns':>6} {'KiB/conn':>8} {'CPU ms/1k':>9}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        m, rl = r["match"], r["relay"]
+        lines.append(
+            f"{r['config']['name']:<22} {m['p50']:>6}/{m['p95']}/{m['p99']:<8} {rl['p50']:>6}/{rl['p95']}/{rl['p99']:<8} "
+            f"{r['churn']['matches_per_second']:>9} {r['connections']['held']:>6} "
+            f"{r['connections']['kib_per_connection']:>8} {rl['server_cpu_ms_per_1000_messages']:>9}"
+        )
+    return "\n".join(lines)
+
+
+def plots(results: list[dict[str, Any]], directory: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    names = [r["config"]["name"] for r in results]
+    made = []
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for axis, key, title in ((axes[0], "match", "Match latency (ms)"), (axes[1], "relay", "Relay latency (ms)")):
+        width = 0.27
+        for offset, quantile in enumerate(("p50", "p95", "p99")):
+            values = [r[key][quantile] or 0 for r in results]
+            axis.bar([i + (offset - 1) * width for i in range(len(names))], values, width, label=quantile)
+        axis.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
+        axis.set_title(title)
+        axis.legend()
+    figure.tight_layout()
+    path = directory / "benchmarks-latency.png"
+    figure.savefig(path, dpi=110)
+    made.append(str(path.relative_to(ROOT)))
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    axes[0].bar(names, [r["churn"]["matches_per_second"] for r in results], color="#4c9a6a")
+    axes[0].set_title("Matches per second under churn")
+    axes[1].bar(names, [r["connections"]["kib_per_connection"] for r in results], color="#5a6fd0")
+    axes[1].set_title("Server memory per connection (KiB)")
+    for axis in axes:
+        axis.tick_params(axis="x", rotation=25, labelsize=8)
+    figure.tight_layout()
+    path = directory / "benchmarks-capacity.png"
+    figure.savefig(path, dpi=110)
+    made.append(str(path.relative_to(ROOT)))
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller numbers, to try the script")
+    parser.add_argument("--only", nargs="*", help="configuration names to run")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.json"))
+    args = parser.parse_args()
+    scale = 0.1 if args.quick else 1
+    args.idle = int(2000 * scale)
+    args.trials = int(300 * scale) or 10
+    args.pairs = int(50 * scale) or 5
+    args.rounds = 40
+    args.churn_clients = int(200 * scale) or 20
+    args.churn_seconds = 10 * scale or 2
+    args.max_connections = int(10_000 * scale)
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+    configs = [
+        Config("floor-websockets", 1, False, "floor"),
+        Config("daphne-memory-1proc", 1, False, "daphne"),
+        Config("daphne-redis-1proc", 1, True, "daphne"),
+        Config("daphne-redis-2proc", 2, True, "daphne"),
+    ]
+    if shutil.which("uvicorn") or _importable("uvicorn"):
+        configs += [
+            Config("uvicorn-redis-1proc", 1, True, "uvicorn"),
+            Config("uvicorn-redis-2proc", 2, True, "uvicorn"),
+        ]
+    if args.only:
+        configs = [c for c in configs if c.name in args.only]
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="alienmeet-bench-") as tmp:
+        for config in configs:
+            print(f"running {config.name} ...", file=sys.stderr, flush=True)
+            results.append(asyncio.run(run(config, args, Path(tmp))))
+    floor = next((r for r in results if r["config"]["server"] == "floor"), None)
+    if floor:
+        for r in results:
+            r["relay"]["p99_vs_floor"] = (
+                round(r["relay"]["p99"] / floor["relay"]["p99"], 2) if floor["relay"]["p99"] else None
+            )
+            r["match"]["p99_vs_floor"] = (
+                round(r["match"]["p99"] / floor["match"]["p99"], 2) if floor["match"]["p99"] else None
+            )
+    document = {
+        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+        "scale": "quick" if args.quick else "full",
+        "results": results,
+        "plots": plots(results, ROOT / "docs"),
+    }
+    Path(args.output).write_text(json.dumps(document, indent=2))
+    print(json.dumps(document, indent=2))
+    print()
+    print(table(results))
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+if __name__ == "__main__":
+    main()
