@@ -112,7 +112,7 @@ MEET = {
     "RATE_PER_SECOND": env.env_number("MEET_RATE_PER_SECOND", 25, minimum=1),
     "RATE_BURST": env.env_number("MEET_RATE_BURST", 50, minimum=1),
     # Frames refused by the rate limit within 10 seconds before the connection is closed.
-    "FLOOD_CLOSE_AFTER": int(env.env_number("MEET_FLOOD_CLOSE_AFTER", 200, minimum=1)),
+    "FLOOD_CLOSE_AFTER": int(env.env_number("MEET_FLOOD_CLOSE_AFTER", 100, minimum=1)),
 }
 
 AUTH_PASSWORD_VALIDATORS = [

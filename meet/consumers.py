@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -44,6 +45,15 @@ class CurrentMatch:
 
 
 class MeetConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, a thread hop that
+        # was most of the relay's cost. The few database calls here go through
+        # database_sync_to_async, which closes stale connections itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         conf = settings.MEET
         self.peer_id = secrets.token_urlsafe(16)
@@ -51,6 +61,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.ticket = ""  # set while queued: which queue entry a matched notice must name
         self.interests: tuple[str, ...] = ()
         self.registered = False
+        self.gone = False  # the socket is closed (by us or by the browser): send nothing more
         self.retry_task: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
         self.bucket = TokenBucket(conf["RATE_PER_SECOND"], conf["RATE_BURST"])
@@ -98,6 +109,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
+        self.gone = True
         if not hasattr(self, "matchmaker"):
             return  # refused before it began
         try:
@@ -117,11 +129,13 @@ class MeetConsumer(AsyncWebsocketConsumer):
             # The peer key expires with its lease; the partner learns through the reaper.
             return
         if ended:
-            await announce_end(self.channel_layer, ended)
+            await announce_end(self.channel_layer, ended, self.runtime.events)
 
     # Frames from the browser.
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.gone:
+            return  # frames still queued after we closed the socket
         if not self.bucket.allow():
             if self.flood.refuse():
                 logger.info("event=closed_for_flooding")
@@ -247,7 +261,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         current, self.match = self.match, None
         ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason)
         if ended:
-            await announce_end(self.channel_layer, ended)
+            await announce_end(self.channel_layer, ended, self.runtime.events)
 
     def _keep_retrying(self) -> None:
         if self.retry_task is None or self.retry_task.done():
@@ -316,7 +330,19 @@ class MeetConsumer(AsyncWebsocketConsumer):
     # Helpers.
 
     async def send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+        if self.gone:
+            return
+        try:
+            await self.send(text_data=json.dumps(content, separators=(",", ":")))
+        except Exception:
+            # The browser is gone (the server raises its own "disconnected" error); its
+            # disconnect event is on the way and cleans up.
+            self.gone = True
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if not self.gone:
+            self.gone = True
+            await super().close(code=code, reason=reason)
 
     async def _error(self, code: str, message: str) -> None:
         await self.send_json(protocol.error(code, message))

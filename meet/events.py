@@ -1,7 +1,13 @@
-"""Anonymous match events: what the admin's statistics are built from."""
+"""Anonymous match events: what the admin's statistics are built from.
+
+Ended matches are written in batches (the runtime flushes every second), so
+neither Next nor the relay ever waits for the database, and a busy site makes
+one transaction a second instead of one per match.
+"""
 
 from __future__ import annotations
 
+import collections
 import datetime
 import logging
 
@@ -11,6 +17,8 @@ from django.db.models import F
 
 from meet.matchmaking import EndedMatch
 from meet.models import MatchEvent, MinuteBucket
+
+logger = logging.getLogger("alienmeet.meet")
 
 QUICK_NEXT_SECONDS = 10
 # Upper bounds of the wait bins and the MinuteBucket field counting each.
@@ -27,49 +35,71 @@ def wait_bin(seconds: float) -> str:
     return next(name for bound, name in WAIT_BINS if seconds < bound)
 
 
-def _add_to_bucket(ended: EndedMatch) -> None:
-    minute = _at(ended.started_at).replace(second=0, microsecond=0)
-    increments: dict[str, F] = {"matches": F("matches") + 1}
+def _at(timestamp: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
+
+
+def _bucket_counts(ended: EndedMatch) -> collections.Counter[str]:
+    counts: collections.Counter[str] = collections.Counter(matches=1)
     if ended.reason == MatchEvent.EndReason.NEXT and ended.duration < QUICK_NEXT_SECONDS:
-        increments["quick_nexts"] = F("quick_nexts") + 1
+        counts["quick_nexts"] += 1
     if ended.interest_matched:
-        increments["interest_matched"] = F("interest_matched") + 1
+        counts["interest_matched"] += 1
     for wait in ended.waits:
-        name = wait_bin(wait)
-        increments[name] = increments[name] + 1 if name in increments else F(name) + 1
+        counts[wait_bin(wait)] += 1
+    return counts
+
+
+def _add_to_bucket(minute: datetime.datetime, counts: collections.Counter[str]) -> None:
+    increments = {name: F(name) + count for name, count in counts.items()}
     if not MinuteBucket.objects.filter(minute=minute).update(**increments):
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # a savepoint: a lost race must not undo the events
                 MinuteBucket.objects.create(minute=minute)
         except IntegrityError:
             pass  # another process created it first
         MinuteBucket.objects.filter(minute=minute).update(**increments)
 
 
-logger = logging.getLogger("alienmeet.meet")
+def save_events(batch: list[EndedMatch]) -> None:
+    """Write ended matches and their per-minute summaries in one transaction."""
+    per_minute: dict[datetime.datetime, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for ended in batch:
+        per_minute[_at(ended.started_at).replace(second=0, microsecond=0)] += _bucket_counts(ended)
+    with transaction.atomic():
+        MatchEvent.objects.bulk_create(
+            [
+                MatchEvent(
+                    started_at=_at(ended.started_at),
+                    ended_at=_at(ended.ended_at),
+                    wait_seconds=max(ended.waits),
+                    partner_wait_seconds=min(ended.waits),
+                    duration_seconds=ended.duration,
+                    end_reason=ended.reason,
+                    interest_matched=ended.interest_matched,
+                )
+                for ended in batch
+            ]
+        )
+        for minute, counts in sorted(per_minute.items()):
+            _add_to_bucket(minute, counts)
 
 
-def _at(timestamp: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
+class EventBuffer:
+    """Ended matches of this process, waiting for the next flush."""
 
+    def __init__(self) -> None:
+        self.pending: list[EndedMatch] = []
 
-@database_sync_to_async
-def _save(ended: EndedMatch) -> None:
-    MatchEvent.objects.create(
-        started_at=_at(ended.started_at),
-        ended_at=_at(ended.ended_at),
-        wait_seconds=max(ended.waits),
-        partner_wait_seconds=min(ended.waits),
-        duration_seconds=ended.duration,
-        end_reason=ended.reason,
-        interest_matched=ended.interest_matched,
-    )
-    _add_to_bucket(ended)
+    def add(self, ended: EndedMatch) -> None:
+        self.pending.append(ended)
 
-
-async def record_match(ended: EndedMatch) -> None:
-    """Store the event; a database hiccup is logged and never reaches the visitor."""
-    try:
-        await _save(ended)
-    except Exception:
-        logger.exception("event=match_event_not_saved reason=%s", ended.reason)
+    async def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            await database_sync_to_async(save_events)(batch)
+        except Exception:
+            # Counted, never fatal: statistics must not take calls down with them.
+            logger.exception("event=match_events_not_saved count=%d", len(batch))

@@ -21,6 +21,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from meet.endings import announce_end
+from meet.events import EventBuffer
 from meet.layer import ChannelLayerUnavailable
 from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
 
@@ -38,6 +39,7 @@ class ProcessRuntime:
         self.online_group = f"online.{secrets.token_hex(8)}"
         self.last_online: int | None = None
         self.redis_down = False
+        self.events = EventBuffer()
         self.connections = 0
         self.draining = False
         self.drained = asyncio.Event()
@@ -67,6 +69,7 @@ class ProcessRuntime:
         except Exception:
             logger.warning("event=drain_incomplete connections=%d", self.connections)
         self.task.cancel()
+        await self.events.flush()
         with contextlib.suppress(Exception):
             await get_matchmaker().shutdown()
         logger.info("event=drained")
@@ -88,6 +91,7 @@ class ProcessRuntime:
         while True:
             try:
                 await self.tick()
+                await self.events.flush()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -101,7 +105,7 @@ class ProcessRuntime:
             reaped = await matchmaker.heartbeat()
             snapshot = await matchmaker.snapshot()
             for ended in reaped:
-                await announce_end(layer, ended)
+                await announce_end(layer, ended, self.events)
             if snapshot.online != self.last_online:
                 await layer.group_send(self.online_group, {"type": "meet.online", "count": snapshot.online})
                 self.last_online = snapshot.online
@@ -136,4 +140,5 @@ async def stop_runtime() -> None:
         runtime.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await runtime.task
+        await runtime.events.flush()
     await get_matchmaker().shutdown()

@@ -1,5 +1,6 @@
 """The protocol, message by message, through the real ASGI app, on both backends."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -133,7 +134,12 @@ async def test_match_events_are_recorded_without_identifiers(backend):
     await first.expect("waiting")
     await first.close()
     await second.close()
-    events = [event async for event in MatchEvent.objects.all()]
+    # Events are written in batches, about once a second.
+    for _ in range(50):
+        events = [event async for event in MatchEvent.objects.all()]
+        if events:
+            break
+        await asyncio.sleep(0.1)
     assert len(events) == 1
     event = events[0]
     assert event.end_reason == "next" and event.interest_matched is True

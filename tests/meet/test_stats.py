@@ -3,10 +3,9 @@
 import datetime
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.utils import timezone
 
-from meet.events import _save as save_event
+from meet.events import save_events
 from meet.live import prometheus_text
 from meet.matchmaking import EndedMatch, Snapshot
 from meet.models import MatchEvent, MinuteBucket, Report, ReportedAddress
@@ -20,7 +19,7 @@ NOW = timezone.now().replace(second=15, microsecond=0)
 
 def event(minutes_ago: float, duration: float, reason: str = "next", waits=(2.0, 0.0), interest=False) -> None:
     started = (NOW - datetime.timedelta(minutes=minutes_ago)).timestamp()
-    async_to_sync(save_event)(EndedMatch("m", "", "", reason, started, started + duration, waits, interest))
+    save_events([EndedMatch("m", "", "", reason, started, started + duration, waits, interest)])
 
 
 def test_percentile():
@@ -123,3 +122,17 @@ def test_event_rows_hold_nothing_but_timing():
         "end_reason",
         "interest_matched",
     }
+
+
+def test_a_batch_adds_up_in_its_minute_bucket():
+    started = (NOW - datetime.timedelta(minutes=3)).timestamp()
+    save_events(
+        [
+            EndedMatch("a", "", "", "next", started, started + 4, (0.5, 0.1), True),
+            EndedMatch("b", "", "", "leave", started + 1, started + 90, (20.0, 3.0), False),
+        ]
+    )
+    bucket = MinuteBucket.objects.get()
+    assert (bucket.matches, bucket.quick_nexts, bucket.interest_matched) == (2, 1, 1)
+    assert (bucket.wait_under_1s, bucket.wait_under_5s, bucket.wait_under_60s) == (2, 1, 1)
+    assert MatchEvent.objects.count() == 2
