@@ -50,3 +50,21 @@ class WsPeer:
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+async def matched_pair(first_url: str, second_url: str) -> tuple[WsPeer, WsPeer, str]:
+    """Connect two clients (the first waits, the second joins) and return them matched, with the match_id."""
+    first = await WsPeer.connect(first_url)
+    await first.send({"type": "join"})
+    await first.expect("waiting")
+    second = await WsPeer.connect(second_url)
+    await second.send({"type": "join"})
+    match_id = (await second.expect("matched", polite=False))["match_id"]
+    await first.expect("matched", polite=True, match_id=match_id)
+    return first, second, match_id
+
+
+def measured(capsys, line: str) -> None:
+    """Print a figure a test measured, past pytest's capture, so CI's log shows it."""
+    with capsys.disabled():
+        print(f"\n[measured] {line}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REDIS_URL, require
-from tests.protocol_client import WsPeer
+from tests.protocol_client import matched_pair
 from tests.servers import ROOT, free_port, migrate, server_env, servers, wait_until
 
 
@@ -157,13 +157,7 @@ async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
                 assert json.loads(response.read())["status"] == "ok"
 
             url = f"ws://127.0.0.1:{port}/ws/meet/"
-            alice = await WsPeer.connect(url)
-            bob = await WsPeer.connect(url)
-            await alice.send({"type": "join"})
-            await alice.expect("waiting")
-            await bob.send({"type": "join"})
-            match_id = (await bob.expect("matched"))["match_id"]
-            await alice.expect("matched", match_id=match_id)
+            alice, bob, match_id = await matched_pair(url, url)
             await bob.send({"type": "signal", "match_id": match_id, "data": {"via": "nginx"}})
             await alice.expect("signal", data={"via": "nginx"})
             await alice.close()

@@ -19,15 +19,10 @@ import pytest
 import websockets
 
 from conftest import REDIS_URL, require
-from tests.protocol_client import WsPeer
+from tests.protocol_client import WsPeer, matched_pair, measured
 from tests.servers import Server, free_port, migrate, server_env, servers, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
-
-
-def report(capsys, line: str) -> None:
-    with capsys.disabled():
-        print(f"\n[measured] {line}")
 
 
 def rss_kib(pid: int) -> int:
@@ -47,13 +42,7 @@ async def test_sigterm_frees_partners_at_once_and_clients_reconnect_elsewhere(re
     environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, MATCH_LEASE="5")
     migrate(environ)
     with servers(2, environ, tmp_path) as (one, two):
-        alice = await WsPeer.connect(one.ws_url)
-        bob = await WsPeer.connect(two.ws_url)
-        await alice.send({"type": "join"})
-        await alice.expect("waiting")
-        await bob.send({"type": "join"})
-        match_id = (await bob.expect("matched"))["match_id"]
-        await alice.expect("matched", match_id=match_id)
+        alice, bob, match_id = await matched_pair(one.ws_url, two.ws_url)
 
         started = time.perf_counter()
         two.process.send_signal(signal.SIGTERM)
@@ -63,7 +52,7 @@ async def test_sigterm_frees_partners_at_once_and_clients_reconnect_elsewhere(re
         await alice.expect("partner_left", match_id=match_id, reason="disconnect", timeout=5)
         told = time.perf_counter() - started
         assert two.process.wait(timeout=15) is not None
-        report(capsys, f"partner told {told * 1000:.0f} ms after SIGTERM of the other process (lease is 5 s)")
+        measured(capsys, f"partner told {told * 1000:.0f} ms after SIGTERM of the other process (lease is 5 s)")
         assert told < 3
 
         # Bob's browser reconnects; the surviving process takes him.
@@ -147,7 +136,7 @@ async def test_redis_outage_reports_unavailable_and_matching_resumes(tmp_path, c
             await bob.expect("matched", timeout=10)
             await alice.expect("matched", timeout=10)
             resumed = time.perf_counter() - back
-            report(capsys, f"matching resumed {resumed:.2f} s after Redis came back (empty)")
+            measured(capsys, f"matching resumed {resumed:.2f} s after Redis came back (empty)")
             assert resumed < 5
             await alice.close()
             await bob.close()
@@ -188,17 +177,7 @@ def p99(values: list[float]) -> float:
 
 
 async def make_pairs(url: str, count: int) -> list[tuple[WsPeer, WsPeer, str]]:
-    pairs = []
-    for _ in range(count):
-        first = await WsPeer.connect(url)
-        await first.send({"type": "join"})
-        await first.expect("waiting")
-        second = await WsPeer.connect(url)
-        await second.send({"type": "join"})
-        match_id = (await second.expect("matched"))["match_id"]
-        await first.expect("matched")
-        pairs.append((first, second, match_id))
-    return pairs
+    return [await matched_pair(url, url) for _ in range(count)]
 
 
 async def test_flooding_client_is_closed_and_others_do_not_notice(tmp_path, capsys):
@@ -224,7 +203,7 @@ async def test_flooding_client_is_closed_and_others_do_not_notice(tmp_path, caps
         noisy = await relay_round_trips(pairs, 4)
         output, _ = await asyncio.wait_for(flooder.communicate(), 15)
         close_code = output.decode().strip()
-        report(
+        measured(
             capsys,
             f"relay p99 among 200 clients: quiet {p99(quiet):.2f} ms, with a 1,000 frames/s flooder "
             f"{p99(noisy):.2f} ms; flooder closed with {close_code}",
@@ -267,7 +246,7 @@ async def test_client_that_never_reads_is_bounded(tmp_path, capsys):
         left = await partner_left
         grown = rss_kib(server.process.pid) - before
         timings = await relay_round_trips(others, 2)
-        report(
+        measured(
             capsys,
             f"never-reading client: {sent} x 60 kB sent at it, dropped by ping timeout "
             f"({left['reason']}), server RSS grew {grown / 1024:.1f} MiB, others' relay p99 {p99(timings):.2f} ms",
@@ -344,6 +323,6 @@ async def test_hundred_thousand_fuzzed_frames(tmp_path, capsys):
                 answered += 1
         elapsed = time.perf_counter() - started
         await connection.close()
-        report(capsys, f"{total:,} fuzzed frames answered per protocol in {elapsed:.1f} s")
+        measured(capsys, f"{total:,} fuzzed frames answered per protocol in {elapsed:.1f} s")
         assert answered >= total * 0.8
         assert_clean_log(server)

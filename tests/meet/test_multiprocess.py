@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from conftest import REDIS_URL
-from tests.protocol_client import WsPeer
+from tests.protocol_client import WsPeer, matched_pair, measured
 from tests.servers import migrate, server_env, servers
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -42,11 +42,6 @@ def two_servers(cluster_env, tmp_path):
         assert "Traceback" not in log, log
 
 
-def report(capsys, line: str) -> None:
-    with capsys.disabled():
-        print(f"\n[measured] {line}")
-
-
 async def test_match_relay_and_disconnect_across_processes(two_servers, capsys):
     one, two = two_servers
     alice = await WsPeer.connect(one.ws_url)
@@ -69,7 +64,7 @@ async def test_match_relay_and_disconnect_across_processes(two_servers, capsys):
         await receiver.expect("signal", data=data)
         relay_ms.append((time.perf_counter() - started) * 1000)
     relay_ms.sort()
-    report(
+    measured(
         capsys, f"cross-process match {match_ms:.1f} ms, relay median {relay_ms[10]:.2f} ms max {relay_ms[-1]:.2f} ms"
     )
 
@@ -80,14 +75,8 @@ async def test_match_relay_and_disconnect_across_processes(two_servers, capsys):
 
 async def test_killed_process_partners_are_told_and_state_is_cleaned(cluster_env, tmp_path, redis_prefix, capsys):
     with servers(2, cluster_env, tmp_path) as (one, two):
-        alice = await WsPeer.connect(one.ws_url)
-        bob = await WsPeer.connect(two.ws_url)
+        alice, bob, match_id = await matched_pair(one.ws_url, two.ws_url)
         waiting_on_two = await WsPeer.connect(two.ws_url)
-        await alice.send({"type": "join"})
-        await alice.expect("waiting")
-        await bob.send({"type": "join"})
-        match_id = (await bob.expect("matched"))["match_id"]
-        await alice.expect("matched", match_id=match_id)
         await waiting_on_two.send({"type": "join"})
         await waiting_on_two.expect("waiting")
 
@@ -95,7 +84,7 @@ async def test_killed_process_partners_are_told_and_state_is_cleaned(cluster_env
         two.kill()
         await alice.expect("partner_left", match_id=match_id, reason="disconnect", timeout=15)
         told_s = time.perf_counter() - killed_at
-        report(capsys, f"partner_left after SIGKILL of the partner's process: {told_s:.2f} s (lease 3 s)")
+        measured(capsys, f"partner_left after SIGKILL of the partner's process: {told_s:.2f} s (lease 3 s)")
         assert told_s < 15
 
         # Nothing of the dead process is left, and the dead waiting peer is never matched.
@@ -181,4 +170,4 @@ async def test_hundreds_join_and_next_across_two_processes(two_servers, capsys):
         (a, polite_a), (b, polite_b) = members
         assert a != b
         assert polite_a != polite_b
-    report(capsys, f"{len(sides)} matches among 200 clients on 2 processes in {elapsed:.1f} s, all mutual")
+    measured(capsys, f"{len(sides)} matches among 200 clients on 2 processes in {elapsed:.1f} s, all mutual")
