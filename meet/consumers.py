@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ from meet.runtime import ensure_runtime
 logger = logging.getLogger("alienmeet.meet")
 
 UNAVAILABLE_MESSAGE = "Matchmaking is briefly unavailable; we keep trying."
+ONLINE_SPREAD_SECONDS = 0.9
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.interests: tuple[str, ...] = ()
         self.registered = False
         self.gone = False  # the socket is closed (by us or by the browser): send nothing more
+        self.online_count = 0
+        self.online_due = False
         self.retry_task: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
         self.bucket = TokenBucket(conf["RATE_PER_SECOND"], conf["RATE_BURST"])
@@ -325,7 +329,17 @@ class MeetConsumer(AsyncWebsocketConsumer):
         await self.close(code=protocol.CLOSE_SHUTDOWN)
 
     async def meet_online(self, message: dict[str, Any]) -> None:
-        await self.send_json(protocol.online(message["count"]))
+        # Every connection of the process gets this at once; sending straight away would be
+        # one burst of thousands of frames, stalling relays behind it. Each connection sends
+        # at its own moment within the second instead (latest count wins).
+        self.online_count = message["count"]
+        if not self.online_due:
+            self.online_due = True
+            asyncio.get_running_loop().call_later(random.random() * ONLINE_SPREAD_SECONDS, self._push_online)
+
+    def _push_online(self) -> None:
+        self.online_due = False
+        self.online_task = asyncio.ensure_future(self.send_json(protocol.online(self.online_count)))
 
     # Helpers.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import secrets
@@ -34,6 +35,9 @@ DRAIN_SECONDS = 5.0
 
 class ProcessRuntime:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Everything loaded so far (Django, the app) lives as long as the process: keep it out
+        # of the garbage collector's full passes, which otherwise stall every socket for a while.
+        gc.freeze()
         self.loop = loop
         # Each process pushes the online count to its own connections through this group.
         self.online_group = f"online.{secrets.token_hex(8)}"
