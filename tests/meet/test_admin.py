@@ -15,6 +15,12 @@ from meet.models import Ban, MatchEvent, MinuteBucket, Report, ReportedAddress
 from tests.meet.conftest import ORIGIN
 
 
+def match_event(at: datetime.datetime, reason: str) -> MatchEvent:
+    return MatchEvent.objects.create(
+        started_at=at, ended_at=at, wait_seconds=0, partner_wait_seconds=0, duration_seconds=0, end_reason=reason
+    )
+
+
 @pytest.fixture
 def staff(db):
     return User.objects.create_user("ops", password="pw-for-tests", is_staff=True, is_superuser=True)
@@ -113,16 +119,7 @@ async def test_staff_websocket_pushes_live_figures(backend, staff):
 
 @pytest.mark.django_db
 def test_match_events_are_read_only_in_the_admin(staff_client):
-    now = timezone.now()
-    event = MatchEvent.objects.create(
-        started_at=now,
-        ended_at=now,
-        wait_seconds=1,
-        partner_wait_seconds=0,
-        duration_seconds=0,
-        end_reason="next",
-        interest_matched=False,
-    )
+    event = match_event(timezone.now(), "next")
     listing = staff_client.get("/admin/meet/matchevent/?end_reason__exact=next")
     assert listing.status_code == 200
     assert staff_client.get("/admin/meet/matchevent/add/").status_code == 403
@@ -156,14 +153,7 @@ def test_purge_stats_deletes_only_old_rows():
     now = timezone.now()
     for days in (1, 10, 40):
         at = now - datetime.timedelta(days=days)
-        MatchEvent.objects.create(
-            started_at=at,
-            ended_at=at,
-            wait_seconds=0,
-            partner_wait_seconds=0,
-            duration_seconds=0,
-            end_reason="leave",
-        )
+        match_event(at, "leave")
         MinuteBucket.objects.create(minute=at.replace(second=0, microsecond=0), matches=1)
     call_command("purge_stats", "--older-than", "7")
     assert MatchEvent.objects.count() == 1
