@@ -44,7 +44,9 @@ test: $(STAMP) system-deps
 	$(PY) manage.py check --settings alienmeet_site.test_settings --fail-level CRITICAL
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) system-deps
+# Not part of `make test`: it takes minutes and prints figures, it asserts nothing.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) bench/signaling.py
 
 clean:
