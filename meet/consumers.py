@@ -66,6 +66,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.gone = False  # the socket is closed (by us or by the browser): send nothing more
         self.online_count = 0
         self.online_due = False
+        self.online_sent_at = float("-inf")
         self.retry_task: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
         self.bucket = TokenBucket(conf["RATE_PER_SECOND"], conf["RATE_BURST"])
@@ -335,10 +336,14 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.online_count = message["count"]
         if not self.online_due:
             self.online_due = True
-            asyncio.get_running_loop().call_later(random.random() * ONLINE_SPREAD_SECONDS, self._push_online)
+            loop = asyncio.get_running_loop()
+            # Spread, yet never two pushes to one browser within a second (docs/protocol.md).
+            delay = max(random.random() * ONLINE_SPREAD_SECONDS, self.online_sent_at + 1.0 - loop.time())
+            loop.call_later(delay, self._push_online)
 
     def _push_online(self) -> None:
         self.online_due = False
+        self.online_sent_at = asyncio.get_running_loop().time()
         self.online_task = asyncio.ensure_future(self.send_json(protocol.online(self.online_count)))
 
     # Helpers.
