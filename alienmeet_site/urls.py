@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from alienmeet_site import health, views
 from articles.sitemaps import ArticleSitemap, PageSitemap
-from meet import live
+from meet import live, turn_health
 
 sitemaps = {"pages": PageSitemap, "articles": ArticleSitemap}
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("admin/live-stats/", admin.site.admin_view(live.live_stats_page), name="live-stats"),
     path("admin/live-stats.json", live.live_stats_json, name="live-stats-json"),
+    path("admin/turn-check.json", admin.site.admin_view(turn_health.turn_check_json), name="turn-check"),
     path("admin/", admin.site.urls),
     path("metrics", live.metrics, name="metrics"),
     path("healthz", health.healthz, name="healthz"),
