@@ -117,6 +117,24 @@ MEET = {
     "FLOOD_CLOSE_AFTER": int(env.env_number("MEET_FLOOD_CLOSE_AFTER", 100, minimum=1)),
 }
 
+# Shared by every process when the site runs on Redis (the admin login throttle counts here).
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.redis_prefix(),
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Wrong staff passwords from one address before it is locked out, and for how long (seconds).
+ADMIN_LOGIN = {
+    "FAILURES": int(env.env_number("ADMIN_LOGIN_FAILURES", 5, minimum=1)),
+    "LOCKOUT": int(env.env_number("ADMIN_LOGIN_LOCKOUT", 900, minimum=1)),
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,8 +3,11 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from alienmeet_site import health, views
+from alienmeet_site.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import ArticleSitemap, PageSitemap
 from meet import live, turn_health
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 sitemaps = {"pages": PageSitemap, "articles": ArticleSitemap}
 
