@@ -3,6 +3,7 @@ over UDP, TCP and TLS, refused once expired, and no relaying of TCP."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import ssl
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 
 from conftest import require
 from meet.ice import turn_credential
-from meet.turn_check import TCP_PROTOCOL, allocate
+from meet.turn_check import TCP_PROTOCOL, TurnUrl, allocate, parse_turn_url
 from tests.servers import ROOT, wait_until
 from tests.turn import Coturn, coturn
 
@@ -78,3 +79,31 @@ def test_per_address_firewall_rules_load():
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_production_urls_match_the_listeners():
+    """The README's TURN_URLS offer UDP, TCP and TLS, on the ports deploy/turnserver.conf listens on."""
+    readme = (ROOT / "README.md").read_text()
+    offered = re.search(r"`TURN_URLS=([^`]+)`", readme).group(1).split(",")
+    conf = dict(
+        line.split("=", 1) for line in (ROOT / "deploy" / "turnserver.conf").read_text().splitlines() if "=" in line
+    )
+    ports = {
+        "udp": int(conf["listening-port"]),
+        "tcp": int(conf["listening-port"]),
+        "tls": int(conf["tls-listening-port"]),
+    }
+    found = {}
+    for url in offered:
+        target = parse_turn_url(url)
+        found["tls" if target.secure else target.transport] = target.port
+    assert found == ports
+
+
+def test_turn_urls_are_read_as_rfc_7065_says():
+    assert parse_turn_url("turn:relay.example") == TurnUrl(False, "relay.example", 3478, "udp")
+    assert parse_turn_url("turns:relay.example") == TurnUrl(True, "relay.example", 5349, "tcp")
+    assert parse_turn_url("turn:[2001:db8::1]:3479?transport=tcp") == TurnUrl(False, "2001:db8::1", 3479, "tcp")
+    for bad in ("stun:relay.example", "turn:", "turns:relay.example?transport=udp", "turn:relay.example:0"):
+        with pytest.raises(ValueError):
+            parse_turn_url(bad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def test_hide_my_ip_relays_through_turn(visitor, turn_site, turn_server):
         signals = [frame for frame in page.frames_sent_to_server if "candidate:" in frame]
         assert signals
         assert all("typ relay" in frame for frame in signals), signals
+    # Each call used the credential minted for it with `matched`, not the one from `hello`.
+    for page in (alice, bob):
+        frames = [json.loads(frame) for frame in page.frames_from_server]
+        hello = next(frame for frame in frames if frame["type"] == "hello")
+        matched = next(frame for frame in frames if frame["type"] == "matched")
+        in_use = page.evaluate("window.alienmeet.peerConnection.getConfiguration().iceServers")
+        usernames = {server.get("username") for server in in_use} - {None}
+        assert usernames == {server["username"] for server in matched["ice_servers"] if "username" in server}
+        assert not usernames & {server.get("username") for server in hello["ice_servers"]}
     # The relay served both, and wrote down neither's address nor credential.
     written = turn_server.written()
     assert "127.0.0.1" not in written
