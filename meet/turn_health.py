@@ -7,6 +7,7 @@ at /admin/turn-check.json, and monitoring runs ``manage.py check_turn``.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,9 +50,12 @@ def check_turn_servers(timeout: float = TIMEOUT) -> dict[str, str]:
         return dict(zip(urls, answers, strict=True))
 
 
-def turn_check_json(request: HttpRequest) -> JsonResponse:
-    """Wrapped in admin_view by the URLconf: anyone but staff is sent to the admin login."""
-    results = check_turn_servers()
+async def turn_check_json(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    if not (user.is_active and user.is_staff):
+        return JsonResponse({"error": "Staff only."}, status=403)
+    # In a thread of its own: sync views share one thread under ASGI, and this may wait seconds.
+    results = await asyncio.to_thread(check_turn_servers)
     if not results:
         return JsonResponse({"status": "not configured", "servers": {}})
     healthy = all(state == "ok" for state in results.values())

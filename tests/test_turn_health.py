@@ -68,9 +68,9 @@ def test_a_wrong_secret_shows_as_refused(configured, staff_client, turn, setting
 
 
 def test_staff_only(client, configured, django_user_model):
-    assert client.get("/admin/turn-check.json").status_code == 302
+    assert client.get("/admin/turn-check.json").status_code == 403
     client.force_login(django_user_model.objects.create_user("visitor", password="pw-for-tests"))
-    assert client.get("/admin/turn-check.json").status_code == 302
+    assert client.get("/admin/turn-check.json").json() == {"error": "Staff only."}
 
 
 def test_command_for_monitoring(configured, turn, settings):
