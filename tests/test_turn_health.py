@@ -67,6 +67,10 @@ def test_a_wrong_secret_shows_as_refused(configured, staff_client, turn, setting
     assert set(servers.values()) == {"error 401 Unauthorized"}
 
 
+def test_linked_from_the_admin_index(staff_client):
+    assert 'href="/admin/turn-check.json"' in staff_client.get("/admin/").content.decode()
+
+
 def test_staff_only(client, configured, django_user_model):
     assert client.get("/admin/turn-check.json").status_code == 403
     client.force_login(django_user_model.objects.create_user("visitor", password="pw-for-tests"))
