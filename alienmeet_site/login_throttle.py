@@ -9,6 +9,7 @@ username and browser of every attempt, and it logs each failure with them.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django import forms
@@ -18,6 +19,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 from meet.addresses import address_hash, client_ip
+
+logger = logging.getLogger("alienmeet.admin")
 
 
 def request_address(request: HttpRequest) -> str | None:
@@ -56,6 +59,8 @@ def record_failure(request: HttpRequest) -> None:
     if count >= conf["FAILURES"]:
         cache.set(locked, 1, conf["LOCKOUT"])
         cache.delete(failures)
+        # Staff should know someone is guessing; which address or account is nobody's business here.
+        logger.warning("event=admin_login_locked failures=%d lockout=%ds", count, conf["LOCKOUT"])
 
 
 def forget(request: HttpRequest) -> None:

@@ -42,7 +42,7 @@ def login(client, password: str, address: str):
     return client.post("/admin/login/?next=/admin/", {"username": "ops", "password": password}, REMOTE_ADDR=address)
 
 
-def test_wrong_passwords_lock_the_address_out_until_the_period_ends(client, stored_keys):
+def test_wrong_passwords_lock_the_address_out_until_the_period_ends(client, stored_keys, caplog):
     for _ in range(3):
         response = login(client, "guess", GUESSER)
         assert response.status_code == 200
@@ -51,6 +51,8 @@ def test_wrong_passwords_lock_the_address_out_until_the_period_ends(client, stor
     assert refused.status_code == 200, "the right password got in during the lock-out"
     assert "Too many failed logins" in refused.content.decode()
     assert "_auth_user_id" not in client.session
+    locked = [record.getMessage() for record in caplog.records if "admin_login_locked" in record.getMessage()]
+    assert len(locked) == 1 and GUESSER not in locked[0] and "ops" not in locked[0]
 
     # Another address is not locked out by the guesser.
     assert login(client.__class__(), PASSWORD, COLLEAGUE).status_code == 302
