@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
 import pytest
@@ -24,7 +25,11 @@ def stored_keys(request, settings) -> Callable[[], str]:
     settings.ADMIN_LOGIN = {"FAILURES": 3, "LOCKOUT": 2}
     User.objects.create_user("ops", password=PASSWORD, is_staff=True)
     if request.param == "memory":
-        cache.clear()
+        # A store of this test's own (never cache.clear() on whatever the environment configured).
+        location = f"admin-login-{secrets.token_hex(4)}"
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": location}
+        }
         return lambda: " ".join(cache._cache)  # LocMemCache's own store
     prefix = request.getfixturevalue("redis_prefix")
     settings.CACHES = {
