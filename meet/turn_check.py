@@ -9,6 +9,7 @@ real coturn.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -234,10 +235,12 @@ def allocate(
             if answer.success:
                 if XOR_RELAYED_ADDRESS not in answer.attributes:
                     raise TurnError("allocation without a relayed address")
-                # Give the relay back at once: a check must not hold server resources.
+                # Give the relay back at once: a check must not hold server resources. If that goes
+                # unanswered the relay still worked, and the server drops it after its lifetime.
                 transaction = secrets.token_bytes(12)
                 release = [_attribute(LIFETIME, struct.pack("!I", 0)), *credentials]
-                connection.request(_message(REFRESH, transaction, release, key), transaction)
+                with contextlib.suppress(OSError, TurnError):
+                    connection.request(_message(REFRESH, transaction, release, key), transaction)
                 return "ok"
             challenge = answer
             if challenge.error[0] != STALE_NONCE:
