@@ -22,11 +22,14 @@ from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from meet import protocol
 from meet.addresses import address_hash, client_ip
 from meet.endings import announce_end
 from meet.ice import ice_servers
+from meet.language import in_language
 from meet.layer import ChannelLayerUnavailable
 from meet.matchmaking import EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
 from meet.matchmaking.base import JoinResult
@@ -36,7 +39,7 @@ from meet.runtime import ensure_runtime
 
 logger = logging.getLogger("alienmeet.meet")
 
-UNAVAILABLE_MESSAGE = "Matchmaking is briefly unavailable; we keep trying."
+UNAVAILABLE_MESSAGE = _("Matchmaking is briefly unavailable; we keep trying.")
 ONLINE_SPREAD_SECONDS = 0.9
 
 
@@ -106,7 +109,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
         await self.send_json(
             protocol.error(
                 protocol.BANNED,
-                f"You are banned from AlienMeet until {until:%Y-%m-%d %H:%M} UTC.",
+                in_language(
+                    _("You are banned from AlienMeet until %(until)s UTC."), self.scope, until=f"{until:%Y-%m-%d %H:%M}"
+                ),
                 until=until.isoformat(),
             )
         )
@@ -146,10 +151,10 @@ class MeetConsumer(AsyncWebsocketConsumer):
                 logger.info("event=closed_for_flooding")
                 await self.close(code=protocol.CLOSE_FLOODING)
             elif self.flood.should_warn():
-                await self._error(protocol.RATE_LIMITED, "Too many messages; slow down.")
+                await self._error(protocol.RATE_LIMITED, _("Too many messages; slow down."))
             return
         if text_data is None:
-            await self._error(protocol.BAD_MESSAGE, "Binary frames are not accepted; send JSON text.")
+            await self._error(protocol.BAD_MESSAGE, _("Binary frames are not accepted; send JSON text."))
             return
         try:
             command = protocol.parse_frame(text_data)
@@ -171,7 +176,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             match command:
                 case protocol.Join(interests=interests):
                     if self.match is not None:
-                        await self._error(protocol.BAD_MESSAGE, "Already in a call; send next or leave first.")
+                        await self._error(protocol.BAD_MESSAGE, _("Already in a call; send next or leave first."))
                         return
                     self.interests = interests
                     await self._queue()
@@ -188,7 +193,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
 
     async def _report(self, match_id: str, reason: str) -> None:
         if self.match is None or self.match.match_id != match_id:
-            await self._error(protocol.NOT_MATCHED, "No current match with that match_id; nothing reported.")
+            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
             return
         # The reported side's own consumer files the report: it alone knows its address hash,
         # so no address (hashed or not) ever travels between connections.
@@ -201,14 +206,14 @@ class MeetConsumer(AsyncWebsocketConsumer):
 
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != match_id:
-            await self._error(protocol.NOT_MATCHED, "No current match with that match_id; message dropped.")
+            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; message dropped."))
             return
         try:
             await self.channel_layer.send(
                 self.match.partner_channel, {"type": "meet.signal", "match_id": match_id, "data": data}
             )
         except ChannelFull:
-            await self._error(protocol.UNAVAILABLE, "The stranger is not keeping up; message dropped.")
+            await self._error(protocol.UNAVAILABLE, _("The stranger is not keeping up; message dropped."))
         except ChannelLayerUnavailable:
             await self._unavailable()
 
@@ -365,8 +370,8 @@ class MeetConsumer(AsyncWebsocketConsumer):
             self.gone = True
             await super().close(code=code, reason=reason)
 
-    async def _error(self, code: str, message: str) -> None:
-        await self.send_json(protocol.error(code, message))
+    async def _error(self, code: str, message: str | Promise) -> None:
+        await self.send_json(protocol.error(code, in_language(message, self.scope)))
 
     async def _unavailable(self) -> None:
         await self._error(protocol.UNAVAILABLE, UNAVAILABLE_MESSAGE)

@@ -11,6 +11,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 PROTOCOL_VERSION = 1
 
 MAX_INTERESTS = 5
@@ -43,7 +47,8 @@ CLOSE_SHUTDOWN = 4012
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    # The message is translated lazily: the consumer turns it into text in the visitor's language.
+    def __init__(self, code: str, message: str | Promise) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -81,18 +86,20 @@ Command = Join | Signal | Next | Leave | Report
 
 def normalize_interests(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise ProtocolError(BAD_MESSAGE, "interests must be a list of strings")
+        raise ProtocolError(BAD_MESSAGE, _("interests must be a list of strings"))
     if len(value) > MAX_INTERESTS:
-        raise ProtocolError(BAD_MESSAGE, f"at most {MAX_INTERESTS} interests")
+        raise ProtocolError(BAD_MESSAGE, format_lazy(_("at most {max} interests"), max=MAX_INTERESTS))
     interests: list[str] = []
     for item in value:
         if not isinstance(item, str):
-            raise ProtocolError(BAD_MESSAGE, "interests must be a list of strings")
+            raise ProtocolError(BAD_MESSAGE, _("interests must be a list of strings"))
         word = item.strip().lower()
         if not 1 <= len(word) <= MAX_INTEREST_LENGTH:
-            raise ProtocolError(BAD_MESSAGE, f"each interest must be 1 to {MAX_INTEREST_LENGTH} characters")
+            raise ProtocolError(
+                BAD_MESSAGE, format_lazy(_("each interest must be 1 to {max} characters"), max=MAX_INTEREST_LENGTH)
+            )
         if "," in word:
-            raise ProtocolError(BAD_MESSAGE, "an interest cannot contain a comma")
+            raise ProtocolError(BAD_MESSAGE, _("an interest cannot contain a comma"))
         if word not in interests:
             interests.append(word)
     return tuple(interests)
@@ -101,7 +108,7 @@ def normalize_interests(value: Any) -> tuple[str, ...]:
 def _match_id(message: dict[str, Any]) -> str:
     match_id = message.get("match_id")
     if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID_LENGTH:
-        raise ProtocolError(BAD_MESSAGE, "match_id must be a string")
+        raise ProtocolError(BAD_MESSAGE, _("match_id must be a string"))
     return match_id
 
 
@@ -109,18 +116,18 @@ def parse_frame(text: str) -> Command:
     """Turn one text frame into a command, or raise ProtocolError."""
     # A str of n characters is at most 4n bytes in UTF-8, so most frames skip encoding.
     if len(text) * 4 > MAX_FRAME_BYTES and len(text.encode("utf-8")) > MAX_FRAME_BYTES:
-        raise ProtocolError(TOO_LARGE, f"frames are limited to {MAX_FRAME_BYTES} bytes")
+        raise ProtocolError(TOO_LARGE, format_lazy(_("frames are limited to {max} bytes"), max=MAX_FRAME_BYTES))
     try:
         message = json.loads(text)
     except ValueError:
-        raise ProtocolError(BAD_JSON, "frame is not valid JSON") from None
+        raise ProtocolError(BAD_JSON, _("frame is not valid JSON")) from None
     if not isinstance(message, dict):
-        raise ProtocolError(BAD_MESSAGE, "frame must be a JSON object")
+        raise ProtocolError(BAD_MESSAGE, _("frame must be a JSON object"))
     kind = message.get("type")
     if kind == "signal":
         data = message.get("data")
         if not isinstance(data, dict):
-            raise ProtocolError(BAD_MESSAGE, "data must be a JSON object")
+            raise ProtocolError(BAD_MESSAGE, _("data must be a JSON object"))
         return Signal(_match_id(message), data)
     if kind == "join":
         interests = message.get("interests", [])
@@ -132,11 +139,13 @@ def parse_frame(text: str) -> Command:
     if kind == "report":
         reason = message.get("reason")
         if reason not in REPORT_REASONS:
-            raise ProtocolError(BAD_MESSAGE, f"reason must be one of {', '.join(REPORT_REASONS)}")
+            raise ProtocolError(
+                BAD_MESSAGE, format_lazy(_("reason must be one of {reasons}"), reasons=", ".join(REPORT_REASONS))
+            )
         return Report(_match_id(message), reason)
     if not isinstance(kind, str):
-        raise ProtocolError(BAD_MESSAGE, "type must be a string")
-    raise ProtocolError(BAD_MESSAGE, f"unknown message type {kind[:32]!r}")
+        raise ProtocolError(BAD_MESSAGE, _("type must be a string"))
+    raise ProtocolError(BAD_MESSAGE, format_lazy(_("unknown message type {type}"), type=repr(kind[:32])))
 
 
 # Server messages.

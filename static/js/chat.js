@@ -1,5 +1,7 @@
 // The chat log and typing indicator. Text is only ever set with textContent.
 
+import { gettext } from "./i18n.js";
+
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SEND_EVERY_MS = 2000;
 export const MAX_CHAT_LENGTH = 1000;
@@ -31,7 +33,7 @@ export class ChatView {
   }
 
   showTyping() {
-    this.typing.textContent = "Stranger is typing…";
+    this.typing.textContent = gettext("Stranger is typing…");
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => this.clearTyping(), TYPING_SHOWN_MS);
   }
