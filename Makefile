@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SYSTEM_PACKAGES := chromium coturn nginx-light
 
-.PHONY: serve test lint check bench system-deps clean
+.PHONY: serve test lint check bench system-deps messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,7 @@ system-deps:
 	command -v nginx >/dev/null || missing="$$missing nginx-light"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v nft >/dev/null || missing="$$missing nftables"; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -45,6 +46,14 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py check --settings alienmeet_site.test_settings --fail-level CRITICAL
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# After changing a translatable string: refresh every catalog (locale/), translate what is new,
+# then compile. The compiled .mo files are committed, so serving needs no gettext;
+# tests/test_i18n.py checks they match their .po sources and that nothing is left untranslated.
+messages: $(STAMP) system-deps
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages --all
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages --all --domain djangojs
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore .venv --ignore node_modules --ignore staticfiles
 
 # Not part of `make test`: it takes minutes and prints figures, it asserts nothing.
 bench: $(STAMP)

@@ -61,7 +61,8 @@ class Article:
 
     @property
     def language_name(self) -> str:
-        return str(get_language_info(self.language)["name_local"])
+        """The language's own name for itself, as the switcher shows it."""
+        return dict(settings.LANGUAGES).get(self.language) or str(get_language_info(self.language)["name_local"])
 
     @property
     def direction(self) -> str:

@@ -22,6 +22,9 @@ export class ChatView {
     const item = document.createElement("li");
     item.className = from === "me" ? "from-me" : from === "stranger" ? "from-stranger" : "notice";
     item.textContent = text;
+    // The speaker's name shows through CSS (::before), in the page's language.
+    if (from === "me") item.dataset.speaker = gettext("You:");
+    else if (from === "stranger") item.dataset.speaker = gettext("Stranger:");
     this.log.append(item);
     this.log.scrollTop = this.log.scrollHeight;
     if (from === "stranger") this.clearTyping();
