@@ -2,6 +2,8 @@
 // rolls back on an offer collision, the impolite side ignores the colliding offer.
 // Chat and control messages share one negotiated data channel (never the server).
 
+import { readPeerMessage } from "./peer_messages.js";
+
 const DISCONNECTED_GRACE_MS = 3000;
 
 export class PeerSession extends EventTarget {
@@ -111,15 +113,8 @@ export class PeerSession extends EventTarget {
   }
 
   onChannelMessage(raw) {
-    let message;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      return;
-    }
-    if (message && typeof message.kind === "string") {
-      this.dispatchEvent(new CustomEvent("peermessage", { detail: message }));
-    }
+    const message = readPeerMessage(raw);
+    if (message) this.dispatchEvent(new CustomEvent("peermessage", { detail: message }));
   }
 
   get channelOpen() {

@@ -78,10 +78,17 @@ def visitor(browser, site_server):
     """Open the call page as a new visitor (own browser context); closed after the test."""
     contexts = []
 
-    def open_visitor(viewport: dict | None = None, server: Server | None = None, target_browser=None):
+    def open_visitor(
+        viewport: dict | None = None,
+        server: Server | None = None,
+        target_browser=None,
+        prepare: Callable[[object], None] | None = None,
+    ):
         context = (target_browser or browser).new_context(viewport=viewport or {"width": 1280, "height": 800})
         contexts.append(context)
         page = context.new_page()
+        if prepare:  # init scripts or routes that must be in place before the page loads
+            prepare(page)
         label = f"visitor {len(contexts)}"
         # Shown by pytest when a test fails.
         page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
