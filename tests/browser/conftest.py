@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
-from tests.servers import Server, migrate, server_env
+from tests.servers import Server, collect_static, migrate, server_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -60,6 +60,7 @@ def browser(playwright_instance):
 def start_server(tmp_dir: Path, **extra: str) -> Server:
     environ = server_env(tmp_dir, MEET_RATE_BURST="200", MATCH_INTEREST_WAIT="1", **extra)
     migrate(environ)
+    collect_static(environ)  # the pages load hashed modules, as in production
     return Server(environ, tmp_dir / "server.log")
 
 
