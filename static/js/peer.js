@@ -5,6 +5,8 @@
 import { readPeerMessage } from "./peer_messages.js";
 
 const DISCONNECTED_GRACE_MS = 3000;
+// Candidates kept while the description they belong to has not come yet (a real browser sends a few dozen).
+const MAX_EARLY_CANDIDATES = 100;
 
 export class PeerSession extends EventTarget {
   constructor({ matchId, polite, iceServers, relayOnly, localStream, sendSignal }) {
@@ -64,8 +66,11 @@ export class PeerSession extends EventTarget {
     }
   }
 
-  async handleSignal({ description, candidate }) {
-    if (this.closed) return;
+  // `data` is whatever the stranger's client sent through the server: anything but an SDP
+  // description or a candidate the browser accepts is dropped.
+  async handleSignal(data) {
+    if (this.closed || !data || typeof data !== "object") return;
+    const { description, candidate } = data;
     try {
       if (description) {
         const collision = description.type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
@@ -80,7 +85,7 @@ export class PeerSession extends EventTarget {
         }
       } else if (candidate !== undefined) {
         if (!this.pc.remoteDescription) {
-          this.pendingCandidates.push(candidate);
+          if (this.pendingCandidates.length < MAX_EARLY_CANDIDATES) this.pendingCandidates.push(candidate);
         } else {
           await this.addCandidate(candidate);
         }

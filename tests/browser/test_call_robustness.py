@@ -4,10 +4,11 @@ and a call that never connects gives up by itself and finds someone else."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
-from tests.browser.conftest import wait_js
+from tests.browser.conftest import remote_frames, wait_for_remote_video, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,6 +24,7 @@ class SocketTap:
         self.sent: list[dict] = []
         self.received: list[dict] = []
         self.routes: list = []
+        self.servers: list = []
 
     def install(self, page) -> None:
         page.route_web_socket("**/ws/meet/", self.handle)
@@ -30,6 +32,7 @@ class SocketTap:
     def handle(self, route) -> None:
         server = route.connect_to_server()
         self.routes.append(route)
+        self.servers.append(server)
 
         def to_server(message) -> None:
             self.sent.append(json.loads(message))
@@ -41,6 +44,10 @@ class SocketTap:
 
         route.on_message(to_server)
         server.on_message(to_page)
+
+    def send_as_page(self, frame: dict) -> None:
+        """A frame to the server that the page itself never wrote, as a modified client could send."""
+        self.servers[-1].send(json.dumps(frame))
 
     def cut(self) -> None:
         """Drop the current socket as a network blip would; the page reconnects by itself."""
@@ -77,6 +84,15 @@ GARBAGE = [
 HOSTILE_TEXT = '<img src=x onerror="window.pwned=1">'
 
 
+def wait_for(page, condition, what: str, timeout: float = 10.0) -> None:
+    """Wait on a Python-side condition while the page's events keep coming in."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting until {what}")
+        page.wait_for_timeout(100)
+
+
 def inject(page, messages: list[str]) -> None:
     """Send raw frames on this page's data channel, as a modified client of the stranger could."""
     page.evaluate(
@@ -95,9 +111,9 @@ def delivered(sender, receiver, marker: str) -> None:
     receiver.locator("#chat-log .from-stranger", has_text=marker).wait_for()
 
 
-def connected_pair(visitor, tap: SocketTap):
+def connected_pair(visitor, tap: SocketTap, stranger_tap: SocketTap | None = None):
     alice = visitor(prepare=tap.install)
-    bob = visitor()
+    bob = visitor(prepare=stranger_tap.install if stranger_tap else None)
     talk(alice)
     wait_js(alice, "window.alienmeet.phase === 'searching'")
     talk(bob)
@@ -107,11 +123,41 @@ def connected_pair(visitor, tap: SocketTap):
     return alice, bob
 
 
+# What a modified client can relay through the server as `signal` data (the server never looks inside).
+HOSTILE_SIGNALS = [
+    {"description": {"type": "offer", "sdp": "v=0 nonsense"}},
+    {"description": {"type": "answer", "sdp": ""}},
+    {"description": {"type": "rollback"}},
+    {"description": "offer"},
+    {"description": None, "candidate": {"candidate": "candidate:0 1 UDP 1 203.0.113.9 9 typ host", "sdpMid": "99"}},
+    {"candidate": "not a candidate"},
+    {"candidate": {"candidate": "garbage", "sdpMLineIndex": 42}},
+    {},
+    {"nested": {"deep": [[[[[]]]]]}},
+]
+
+
 def test_peer_messages_cannot_move_the_page_away_from_the_servers_match(visitor):
-    tap = SocketTap()
-    alice, bob = connected_pair(visitor, tap)
+    tap, stranger_tap = SocketTap(), SocketTap()
+    alice, bob = connected_pair(visitor, tap, stranger_tap)
     match_id = alice.evaluate("window.alienmeet.matchId")
     sent_before = len(tap.sent)
+
+    # Through the server: signal data that no browser would send leaves the call as it was.
+    for data in HOSTILE_SIGNALS:
+        stranger_tap.send_as_page({"type": "signal", "match_id": match_id, "data": data})
+    hostile = [json.dumps(data, sort_keys=True) for data in HOSTILE_SIGNALS]
+    wait_for(
+        alice,
+        lambda: all(
+            any(json.dumps(frame.get("data"), sort_keys=True) == text for frame in tap.received) for text in hostile
+        ),
+        "every hostile signal reached alice's page",
+    )
+    frames = remote_frames(alice)
+    wait_for_remote_video(alice, frames=frames + 10)
+    assert alice.evaluate("window.alienmeet.phase") == "connected"
+    assert alice.evaluate("window.alienmeet.peerConnection.connectionState") == "connected"
 
     # While the server links the two: garbage, every kind, and a bye change nothing about the match.
     inject(bob, GARBAGE)
