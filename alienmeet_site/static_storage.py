@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from whitenoise.storage import CompressedManifestStaticFilesStorage
+
+logger = logging.getLogger("alienmeet.static")
 
 
 class HashedStaticStorage(CompressedManifestStaticFilesStorage):
@@ -16,8 +20,13 @@ class HashedStaticStorage(CompressedManifestStaticFilesStorage):
 
     def stored_name(self, name: str) -> str:
         # Before the first `collectstatic` (the test suite, a quick run with debug off) there is
-        # no manifest: link the plain names, which WhiteNoise serves from the source folders,
-        # rather than fail every page. Once a manifest exists, a missing entry is an error.
+        # no manifest, and after a deploy that skipped it a new file is missing from it. Either
+        # way link the plain name, which WhiteNoise serves from the source folders, rather than
+        # fail the page.
         if not self.hashed_files:
             return name
-        return super().stored_name(name)
+        try:
+            return super().stored_name(name)
+        except ValueError:
+            logger.warning("event=static_not_collected name=%s (run collectstatic)", name)
+            return name
