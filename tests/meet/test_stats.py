@@ -8,7 +8,8 @@ from django.utils import timezone
 from meet.events import save_events
 from meet.live import prometheus_text
 from meet.matchmaking import EndedMatch, Snapshot
-from meet.models import MatchEvent, MinuteBucket, Report, ReportedAddress
+from meet.models import MatchEvent, MinuteBucket
+from moderation.models import Report, ReportedAddress
 from meet.stats import live_stats, percentile
 
 pytestmark = pytest.mark.django_db
