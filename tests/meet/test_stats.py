@@ -9,8 +9,8 @@ from meet.events import save_events
 from meet.live import prometheus_text
 from meet.matchmaking import EndedMatch, Snapshot
 from meet.models import MatchEvent, MinuteBucket
-from moderation.models import Report, ReportedAddress
 from meet.stats import live_stats, percentile
+from moderation.models import Report, ReportedAddress
 
 pytestmark = pytest.mark.django_db
 
