@@ -167,6 +167,9 @@ def _parse_evidence(value: Any) -> Evidence | None:
     return Evidence(snapshot, tuple(lines))
 
 
+_NOT_JSON = object()
+
+
 def _frame_size(text: str) -> int:
     """The frame's UTF-8 size, or 0 when it is surely within MAX_FRAME_BYTES."""
     # A str of n characters is at most 4n bytes in UTF-8, so most frames skip encoding.
@@ -183,13 +186,16 @@ def parse_frame(text: str) -> Command:
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):
-        raise ProtocolError(BAD_JSON, "frame is not valid JSON") from None
-    if not isinstance(message, dict):
-        raise ProtocolError(BAD_MESSAGE, "frame must be a JSON object")
-    kind = message.get("type")
+        message = _NOT_JSON
+    # Only a frame that is a message allowed to be larger escapes the normal limit.
+    kind = message.get("type") if isinstance(message, dict) else None
     limit = FRAME_LIMITS.get(kind, MAX_FRAME_BYTES) if isinstance(kind, str) else MAX_FRAME_BYTES
     if size > limit:
-        raise ProtocolError(TOO_LARGE, f"{str(kind)[:32]!r} frames are limited to {limit} bytes")
+        raise ProtocolError(TOO_LARGE, f"frames are limited to {limit} bytes")
+    if message is _NOT_JSON:
+        raise ProtocolError(BAD_JSON, "frame is not valid JSON")
+    if not isinstance(message, dict):
+        raise ProtocolError(BAD_MESSAGE, "frame must be a JSON object")
     if kind == "signal":
         data = message.get("data")
         if not isinstance(data, dict):
