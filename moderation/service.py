@@ -7,6 +7,7 @@ hash, so no address, hashed or not, crosses between connections.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -26,6 +27,8 @@ __all__ = [
     "prepare_report",
     "reports_since",
 ]
+
+logger = logging.getLogger("alienmeet.moderation")
 
 SIDES = {"me": "reporter", "stranger": "reported"}
 
@@ -52,6 +55,12 @@ async def prepare_report(
                 snapshot = await sync_to_async(clean_snapshot, thread_sensitive=False)(evidence.snapshot)
             except EvidenceError as error:
                 raise ReportRefused(protocol.BAD_MESSAGE, f"{error.message}; nothing was reported.") from None
+            except Exception:
+                # Whatever the image does to the decoder, the visitor gets an answer and the connection lives.
+                logger.exception("event=snapshot_check_failed")
+                raise ReportRefused(
+                    protocol.BAD_MESSAGE, "The snapshot could not be read; nothing was reported."
+                ) from None
         chat = tuple(ChatLine(SIDES[line.side], line.text) for line in evidence.chat)
     filing = Filing(reason=reason, reporter_key=key, snapshot=snapshot, chat=chat)
     return {

@@ -198,3 +198,57 @@ async def test_a_ban_closes_open_connections_on_every_process(redis_prefix, tmp_
         await carol.send({"type": "join"})
         await carol.expect("waiting")
         await carol.close()
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+async def test_evidence_crosses_processes_intact(redis_prefix, tmp_path):
+    import base64
+    import subprocess
+    import sys
+
+    from tests.moderation.test_evidence import jpeg
+    from tests.servers import ROOT
+
+    environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, TRUSTED_PROXIES="127.0.0.1")
+    migrate(environ)
+    with servers(2, environ, tmp_path) as (one, two):
+        alice = await WsPeer.connect(one.ws_url, forwarded_for=ALICE_IP)
+        bob = await WsPeer.connect(two.ws_url, forwarded_for=BOB_IP)
+        await alice.send({"type": "join"})
+        await alice.expect("waiting")
+        await bob.send({"type": "join"})
+        match_id = (await bob.expect("matched"))["match_id"]
+        await alice.expect("matched", match_id=match_id)
+        evidence = {
+            "snapshot": base64.b64encode(jpeg(640, 480, exif=True)).decode(),
+            "chat": [{"from": "stranger", "text": "rude"}],
+        }
+        await alice.send({"type": "report", "match_id": match_id, "reason": "nudity", "evidence": evidence})
+        await alice.expect("reported", match_id=match_id)
+        await bob.expect("partner_left", match_id=match_id)
+        code = (
+            "from moderation.models import Report; from PIL import Image; import io; r = Report.objects.get(); "
+            "i = Image.open(io.BytesIO(bytes(r.snapshot))); "
+            "print(r.address.ip_hash, i.size, r.chat, b'SecretCameraMaker' in bytes(r.snapshot))"
+        )
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        from django.utils.crypto import salted_hmac
+
+        from meet.addresses import HASH_SALT
+
+        bob_hash = salted_hmac(HASH_SALT, BOB_IP, secret=environ["DJANGO_SECRET_KEY"], algorithm="sha256").hexdigest()
+        assert (
+            result.stdout.strip().splitlines()[-1]
+            == f"{bob_hash} (640, 480) [{{'from': 'reported', 'text': 'rude'}}] False"
+        )
+        await alice.close()
+        await bob.close()
