@@ -30,6 +30,15 @@ def jpeg(width: int = 320, height: int = 240, exif: bool = False, quality: int =
     return out.getvalue()
 
 
+def noisy_jpeg() -> bytes:
+    """A picture that compresses as badly as a camera frame: about 67 KB, with EXIF to strip."""
+    out = io.BytesIO()
+    tags = Image.Exif()
+    tags[0x010F] = "SecretCameraMaker"
+    Image.effect_noise((480, 360), 60).convert("RGB").save(out, format="JPEG", quality=50, exif=tags.tobytes())
+    return out.getvalue()
+
+
 def report_frame(evidence: object, match_id: str = "m1") -> str:
     return json.dumps({"type": "report", "match_id": match_id, "reason": "nudity", "evidence": evidence})
 

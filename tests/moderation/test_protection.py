@@ -4,22 +4,27 @@ quota per reporter, and bans that close connections already open, on every proce
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import subprocess
+import sys
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
+from django.utils.crypto import salted_hmac
 
 from conftest import REDIS_URL
 from meet import protocol
-from meet.addresses import address_hash
+from meet.addresses import HASH_SALT, address_hash
 from moderation.decisions import decide
 from moderation.models import Ban, Decision, Report, ReportedAddress
 from moderation.reports import Filing, allow_report, file_report, reporter_key
 from tests.meet.conftest import Peer
+from tests.moderation.test_evidence import noisy_jpeg
 from tests.moderation.test_moderation import ALICE_IP, BOB_IP
 from tests.protocol_client import WsPeer
-from tests.servers import migrate, server_env, servers
+from tests.servers import ROOT, migrate, server_env, servers
 
 REPORTER_IPS = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
 CAROL_IP = "192.0.2.44"
@@ -164,10 +169,6 @@ async def _matched(first_ip: str, second_ip: str) -> tuple[Peer, Peer, str]:
 @pytest.mark.slow
 @pytest.mark.redis
 async def test_a_ban_closes_open_connections_on_every_process(redis_prefix, tmp_path):
-    import subprocess
-    import sys
-
-    from tests.servers import ROOT
 
     environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, TRUSTED_PROXIES="127.0.0.1")
     migrate(environ)
@@ -203,12 +204,6 @@ async def test_a_ban_closes_open_connections_on_every_process(redis_prefix, tmp_
 @pytest.mark.slow
 @pytest.mark.redis
 async def test_evidence_crosses_processes_intact(redis_prefix, tmp_path):
-    import base64
-    import subprocess
-    import sys
-
-    from tests.moderation.test_evidence import jpeg
-    from tests.servers import ROOT
 
     environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, TRUSTED_PROXIES="127.0.0.1")
     migrate(environ)
@@ -220,8 +215,11 @@ async def test_evidence_crosses_processes_intact(redis_prefix, tmp_path):
         await bob.send({"type": "join"})
         match_id = (await bob.expect("matched"))["match_id"]
         await alice.expect("matched", match_id=match_id)
+        # A noisy picture: the frame is larger than the normal frame limit, as real snapshots are.
+        snapshot = noisy_jpeg()
+        assert len(snapshot) * 4 / 3 > protocol.MAX_FRAME_BYTES
         evidence = {
-            "snapshot": base64.b64encode(jpeg(640, 480, exif=True)).decode(),
+            "snapshot": base64.b64encode(snapshot).decode(),
             "chat": [{"from": "stranger", "text": "rude"}],
         }
         await alice.send({"type": "report", "match_id": match_id, "reason": "nudity", "evidence": evidence})
@@ -241,14 +239,11 @@ async def test_evidence_crosses_processes_intact(redis_prefix, tmp_path):
             timeout=120,
         )
         assert result.returncode == 0, result.stderr
-        from django.utils.crypto import salted_hmac
-
-        from meet.addresses import HASH_SALT
 
         bob_hash = salted_hmac(HASH_SALT, BOB_IP, secret=environ["DJANGO_SECRET_KEY"], algorithm="sha256").hexdigest()
         assert (
             result.stdout.strip().splitlines()[-1]
-            == f"{bob_hash} (640, 480) [{{'from': 'reported', 'text': 'rude'}}] False"
+            == f"{bob_hash} (480, 360) [{{'from': 'reported', 'text': 'rude'}}] False"
         )
         await alice.close()
         await bob.close()
