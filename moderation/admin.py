@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -101,13 +101,17 @@ class DecisionAdmin(ReadOnlyAdmin):
     list_filter = ("action", "decided_at")
 
 
+WITH_SNAPSHOT = ExpressionWrapper(Q(snapshot__isnull=False), output_field=BooleanField())
+
+
 def open_reports() -> QuerySet[Report]:
     """The queue's order: cases banned automatically first, then "underage", then newest first."""
     underage = Case(When(reason=Report.Reason.UNDERAGE, then=Value(1)), default=Value(0), output_field=IntegerField())
     return (
         Report.objects.filter(decision__isnull=True)
         .select_related("address")
-        .annotate(underage=underage)
+        .defer("snapshot")
+        .annotate(underage=underage, with_snapshot=WITH_SNAPSHOT)
         .order_by("-escalated", "-underage", "-created_at")
     )
 
@@ -121,9 +125,13 @@ class ReportAdmin(ReadOnlyAdmin):
     exclude = ("snapshot",)
     readonly_fields = ("address", "reason", "created_at", "chat", "escalated", "decision")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+        # The list never shows the images: leave their bytes in the database.
+        return super().get_queryset(request).defer("snapshot").annotate(with_snapshot=WITH_SNAPSHOT)
+
     @admin.display(boolean=True, description="Snapshot")
     def has_snapshot(self, obj: Report) -> bool:
-        return obj.snapshot is not None
+        return bool(getattr(obj, "with_snapshot", False))
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view

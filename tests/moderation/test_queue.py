@@ -157,3 +157,17 @@ def test_decide_refuses_get_and_unknown_actions(staff_client):
     assert "Unknown action" in response.content.decode()
     assert not Decision.objects.exists() and not Ban.objects.exists()
     assert staff_client.post("/admin/moderation/report/999999/decide/", {"action": "dismiss"}).status_code == 404
+
+
+def test_report_list_and_detail_are_read_only_and_leave_images_out(staff_client):
+    with_image = report("7" * 64, "nudity", snapshot=jpeg(), chat=[{"from": "reported", "text": "hey"}])
+    report("8" * 64, "spam")
+    listing = staff_client.get("/admin/moderation/report/")
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert html.count('alt="True"') == 1 and html.count('alt="False"') >= 1
+    detail = staff_client.get(f"/admin/moderation/report/{with_image.pk}/change/")
+    assert detail.status_code == 200
+    page = detail.content.decode()
+    assert 'name="_save"' not in page and "hey" in page and "\\xff\\xd8" not in page
+    assert staff_client.get("/admin/moderation/report/add/").status_code == 403
