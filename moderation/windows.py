@@ -24,19 +24,22 @@ class WindowsUnavailable(Exception):
 class MemoryWindows:
     def __init__(self) -> None:
         self._seen: dict[str, dict[str, float]] = {}
+        self._expires: dict[str, float] = {}
 
     def clear(self) -> None:
         self._seen.clear()
+        self._expires.clear()
 
     async def add(self, key: str, member: str, window: float) -> int:
         now = time.monotonic()
+        # As Redis would expire them: forget every key untouched for its whole window.
+        for name in [name for name, at in self._expires.items() if at <= now]:
+            del self._seen[name], self._expires[name]
         seen = self._seen.setdefault(key, {})
         for old in [name for name, at in seen.items() if at <= now - window]:
             del seen[old]
         seen[member] = now
-        # Forget keys nobody touched for a window, so the dict never grows with every address.
-        for other in [name for name, entries in self._seen.items() if not entries]:
-            del self._seen[other]
+        self._expires[key] = now + window
         return len(seen)
 
 
