@@ -40,12 +40,23 @@ class ReportInline(admin.TabularInline):
         return False
 
 
+class DecisionInline(admin.TabularInline):
+    model = Decision
+    fields = ("decided_at", "action", "decided_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ReportedAddress)
 class ReportedAddressAdmin(ReadOnlyAdmin):
     list_display = ("short_hash", "report_count", "reasons", "last_reported_at", "banned_until")
     list_filter = ("last_reported_at", "reports__reason")
     search_fields = ("ip_hash",)
-    inlines = [ReportInline]
+    inlines = [DecisionInline, ReportInline]
     actions = ["ban_for_a_day", "ban_for_a_week", "ban_for_a_month"]
 
     @admin.display(description="Address (hashed)")

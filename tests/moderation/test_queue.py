@@ -171,3 +171,10 @@ def test_report_list_and_detail_are_read_only_and_leave_images_out(staff_client)
     page = detail.content.decode()
     assert 'name="_save"' not in page and "hey" in page and "\\xff\\xd8" not in page
     assert staff_client.get("/admin/moderation/report/add/").status_code == 403
+
+
+def test_address_page_shows_its_decisions_and_reports(staff_client, staff):
+    case = report("6" * 64, "underage")
+    staff_client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_30"})
+    page = staff_client.get(f"/admin/moderation/reportedaddress/{case.address.pk}/change/").content.decode()
+    assert "Banned for 30 days" in page and "Underage" in page and "ops" in page
