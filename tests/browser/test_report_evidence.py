@@ -74,3 +74,33 @@ def test_report_with_evidence_reaches_the_queue_with_its_image(visitor, browser,
     case.get_by_role("button", name="Dismiss").click()
     staff.get_by_text("The queue is empty.").wait_for()
     context.close()
+
+
+SENDER = """async () => {
+  const callScript = document.querySelector('script[type=module][src*="call"]').src;
+  const { ReportSender } = await import(callScript.replace(/call[^/]*\\.js.*$/, 'report.js'));
+  const sent = [];
+  const signaling = new EventTarget();
+  signaling.send = (frame) => { sent.push(frame); return true; };
+  const refuse = (code) => signaling.dispatchEvent(new CustomEvent('error', { detail: { code } }));
+  const sender = new ReportSender(signaling);
+  sender.send('m1', 'spam', { chat: [{ from: 'me', text: 'hi' }] });
+  refuse('bad_message');   // evidence refused: the report goes again, without it
+  refuse('rate_limited');  // the plain report is over the quota: the call still ends
+  refuse('rate_limited');  // nothing pending any more: ignored
+  sender.send('m2', 'nudity', null);
+  signaling.dispatchEvent(new CustomEvent('reported', { detail: { match_id: 'm2' } }));
+  refuse('bad_message');   // about something else
+  return sent;
+}"""
+
+
+def test_refused_evidence_is_resent_without_it_and_a_refused_report_still_moves_on(visitor):
+    page = visitor()
+    sent = page.evaluate(SENDER)
+    assert sent == [
+        {"type": "report", "match_id": "m1", "reason": "spam", "evidence": {"chat": [{"from": "me", "text": "hi"}]}},
+        {"type": "report", "match_id": "m1", "reason": "spam"},
+        {"type": "next"},
+        {"type": "report", "match_id": "m2", "reason": "nudity"},
+    ]
