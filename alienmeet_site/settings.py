@@ -109,7 +109,9 @@ MEET = {
     "STUN_URLS": env.env_list("STUN_URLS", []),
     "TURN_URLS": env.env_list("TURN_URLS", []),
     "TURN_SECRET": os.environ.get("TURN_SECRET", ""),
-    "TURN_TTL": int(env.env_number("TURN_TTL", 3600, minimum=60)),
+    # Lifetime of a TURN credential; a new one comes with every match, and coturn checks it only
+    # when a relay is allocated, so it need only cover setting up a call.
+    "TURN_TTL": int(env.env_number("TURN_TTL", 300, minimum=30)),
     "RATE_PER_SECOND": env.env_number("MEET_RATE_PER_SECOND", 25, minimum=1),
     "RATE_BURST": env.env_number("MEET_RATE_BURST", 50, minimum=1),
     # Frames refused by the rate limit within 10 seconds before the connection is closed.
@@ -129,6 +131,24 @@ MODERATION = {
     "EVIDENCE_DAYS": int(env.env_number("REPORT_EVIDENCE_DAYS", 30, minimum=1)),
     "DECIDED_EVIDENCE_HOURS": env.env_number("REPORT_DECIDED_EVIDENCE_HOURS", 24, minimum=0),
     "HISTORY_DAYS": int(env.env_number("REPORT_HISTORY_DAYS", 180, minimum=1)),
+}
+
+# Shared by every process when the site runs on Redis (the admin login throttle counts here).
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.redis_prefix(),
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Wrong staff passwords from one address before it is locked out, and for how long (seconds).
+ADMIN_LOGIN = {
+    "FAILURES": int(env.env_number("ADMIN_LOGIN_FAILURES", 5, minimum=1)),
+    "LOCKOUT": int(env.env_number("ADMIN_LOGIN_LOCKOUT", 900, minimum=1)),
 }
 
 AUTH_PASSWORD_VALIDATORS = [

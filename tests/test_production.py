@@ -8,6 +8,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -162,8 +163,15 @@ async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
             await alice.expect("signal", data={"via": "nginx"})
             await alice.close()
             await bob.close()
+            # An error nginx would log with the client's address: a body over client_max_body_size.
+            oversized = urllib.request.Request(f"{base}/", data=b"x" * (2 << 20), method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(oversized, timeout=5)
+            assert refused.value.code == 413
             assert access_log.read_text()
-            assert "127.0.0.1" not in access_log.read_text()
+            for log in (access_log, tmp_path / "nginx-error.log"):
+                assert "127.0.0.1" not in log.read_text(), f"an address is in {log.name}"
+                assert "client:" not in log.read_text()
         finally:
             process.terminate()
             process.wait(timeout=10)

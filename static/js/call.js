@@ -401,6 +401,7 @@ signaling.addEventListener("matched", (event) => {
     signaling.send({ type: "leave" });
     return;
   }
+  if (event.detail.ice_servers) state.iceServers = event.detail.ice_servers; // fresh TURN credential per call
   startSession(event.detail);
 });
 signaling.addEventListener("signal", (event) => {

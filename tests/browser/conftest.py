@@ -90,6 +90,9 @@ def visitor(browser, site_server):
         sent: list[str] = []
         page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
         page.frames_sent_to_server = sent
+        received: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(str(payload))))
+        page.frames_from_server = received
         page.goto(f"{(server or site_server).http_url}/meet/")
         wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
         return page
