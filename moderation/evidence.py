@@ -10,7 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from meet.protocol import MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_SIDE, MIN_SNAPSHOT_SIDE
 
-SNAPSHOT_QUALITY = 80
+SNAPSHOT_QUALITIES = (80, 60, 40, 20)
 
 
 class EvidenceError(Exception):
@@ -46,6 +46,10 @@ def clean_snapshot(data: bytes) -> bytes:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
         raise EvidenceError("the snapshot is not a readable JPEG image") from None
     clean = Image.frombytes("RGB", pixels.size, pixels.tobytes())
-    out = io.BytesIO()
-    clean.save(out, format="JPEG", quality=SNAPSHOT_QUALITY, optimize=True)
+    # What is stored stays within the limit the reporter had to meet, whatever the picture.
+    for quality in SNAPSHOT_QUALITIES:
+        out = io.BytesIO()
+        clean.save(out, format="JPEG", quality=quality, optimize=True)
+        if out.tell() <= MAX_SNAPSHOT_BYTES:
+            break
     return out.getvalue()

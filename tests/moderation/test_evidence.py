@@ -113,6 +113,13 @@ def test_snapshot_is_reencoded_without_metadata():
         assert red > 150 and green < 80 and blue < 100
 
 
+def test_stored_snapshot_stays_within_the_limit_however_noisy():
+    noise = io.BytesIO()
+    Image.effect_noise((640, 480), 80).convert("RGB").save(noise, format="JPEG", quality=35)
+    assert noise.tell() <= protocol.MAX_SNAPSHOT_BYTES
+    assert len(clean_snapshot(noise.getvalue())) <= protocol.MAX_SNAPSHOT_BYTES
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
