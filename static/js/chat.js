@@ -5,10 +5,12 @@ import { gettext } from "./i18n.js";
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SEND_EVERY_MS = 2000;
 export const MAX_CHAT_LENGTH = 1000;
+// A stranger who floods the chat must not grow the page without end.
+const MAX_CHAT_ITEMS = 300;
 
 export class ChatView {
-  constructor({ log, typing, form, input, button }) {
-    Object.assign(this, { log, typing, form, input, button });
+  constructor({ log, scroller, typing, form, input, button }) {
+    Object.assign(this, { log, scroller, typing, form, input, button });
     this.typingTimer = null;
     this.lastTypingSent = 0;
   }
@@ -26,7 +28,8 @@ export class ChatView {
     if (from === "me") item.dataset.speaker = gettext("You:");
     else if (from === "stranger") item.dataset.speaker = gettext("Stranger:");
     this.log.append(item);
-    this.log.scrollTop = this.log.scrollHeight;
+    while (this.log.childElementCount > MAX_CHAT_ITEMS) this.log.firstElementChild.remove();
+    this.scroller.scrollTop = this.scroller.scrollHeight;
     if (from === "stranger") this.clearTyping();
   }
 

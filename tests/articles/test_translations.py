@@ -81,7 +81,7 @@ def test_a_language_address_shows_that_version_whole_page_in_its_language(client
 def test_list_shows_one_version_per_article_marking_untranslated_ones(client, library):
     page = client.get("/articles/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert ">Hola</a>" in page and ">Hello</a>" not in page
-    assert '<h3 lang="en"><a href="/articles/only-english/">Only English</a></h3>' in page
+    assert '<h2 lang="en"><a href="/articles/only-english/">Only English</a></h2>' in page
     assert "Aún sin traducir" in page
 
 
