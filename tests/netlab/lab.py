@@ -146,6 +146,13 @@ table inet labfilter {{
         ct state established,related accept
         {outbound}
     }}
+    # Unsolicited packets to the router itself are dropped before their conntrack entry is confirmed:
+    # such an entry would take the outside port a hole-punching peer is about to use.
+    chain input {{
+        type filter hook input priority filter; policy accept;
+        iifname "wan" ct state established,related accept
+        iifname "wan" drop
+    }}
 }}
 """
 
@@ -252,7 +259,7 @@ class Lab:
 
     def block_all_input(self, namespace: str) -> None:
         """Nothing reaches this namespace any more (a relay that is down)."""
-        rules = "table inet labdown { chain input { type filter hook input priority filter; policy drop; } }"
+        rules = "table inet labdown {\n chain input {\n  type filter hook input priority filter; policy drop;\n }\n}\n"
         in_ns(namespace, "nft", "-f", "-", stdin=rules)
 
     def unblock_input(self, namespace: str) -> None:
