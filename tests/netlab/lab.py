@@ -241,18 +241,28 @@ class Lab:
         self.homes[label] = home
         return home
 
-    def renumber(self, label: str) -> str:
-        """The home's public address changes: every new flow leaves from a new address.
+    def renumber(self, label: str, keep_tcp_to: str | None = None) -> str:
+        """The home's public address changes: every flow leaves from a new address from now on.
 
-        The media flows (UDP) lose their mappings as after a reconnect of the uplink; TCP connections
-        already open (the signaling WebSocket) keep theirs, as a router with two uplinks keeps them.
+        Every mapping the router held is forgotten (the old flows die, as when an uplink reconnects),
+        except TCP connections to ``keep_tcp_to``: the signaling WebSocket, which the protocol cannot
+        yet resume on a new connection.
         """
         home = self.homes[label]
         new = f"198.51.100.{110 + home.index + 10 * len(home.old_wan_addresses)}"
         in_ns(home.router, "ip", "addr", "add", f"{new}/24", "dev", "wan")
         in_ns(home.router, "nft", "flush", "ruleset")
         in_ns(home.router, "nft", "-f", "-", stdin=router_rules(home.kind, snat_to=new))
-        in_ns(home.router, "conntrack", "-D", "-p", "udp", check=False)  # exits 1 when nothing matched
+        # conntrack -D exits 1 when nothing matched.
+        in_ns(home.router, "conntrack", "-D", "-p", "udp", check=False)
+        flows = in_ns(home.router, "conntrack", "-L", "-p", "tcp", check=False).stdout
+        destinations = set()
+        for line in flows.splitlines():
+            original_destination = next((f[4:] for f in line.split() if f.startswith("dst=")), None)
+            if original_destination:
+                destinations.add(original_destination)
+        for destination in destinations - {keep_tcp_to}:
+            in_ns(home.router, "conntrack", "-D", "-p", "tcp", "--orig-dst", destination, check=False)
         home.old_wan_addresses.append(home.wan_address)
         home.wan_address = new
         return new
