@@ -16,12 +16,13 @@ the next one (``remove_leftovers``).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,13 +88,16 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_leftovers() -> list[str]:
-    """Remove the namespaces of labs whose process is gone (a crashed or killed test run)."""
+    """Remove the namespaces of labs whose process is gone (a crashed or killed test run).
+
+    A lab's namespaces are named ``amlab-<pid>n<count>-<role>``; those of a live process stay.
+    """
     removed = []
     for name in namespaces():
         if not name.startswith(PREFIX):
             continue
-        owner = name[len(PREFIX) :].split("-", 1)[0]
-        if owner.isdigit() and _pid_alive(int(owner)) and int(owner) != os.getpid():
+        owner = re.match(r"\d+", name[len(PREFIX) :])
+        if owner is None or _pid_alive(int(owner.group())):
             continue
         remove_namespace(name)
         removed.append(name)
@@ -102,9 +106,9 @@ def remove_leftovers() -> list[str]:
 
 def unavailable_reason() -> str | None:
     """Why this machine cannot build the lab, or None when it can."""
-    for tool in ("ip", "nft", "conntrack"):
+    for tool in ("ip", "nft", "conntrack", "curl"):
         if shutil.which(tool) is None:
-            return f"{tool} is not installed (Debian packages iproute2, nftables, conntrack)"
+            return f"{tool} is not installed (Debian packages iproute2, nftables, conntrack, curl)"
     if os.geteuid() != 0:
         return "creating network namespaces needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)"
     probe = f"{PREFIX}{os.getpid()}-probe"
@@ -157,6 +161,9 @@ table inet labfilter {{
 """
 
 
+_lab_numbers = itertools.count(1)
+
+
 @dataclass
 class Home:
     """A private network behind a router; the browser runs in ``namespace``."""
@@ -174,7 +181,8 @@ class Home:
 class Lab:
     """One lab's namespaces; ``build`` makes the internet, ``add_home`` a home, ``destroy`` removes all."""
 
-    tag: str = field(default_factory=lambda: str(os.getpid()))
+    # The owner's process id first (see remove_leftovers), then a count: one process may run several labs.
+    tag: str = field(default_factory=lambda: f"{os.getpid()}n{next(_lab_numbers)}")
     homes: dict[str, Home] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     made: list[str] = field(default_factory=list)
@@ -323,13 +331,3 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1) -> Non
             return
         time.sleep(interval)
     raise LabError(f"{what}: not ready within {timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def lab_network(tag: str | None = None) -> Iterator[Lab]:
-    lab = Lab(tag=tag) if tag else Lab()
-    try:
-        lab.build()
-        yield lab
-    finally:
-        lab.destroy()
