@@ -2,15 +2,20 @@
 
     sudo .venv/bin/python -m tests.netlab up [--homes endpoint-independent,symmetric]
     sudo .venv/bin/python -m tests.netlab down
+    .venv/bin/python -m tests.netlab report
+
 
 ``up`` builds the lab with the site and coturn, one home per NAT kind given, prints how to run a
 browser in each home, and keeps everything running until Ctrl-C, when it removes it all. ``down``
 removes every lab namespace on this machine, also those of a lab that is still running.
+``report`` prints the figures of the last scenario run (artifacts/netlab-measurements.json) as the
+Markdown table kept in docs/connectivity.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import tempfile
@@ -66,6 +71,22 @@ def down() -> int:
     return 0
 
 
+def report() -> int:
+    path = Path(__file__).resolve().parents[2] / "artifacts" / "netlab-measurements.json"
+    if not path.exists():
+        print(f"no measurements yet: run the scenarios first ({path} is missing)", file=sys.stderr)
+        return 1
+    rows = json.loads(path.read_text())
+    print("| Scenario | Path taken | Time to first frame (s, each visitor) | Recovery / give-up (s) | Measured at |")
+    print("|---|---|---|---|---|")
+    for scenario, figures in rows.items():
+        frames = ", ".join(f"{value:.2f}" for value in figures.get("first_frame_s", [])) or "-"
+        other = figures.get("recovered_s", figures.get("gave_up_s"))
+        seconds = "-" if other is None else f"{other:.2f}"
+        print(f"| {scenario} | {figures['path']} | {frames} | {seconds} | {figures['at']} |")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.netlab", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated NAT kind per home, from: {', '.join(NAT_KINDS)}",
     )
     commands.add_parser("down", help="remove every lab namespace left on this machine")
+    commands.add_parser("report", help="print the last scenario run's figures as a Markdown table")
     args = parser.parse_args(argv)
     if args.command == "down":
         return down()
+    if args.command == "report":
+        return report()
     kinds = [kind.strip() for kind in args.homes.split(",") if kind.strip()]
     unknown = [kind for kind in kinds if kind not in NAT_KINDS]
     if unknown or not kinds:

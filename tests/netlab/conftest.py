@@ -142,7 +142,7 @@ class Measurements:
             return
         ARTIFACTS.mkdir(exist_ok=True)
         previous = json.loads(MEASUREMENTS.read_text()) if MEASUREMENTS.exists() else {}
-        MEASUREMENTS.write_text(json.dumps({**previous, **self.rows}, indent=2, sort_keys=True) + "\n")
+        MEASUREMENTS.write_text(json.dumps({**previous, **self.rows}, indent=2) + "\n")
 
 
 @pytest.fixture(scope="module")
