@@ -77,13 +77,17 @@ def report() -> int:
         print(f"no measurements yet: run the scenarios first ({path} is missing)", file=sys.stderr)
         return 1
     rows = json.loads(path.read_text())
-    print("| Scenario | Path taken | Time to first frame (s, each visitor) | Recovery / give-up (s) | Measured at |")
+    print(
+        "| Scenario | Path | Selected pair (each visitor: local -> remote) "
+        "| First frame after match (s, each visitor) | Recovery / give-up (s) |"
+    )
     print("|---|---|---|---|---|")
     for scenario, figures in rows.items():
         frames = ", ".join(f"{value:.2f}" for value in figures.get("first_frame_s", [])) or "-"
         other = figures.get("recovered_s", figures.get("gave_up_s"))
         seconds = "-" if other is None else f"{other:.2f}"
-        print(f"| {scenario} | {figures['path']} | {frames} | {seconds} | {figures['at']} |")
+        pairs = "; ".join(figures.get("pairs", [])) or "-"
+        print(f"| {scenario} | {figures['kind']} | {pairs} | {frames} | {seconds} |")
     return 0
 
 

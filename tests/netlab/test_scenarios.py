@@ -45,6 +45,17 @@ def selected_path(page) -> dict:
     return wait_js(page, PATH, timeout=20000)
 
 
+def pair_label(page) -> str:
+    """The selected pair as measured, e.g. "srflx -> prflx" or "relay/tls -> srflx"."""
+    path = selected_path(page)
+
+    def side(candidate: dict) -> str:
+        relay = candidate["relayProtocol"]
+        return candidate["type"] + (f"/{relay}" if relay else "")
+
+    return f"{side(path['local'])} -> {side(path['remote'])}"
+
+
 def call(first, second, timeout: float = 30000) -> None:
     first.get_by_role("button", name="Talk to Aliens").click()
     wait_js(first, "window.alienmeet.phase === 'searching'")
@@ -77,7 +88,8 @@ def test_endpoint_independent_nats_connect_directly(lab_visitor, measurements):
         assert any("typ srflx" in frame for frame in candidates_offered(page))
     measurements.record(
         "endpoint-independent NAT, both sides",
-        path="direct (srflx)",
+        kind="direct",
+        pairs=[pair_label(alice), pair_label(bob)],
         first_frame_s=[first_frame_seconds(alice), first_frame_seconds(bob)],
     )
 
@@ -94,7 +106,8 @@ def test_symmetric_nats_connect_through_turn(lab_visitor, measurements):
         assert TURN_ADDRESS in (path["local"]["address"], path["remote"]["address"]), path
     measurements.record(
         "symmetric NAT, both sides",
-        path="relayed (TURN/UDP)",
+        kind="relayed",
+        pairs=[pair_label(alice), pair_label(bob)],
         first_frame_s=[first_frame_seconds(alice), first_frame_seconds(bob)],
     )
 
@@ -110,7 +123,8 @@ def test_udp_blocked_office_connects_over_turn_tls_on_443(lab_visitor, measureme
     assert path["remote"]["address"] != worker.home.address
     measurements.record(
         "UDP blocked, TCP 443 only (one side)",
-        path="relayed (TURN/TLS on 443)",
+        kind="relayed, TLS on 443 from the office",
+        pairs=[pair_label(worker), pair_label(friend)],
         first_frame_s=[first_frame_seconds(worker), first_frame_seconds(friend)],
     )
 
@@ -131,7 +145,8 @@ def test_hide_my_ip_shows_the_stranger_only_the_relay(lab_visitor, measurements)
     assert all("typ relay" in frame for frame in candidates_offered(hidden))
     measurements.record(
         "Hide my IP, endpoint-independent NAT both sides",
-        path="relayed (TURN/UDP), stranger sees only the relay",
+        kind="relayed, stranger sees only the relay",
+        pairs=[pair_label(hidden), pair_label(stranger)],
         first_frame_s=[first_frame_seconds(hidden), first_frame_seconds(stranger)],
     )
 
@@ -159,7 +174,8 @@ def test_address_change_mid_call_recovers_with_ice_restart(lab, lab_visitor, mea
     assert roaming.evaluate(ICE_UFRAG) != ufrag_before
     measurements.record(
         "home address changes mid-call (endpoint-independent NAT)",
-        path="direct, ICE restart to the new address",
+        kind="direct again, ICE restart to the new address",
+        pairs=[pair_label(roaming), pair_label(friend)],
         recovered_s=recovered_s,
     )
 
@@ -198,7 +214,7 @@ def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
                 page.wait_for_timeout(100)
         measurements.record(
             "no path (TURN down, symmetric NAT both sides)",
-            path="none: gives up and re-queues",
+            kind="none: gives up and re-queues",
             gave_up_s=gave_up_s,
         )
     finally:
