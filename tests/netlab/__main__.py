@@ -85,7 +85,8 @@ def report() -> int:
     for scenario, figures in rows.items():
         frames = ", ".join(f"{value:.2f}" for value in figures.get("first_frame_s", [])) or "-"
         other = figures.get("recovered_s", figures.get("gave_up_s"))
-        seconds = "-" if other is None else f"{other:.2f}"
+        values = other if isinstance(other, list) else [] if other is None else [other]
+        seconds = ", ".join(f"{value:.2f}" for value in values) or "-"
         pairs = "; ".join(figures.get("pairs", [])) or "-"
         print(f"| {scenario} | {figures['kind']} | {pairs} | {frames} | {seconds} |")
     return 0

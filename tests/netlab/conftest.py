@@ -28,11 +28,18 @@ HOMES = {
 }
 
 # Sampled every 50 ms inside the page: when its RTCPeerConnection appeared (the match) and when the
-# first frame of the stranger's video was decoded.
+# first frame of the stranger's video was decoded. Also when the page first said it could not connect
+# (the words may be replaced by the next status line before a poll from outside would see them).
 TIMING_SCRIPT = """
 (() => {
-  const lab = { pc: null, matchedAt: null, firstFrameAt: null };
+  const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAt: null };
   window.__netlab = lab;
+  new MutationObserver(() => {
+    const text = document.body ? document.body.textContent.replace(/\u2019/g, "'") : '';
+    if (lab.cantConnectAt === null && text.includes("Couldn't connect to this stranger")) {
+      lab.cantConnectAt = performance.now();
+    }
+  }).observe(document, { subtree: true, childList: true, characterData: true });
   setInterval(async () => {
     const pc = window.alienmeet && window.alienmeet.peerConnection;
     if (!pc) return;
@@ -141,7 +148,10 @@ class Measurements:
         if not self.rows:
             return
         ARTIFACTS.mkdir(exist_ok=True)
-        previous = json.loads(MEASUREMENTS.read_text()) if MEASUREMENTS.exists() else {}
+        try:
+            previous = json.loads(MEASUREMENTS.read_text())
+        except (OSError, ValueError):
+            previous = {}
         MEASUREMENTS.write_text(json.dumps({**previous, **self.rows}, indent=2) + "\n")
 
 

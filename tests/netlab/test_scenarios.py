@@ -201,17 +201,27 @@ def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
         bob.get_by_role("button", name="Talk to Aliens").click()
         for page in (alice, bob):
             wait_js(page, "window.__netlab.matchedAt !== null", timeout=15000)
-        started = time.monotonic()
+        failed_match = alice.evaluate("window.alienmeet.matchId")
         queued = {page: len(queue_requests(page)) for page in (alice, bob)}
+        # Someone else is waiting by the time the two give up: they must not be paired again at once.
+        carol = lab_visitor("cone-a")
+        carol.get_by_role("button", name="Talk to Aliens").click()
+        gave_up_s = []
         for page in (alice, bob):
-            page.get_by_text("Couldn't connect to this stranger").first.wait_for(timeout=20000)
-        gave_up_s = round(time.monotonic() - started, 2)
+            timing = wait_js(page, "window.__netlab.cantConnectAt !== null && window.__netlab", timeout=25000)
+            gave_up_s.append(round((timing["cantConnectAt"] - timing["matchedAt"]) / 1000, 2))
         # Back in the queue by themselves, without pressing anything.
         for page in (alice, bob):
             deadline = time.monotonic() + 10
             while len(queue_requests(page)) <= queued[page]:
                 assert time.monotonic() < deadline, "not put back in the queue"
                 page.wait_for_timeout(100)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            ids = [page.evaluate("window.alienmeet.matchId") for page in (alice, bob)]
+            assert failed_match not in ids
+            assert ids[0] is None or ids[0] != ids[1], "the pair that could not connect was matched again"
+            alice.wait_for_timeout(200)
         measurements.record(
             "no path (TURN down, symmetric NAT both sides)",
             kind="none: gives up and re-queues",
