@@ -30,6 +30,7 @@ system-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v turnserver >/dev/null || missing="$$missing coturn"; \
 	command -v nginx >/dev/null || missing="$$missing nginx-light"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v nft >/dev/null || missing="$$missing nftables"; \
 	command -v conntrack >/dev/null || missing="$$missing conntrack"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
