@@ -188,9 +188,6 @@ def queue_requests(page) -> list[str]:
     ]
 
 
-# Needs the client's connect timeout (static/js/call.js, "Couldn't connect to this stranger"), built
-# on another branch; remove this mark once it is merged.
-@pytest.mark.xfail(reason="needs client connect timeout", strict=False)
 def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
     lab.block_all_input(lab.turn)
     try:
