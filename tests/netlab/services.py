@@ -168,6 +168,8 @@ def start_site(lab: Lab, directory: Path, cert: Path, key: Path, turn: Turn, **e
         TURN_URLS=turn.turn_urls,
         TURN_SECRET=turn.secret,
         TURN_TTL="600",
+        # One process in the lab: the in-memory layer and matchmaking (Redis is not reachable from here).
+        REDIS_URL="",
         **extra,
     )
     migrate(environ)
