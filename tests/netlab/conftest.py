@@ -32,12 +32,13 @@ HOMES = {
 # (the words may be replaced by the next status line before a poll from outside would see them).
 TIMING_SCRIPT = """
 (() => {
-  const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAt: null };
+  const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAfter: null };
   window.__netlab = lab;
   new MutationObserver(() => {
     const text = document.body ? document.body.textContent.replace(/\u2019/g, "'") : '';
-    if (lab.cantConnectAt === null && text.includes("Couldn't connect to this stranger")) {
-      lab.cantConnectAt = performance.now();
+    if (lab.cantConnectAfter === null && lab.matchedAt !== null && text.includes("Couldn't connect to this stranger")) {
+      // Kept as a duration: the next match (a new connection) moves matchedAt on.
+      lab.cantConnectAfter = performance.now() - lab.matchedAt;
     }
   }).observe(document, { subtree: true, childList: true, characterData: true });
   setInterval(async () => {

@@ -9,8 +9,8 @@ Layout (all addresses are documentation or private ranges; nothing is wired to a
             and a host with 10.0.N.2 behind it, where a browser runs
 
 The namespaces have no route out of the lab, so a packet to any other address is dropped at "inet".
-Every namespace's name starts with ``amlab-<pid>-``: a lab whose process died is found and removed by
-the next one (``remove_leftovers``).
+Every namespace's name starts with ``amlab-<pid>n<count>-``: a lab whose process died is found and
+removed by the next one (``remove_leftovers``).
 """
 
 from __future__ import annotations
