@@ -110,9 +110,9 @@ def lab_visitor(lab: Lab, lab_servers: tuple[Site, Turn], lab_playwright, tmp_pa
         context = browser.new_context(ignore_https_errors=True, viewport={"width": 960, "height": 720})
         context.add_init_script(TIMING_SCRIPT)
         page = context.new_page()
-        label = f"{home_label}"
-        page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
-        page.on("pageerror", lambda error: print(f"[{label} page error] {error}"))
+        # Shown by pytest when a test fails.
+        page.on("console", lambda message: print(f"[{home_label} console] {message.type}: {message.text}"))
+        page.on("pageerror", lambda error: print(f"[{home_label} page error] {error}"))
         received: list[str] = []
         sent: list[str] = []
 
