@@ -3,6 +3,7 @@
 import { ChatView, MAX_CHAT_LENGTH } from "./chat.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
+import { Shield } from "./shield.js";
 import { Signaling, signalingUrl } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -40,6 +41,14 @@ const chat = new ChatView({
   form: $("chat-form"),
   input: $("message"),
   button: $("send"),
+});
+
+const shield = new Shield({
+  root: $("shield-notice"),
+  video: ui.remoteVideo,
+  toggle: $("shield-switch"),
+  onNext: () => next(),
+  onReport: (reason) => report(reason),
 });
 
 const MAX_INTERESTS = 5;
@@ -146,6 +155,7 @@ async function start() {
   }
   if (state.mediaMode === null && !(await acquire(MEDIA_FULL))) return;
   state.wantCall = true;
+  shield.prepare();
   search("join");
 }
 
@@ -173,6 +183,7 @@ function startSession({ match_id: matchId, polite, interests }) {
   });
   state.session = session;
   state.detached = false;
+  shield.startCall();
   const current = (handler) => (event) => { if (state.session === session) handler(event); };
   session.addEventListener("remotestream", current((event) => { ui.remoteVideo.srcObject = event.detail; }));
   session.addEventListener("state", current((event) => onConnectionState(event.detail)));
@@ -229,6 +240,7 @@ function endSession() {
   if (!session) return;
   state.session = null;
   state.detached = false;
+  shield.endCall();
   session.close();
   clearInterval(state.statsTimer);
   state.lastQuality = null;
