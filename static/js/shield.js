@@ -64,9 +64,9 @@ export class Shield {
     this.testHook = root.dataset.testHook === "on";
     this.enabled = readEnabled();
     this.inCall = false;
-    this.calls = 0; // strangers so far
     this.run = 0; // bumped whenever sampling must stop: a new or ended call, the switch, Show anyway
     this.classifier = null; // a promise, once prepare() ran
+    this.onFirstFrame = null;
     this.stats = { modelLoadMs: null, classifications: 0, classifyMs: 0, firstFrameAt: null, firstClearAt: null, last: null };
     this.toggle.checked = this.enabled;
     this.toggle.addEventListener("change", () => this.setEnabled(this.toggle.checked));
@@ -99,11 +99,10 @@ export class Shield {
 
   startCall() {
     this.inCall = true;
-    this.calls += 1;
     this.run += 1;
     this.stats.firstFrameAt = null;
     this.stats.firstClearAt = null;
-    this.noteFirstFrame(this.calls);
+    this.noteFirstFrame();
     if (!this.enabled) return;
     this.setState("checking");
     this.sample(this.run);
@@ -111,7 +110,6 @@ export class Shield {
 
   endCall() {
     this.inCall = false;
-    this.calls += 1;
     this.run += 1;
     if (this.enabled) this.setState("idle");
   }
@@ -157,6 +155,7 @@ export class Shield {
         await this.nextFrame();
         continue;
       }
+      if (this.stats.firstFrameAt === null) this.stats.firstFrameAt = performance.now();
       const started = performance.now();
       let scores;
       try {
@@ -212,11 +211,12 @@ export class Shield {
     });
   }
 
-  // When the stranger's first frame is on screen (blurred or not), for the benchmark.
-  noteFirstFrame(call) {
-    if (!this.video.requestVideoFrameCallback) return;
-    this.video.requestVideoFrameCallback(() => {
-      if (call === this.calls && this.stats.firstFrameAt === null) this.stats.firstFrameAt = performance.now();
-    });
+  // When the stranger's first frame is decoded (blurred or not), for the benchmark.
+  noteFirstFrame() {
+    this.video.removeEventListener("loadeddata", this.onFirstFrame);
+    this.onFirstFrame = () => {
+      if (this.stats.firstFrameAt === null) this.stats.firstFrameAt = performance.now();
+    };
+    this.video.addEventListener("loadeddata", this.onFirstFrame, { once: true });
   }
 }

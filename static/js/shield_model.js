@@ -6,7 +6,7 @@ export const CLASSES = ["Drawing", "Hentai", "Neutral", "Porn", "Sexy"]; // the 
 const INPUT_SIZE = 224;
 
 // The TensorFlow.js bundles are UMD scripts that extend window.tf, so they are added as classic
-// scripts, in order, rather than imported.
+// scripts rather than imported; async = false downloads them together and runs them in order.
 function loadScript(url) {
   return new Promise((resolve, reject) => {
     const script = document.createElement("script");
@@ -74,7 +74,10 @@ class Classifier {
 
 // assets: URLs of the vendored files, as the page renders them with {% static %}.
 export async function loadClassifier(assets) {
-  for (const url of [assets.tfCore, assets.tfLayers, assets.tfWasm]) await loadScript(url);
+  const model = staticModel(assets.model, assets.weights);
+  const artifacts = model.load(); // fetched while the scripts load
+  artifacts.catch(() => {}); // reported below, when awaited
+  await Promise.all([assets.tfCore, assets.tfLayers, assets.tfWasm].map(loadScript));
   const tf = window.tf;
   // The threaded build needs cross-origin isolation; it is neither vendored nor wanted.
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
@@ -84,8 +87,8 @@ export async function loadClassifier(assets) {
     "tfjs-backend-wasm-threaded-simd.wasm": assets.wasmSimd, // never fetched, see above
   });
   if (!(await tf.setBackend("wasm"))) throw new Error("TensorFlow.js could not start its WebAssembly backend");
-  const model = await tf.loadLayersModel(staticModel(assets.model, assets.weights));
+  const layers = await tf.loadLayersModel({ load: () => artifacts });
   // The first prediction sets up every kernel; doing it now keeps it out of the first real frame.
-  tf.tidy(() => model.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3]))).dispose();
-  return new Classifier(tf, model);
+  tf.tidy(() => layers.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3]))).dispose();
+  return new Classifier(tf, layers);
 }
