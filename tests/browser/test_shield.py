@@ -204,3 +204,23 @@ def test_a_classifier_that_cannot_load_keeps_the_video_blurred_and_says_so(visit
     alice.get_by_role("button", name="Show anyway").click()
     wait_js(alice, f"{SHIELD}.state === 'shown'")
     assert not alice.evaluate(BLURRED)
+
+
+@pytest.mark.parametrize(
+    ("scores", "flagged"),
+    [
+        (NEUTRAL, False),
+        ({"Drawing": 0.9, "Neutral": 0.1}, False),
+        ({"Porn": 0.5, "Neutral": 0.5}, True),
+        ({"Porn": 0.2, "Hentai": 0.3, "Neutral": 0.5}, True),
+        # A bare chest or swimwear alone is no reason to blur...
+        ({"Sexy": 0.95, "Porn": 0.03, "Neutral": 0.02}, False),
+        # ...but counts on top of a real explicit score.
+        ({"Sexy": 0.65, "Porn": 0.2, "Neutral": 0.15}, True),
+        ({"Sexy": 0.55, "Porn": 0.2, "Neutral": 0.25}, False),
+    ],
+)
+def test_threshold_rule(visitor, site_server, scores, flagged):
+    page = visitor(server=site_server)
+    rule = f"(await import('/static/js/shield.js')).crossesThreshold({json.dumps(scores)})"
+    assert page.evaluate(f"async () => {rule}") is flagged
