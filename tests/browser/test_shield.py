@@ -58,8 +58,8 @@ def vendor_requests(page) -> list[str]:
 
 
 def test_shield_classifies_real_frames_and_shows_the_stranger(visitor, site_server, capsys):
-    # site_server renders no test hook: this is the model the visitors get.
-    alice, _bob = pair(visitor, site_server, alice_scores=None, bob_scores=None)
+    # site_server renders no test hook, so the scores a page injects are ignored: the model decides.
+    alice, _bob = pair(visitor, site_server, alice_scores=EXPLICIT, bob_scores=None)
     wait_for_remote_video(alice, frames=1)
     wait_js(alice, f"{SHIELD}.state === 'clear'", timeout=60000)
     assert not alice.evaluate(BLURRED)
