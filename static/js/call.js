@@ -1,8 +1,10 @@
 // The call page: wires the signaling socket, the peer session, media and chat to the UI.
 
-import { ChatView, MAX_CHAT_LENGTH } from "./chat.js";
+import { ChatView } from "./chat.js";
+import { ConnectDeadline } from "./connect_deadline.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
+import { ReportSender, collectEvidence } from "./report.js";
 import { Shield } from "./shield.js";
 import { Signaling, signalingUrl } from "./signaling.js";
 
@@ -37,6 +39,7 @@ const ui = {
 };
 const chat = new ChatView({
   log: $("chat-log"),
+  scroller: $("chat-scroller"),
   typing: $("typing"),
   form: $("chat-form"),
   input: $("message"),
@@ -48,7 +51,7 @@ const shield = new Shield({
   video: ui.remoteVideo,
   toggle: $("shield-switch"),
   onNext: () => next(),
-  onReport: (reason) => report(reason),
+  onReport: (reason) => report(reason, true),
 });
 
 const MAX_INTERESTS = 5;
@@ -63,18 +66,22 @@ const state = {
   iceServers: [],
   interests: [],
   session: null,
+  connectDeadline: null, // from `matched` until the call first connects
   detached: false, // the call goes on peer to peer, but the server no longer links the two of us
   statsTimer: null,
   lastQuality: null,
 };
 
 const signaling = new Signaling(signalingUrl(root.dataset.wsPath));
+const reports = new ReportSender(signaling);
 
 // Read by the browser tests, and handy in the console.
 window.alienmeet = {
   get phase() { return state.phase; },
   get matchId() { return state.session ? state.session.matchId : null; },
   get peerConnection() { return state.session ? state.session.pc : null; },
+  get dataChannel() { return state.session ? state.session.channel : null; },
+  get detached() { return state.detached; },
   get signalingOpen() { return signaling.isOpen; },
 };
 
@@ -200,10 +207,22 @@ function startSession({ match_id: matchId, polite, interests }) {
   chat.add(interests.length ? `Matched! You both like ${interests.join(", ")}.` : "Matched with a random stranger. Say hi!", "notice");
   setPhase("connecting", "Connecting…");
   showRemoteMessage("Connecting…");
+  state.connectDeadline = new ConnectDeadline(() => { if (state.session === session) couldNotConnect("next"); });
+}
+
+// No path to this stranger within the deadline: say so and queue again, whatever Auto-next says,
+// since the visitor never got a call. `kind` is "next" while the server still holds the match.
+function couldNotConnect(kind) {
+  state.wantCall = true;
+  search(kind);
+  chat.add("Couldn't connect to this stranger. Looking for someone new…", "notice");
+  ui.status.textContent = "Couldn't connect to this stranger. Looking for someone new…";
+  showRemoteMessage("Couldn't connect to this stranger. Looking for someone new…");
 }
 
 function onConnectionState(connectionState) {
   if (connectionState === "connected") {
+    if (state.connectDeadline) state.connectDeadline.cancel();
     setPhase("connected", "Connected");
     showRemoteMessage("");
     startStats();
@@ -216,19 +235,21 @@ function onConnectionState(connectionState) {
 function onPeerMessage(message) {
   switch (message.kind) {
     case "text":
-      if (typeof message.text === "string" && message.text) chat.add(message.text.slice(0, MAX_CHAT_LENGTH), "stranger");
+      chat.add(message.text, "stranger");
       break;
     case "typing":
       chat.showTyping();
       break;
     case "camera":
-      ui.badgeCamera.hidden = message.on !== false;
+      ui.badgeCamera.hidden = message.on;
       break;
     case "mic":
-      ui.badgeMic.hidden = message.on !== false;
+      ui.badgeMic.hidden = message.on;
       break;
     case "bye":
-      strangerLeft();
+      // While the server links us, only its `partner_left` ends the match: a `bye` then
+      // would have us queue again while the server still holds the call.
+      if (state.detached) strangerLeft();
       break;
     default:
       break;
@@ -241,6 +262,8 @@ function endSession() {
   state.session = null;
   state.detached = false;
   shield.endCall();
+  if (state.connectDeadline) state.connectDeadline.cancel();
+  state.connectDeadline = null;
   session.close();
   clearInterval(state.statsTimer);
   state.lastQuality = null;
@@ -302,10 +325,12 @@ function stop() {
   showRemoteMessage("Press “Talk to Aliens” to meet a random stranger.");
 }
 
-function report(reason) {
+async function report(reason, withEvidence) {
   const session = state.session;
   if (!session || state.detached) return;
-  if (!signaling.send({ type: "report", match_id: session.matchId, reason })) return;
+  const evidence = withEvidence ? await collectEvidence({ video: ui.remoteVideo, log: $("chat-log") }) : null;
+  if (state.session !== session) return; // the call ended while the snapshot was taken
+  if (!reports.send(session.matchId, reason, evidence)) return;
   endSession();
   chat.add("Thanks. The stranger was reported and you moved on.", "notice");
   state.wantCall = true;
@@ -332,8 +357,8 @@ ui.report.addEventListener("click", () => {
 });
 $("report-cancel").addEventListener("click", () => ui.reportDialog.close());
 ui.reportForm.addEventListener("submit", () => {
-  const reason = new FormData(ui.reportForm).get("reason");
-  if (reason) report(reason);
+  const form = new FormData(ui.reportForm);
+  if (form.get("reason")) report(form.get("reason"), form.get("evidence") === "on");
 });
 ui.stop.addEventListener("click", stop);
 ui.mute.addEventListener("click", () => toggle(ui.mute, "mic", state.localStream ? state.localStream.getAudioTracks() : []));
@@ -409,6 +434,7 @@ signaling.addEventListener("matched", (event) => {
     signaling.send({ type: "leave" });
     return;
   }
+  if (event.detail.ice_servers) state.iceServers = event.detail.ice_servers; // fresh TURN credential per call
   startSession(event.detail);
 });
 signaling.addEventListener("signal", (event) => {
@@ -418,6 +444,10 @@ signaling.addEventListener("signal", (event) => {
 signaling.addEventListener("partner_left", (event) => {
   const session = state.session;
   if (!session || session.matchId !== event.detail.match_id) return;
+  if (state.connectDeadline && state.connectDeadline.nearlyExpired()) {
+    couldNotConnect("join");
+    return;
+  }
   if (event.detail.reason === "disconnect" && session.pc.connectionState === "connected") {
     detach();
     chat.add("The stranger lost touch with our server, but your call goes on.", "notice");

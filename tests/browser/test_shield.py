@@ -147,8 +147,10 @@ def test_report_on_the_notice_reports_nudity_in_one_tap(visitor, hook_server):
     match_id = alice.evaluate("window.alienmeet.matchId")
     alice.get_by_role("button", name="Report nudity").click()
     wait_js(alice, "document.getElementById('chat-log').textContent.includes('reported')")
-    reports = [json.loads(frame) for frame in alice.frames_sent_to_server if '"report"' in frame]
-    assert reports == [{"type": "report", "match_id": match_id, "reason": "nudity"}]
+    [report] = [json.loads(frame) for frame in alice.frames_sent_to_server if '"report"' in frame]
+    assert (report["type"], report["match_id"], report["reason"]) == ("report", match_id, "nudity")
+    # With the evidence the report dialog attaches by default: the stranger's frame, unblurred.
+    assert report["evidence"]["snapshot"]
     assert alice.evaluate(f"{SHIELD}.state") != "flagged"
 
 
