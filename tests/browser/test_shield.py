@@ -4,6 +4,7 @@ notice and its buttons driven by scores injected through the test hook."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -60,6 +61,10 @@ def vendor_requests(page) -> list[str]:
 def test_shield_classifies_real_frames_and_shows_the_stranger(visitor, site_server, capsys):
     # site_server renders no test hook, so the scores a page injects are ignored: the model decides.
     alice, _bob = pair(visitor, site_server, alice_scores=EXPLICIT, bob_scores=None)
+    # collectstatic ran for this server: the model and its weights load under their hashed names.
+    html = alice.content()
+    assert re.search(r'data-model="/static/vendor/nsfwjs-4\.4\.0/mobilenet_v2/model\.[0-9a-f]{12}\.json"', html)
+    assert re.search(r'data-weights="/static/vendor/[^"]+/group1-shard1of1\.[0-9a-f]{12}\.bin"', html)
     wait_for_remote_video(alice, frames=1)
     wait_js(alice, f"{SHIELD}.state === 'clear'", timeout=60000)
     assert not alice.evaluate(BLURRED)
