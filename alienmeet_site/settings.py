@@ -176,6 +176,9 @@ STORAGES = {
 
 ARTICLES_DIR = Path(os.environ.get("ARTICLES_DIR", "").strip() or BASE_DIR / "content")
 
+# Browser tests only: lets a test feed the nudity shield scores instead of running its model.
+SHIELD_TEST_HOOK = env.env_bool("SHIELD_TEST_HOOK", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,6 +5,7 @@ import { ConnectDeadline } from "./connect_deadline.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
 import { ReportSender, collectEvidence } from "./report.js";
+import { Shield } from "./shield.js";
 import { Signaling, signalingUrl } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -43,6 +44,14 @@ const chat = new ChatView({
   form: $("chat-form"),
   input: $("message"),
   button: $("send"),
+});
+
+const shield = new Shield({
+  root: $("shield-notice"),
+  video: ui.remoteVideo,
+  toggle: $("shield-switch"),
+  onNext: () => next(),
+  onReport: (reason) => report(reason, true),
 });
 
 const MAX_INTERESTS = 5;
@@ -153,6 +162,7 @@ async function start() {
   }
   if (state.mediaMode === null && !(await acquire(MEDIA_FULL))) return;
   state.wantCall = true;
+  shield.prepare();
   search("join");
 }
 
@@ -180,6 +190,7 @@ function startSession({ match_id: matchId, polite, interests }) {
   });
   state.session = session;
   state.detached = false;
+  shield.startCall();
   const current = (handler) => (event) => { if (state.session === session) handler(event); };
   session.addEventListener("remotestream", current((event) => { ui.remoteVideo.srcObject = event.detail; }));
   session.addEventListener("state", current((event) => onConnectionState(event.detail)));
@@ -250,6 +261,7 @@ function endSession() {
   if (!session) return;
   state.session = null;
   state.detached = false;
+  shield.endCall();
   if (state.connectDeadline) state.connectDeadline.cancel();
   state.connectDeadline = null;
   session.close();
