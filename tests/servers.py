@@ -42,6 +42,9 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"sqlite:///{tmp_dir / 'servers.sqlite3'}",
             "PYTHONUNBUFFERED": "1",
+            # Proofs of work the Python test clients solve in a blink, however many connections they open.
+            "MEET_POW_MAX_NUMBER": "1000",
+            "MEET_POW_BUSY_MAX_NUMBER": "2000",
             **extra,
         }
     )
