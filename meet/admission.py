@@ -146,8 +146,11 @@ async def _spend(signature: str, ttl: float) -> bool:
         return _memory.spend(signature, ttl)
     try:
         return bool(await client.set(_key("spent", signature), 1, nx=True, px=max(1, int(ttl * 1000))))
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as error:
-        raise MatchmakerUnavailable(str(error)) from error
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+        # While Redis is away nobody is matched anyway; this process alone still refuses replays,
+        # and the join goes on to wait for matching to come back.
+        logger.warning("event=pow_replay_check_local")
+        return _memory.spend(signature, ttl)
 
 
 async def _count_connect(ip_hash: str, window: int) -> int:

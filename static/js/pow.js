@@ -54,7 +54,10 @@ export class ProofOfWork {
         const { algorithm, challenge: hash, salt, signature } = challenge;
         resolve({ algorithm, challenge: hash, salt, signature, number });
       };
-      worker.addEventListener("message", (event) => finish(event.data.number ?? null, event.data.took));
+      worker.addEventListener("message", (event) => {
+        this.hasher = event.data.hasher;
+        finish(event.data.number ?? null, event.data.took);
+      });
       worker.addEventListener("error", () => finish(null));
     });
     worker.postMessage(challenge);

@@ -18,6 +18,8 @@ from tests.meet.conftest import Peer
 from tests.protocol_client import WsPeer
 from tests.servers import migrate, server_env, servers
 
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def raw(message: dict[str, Any]) -> str:
     """A frame sent exactly as written (the test peers otherwise add rules and a solution)."""
