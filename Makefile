@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SYSTEM_PACKAGES := chromium coturn nginx-light
 
-.PHONY: serve test lint check bench system-deps clean
+.PHONY: serve test lint check bench bench-pow system-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) bench/signaling.py
+
+# What the anti-bot proof of work costs a browser, at the normal and the raised difficulty.
+bench-pow: $(STAMP) system-deps
+	$(PY) bench/pow.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles artifacts

@@ -125,10 +125,10 @@ ADMISSION = {
     # HMAC key that signs challenges; unset, one is derived from DJANGO_SECRET_KEY.
     "POW_HMAC_KEY": os.environ.get("ALTCHA_HMAC_KEY", "").strip(),
     # Largest secret number of a challenge: a browser tries half of them on average.
-    "POW_MAX_NUMBER": int(env.env_number("MEET_POW_MAX_NUMBER", 50_000, minimum=10)),
+    "POW_MAX_NUMBER": int(env.env_number("MEET_POW_MAX_NUMBER", 100_000, minimum=10)),
     # The difficulty for an address that opened more than POW_BUSY_CONNECTS connections
     # within POW_BUSY_WINDOW seconds.
-    "POW_BUSY_MAX_NUMBER": int(env.env_number("MEET_POW_BUSY_MAX_NUMBER", 500_000, minimum=10)),
+    "POW_BUSY_MAX_NUMBER": int(env.env_number("MEET_POW_BUSY_MAX_NUMBER", 1_000_000, minimum=10)),
     "POW_BUSY_CONNECTS": int(env.env_number("MEET_POW_BUSY_CONNECTS", 20, minimum=1)),
     "POW_BUSY_WINDOW": int(env.env_number("MEET_POW_BUSY_WINDOW", 60, minimum=1)),
     # Seconds a challenge stays valid.

@@ -25,7 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alienmeet_site.test_settings")
+# The site's settings as deployed (their defaults, or MEET_POW_* from the environment); debug
+# only so that no secret key is needed to read them.
+os.environ["DJANGO_SETTINGS_MODULE"] = "alienmeet_site.settings"
+os.environ.setdefault("DJANGO_DEBUG", "1")
 
 from altcha import create_challenge_v1  # noqa: E402
 
@@ -75,11 +78,11 @@ def main() -> None:
         "--max-number",
         type=int,
         action="append",
-        help="difficulties to measure (default: MEET_POW_MAX_NUMBER and MEET_POW_BUSY_MAX_NUMBER defaults)",
+        help="difficulties to measure (default: the settings' normal and raised ones)",
     )
     args = parser.parse_args()
-    # The production defaults, not the test settings' tiny ones.
-    sizes = args.max_number or [50_000, 500_000]
+    conf = settings.ADMISSION
+    sizes = args.max_number or [conf["POW_MAX_NUMBER"], conf["POW_BUSY_MAX_NUMBER"]]
 
     from playwright.sync_api import sync_playwright
 
@@ -87,7 +90,6 @@ def main() -> None:
     base = f"http://127.0.0.1:{server.server_address[1]}"
     expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
     print(f"Chromium {CHROMIUM}, {os.cpu_count()} CPU(s), {args.trials} solves per difficulty")
-    print(f"(settings now: maxNumber {settings.ADMISSION['POW_MAX_NUMBER']} / busy {settings.ADMISSION['POW_BUSY_MAX_NUMBER']})")
     print("| maxNumber | median ms | p95 ms | max ms | hashes/s (median) | SHA-256 |")
     print("| ---: | ---: | ---: | ---: | ---: | --- |")
     with sync_playwright() as playwright:

@@ -46,9 +46,9 @@ class Refusal:
 
 RULES_MESSAGE = "Please read and accept the rules (18+ only) before meeting strangers."
 POW_MESSAGES = {
-    protocol.POW_REQUIRED: "Your browser has not finished its anti-bot check yet; join again with the solution.",
-    protocol.POW_INVALID: "The anti-bot check did not pass; solve the new challenge and join again.",
-    protocol.POW_EXPIRED: "The anti-bot check expired; solve the new challenge and join again.",
+    protocol.POW_REQUIRED: "Your browser has not finished its anti-bot check yet; please try again in a moment.",
+    protocol.POW_INVALID: "Your browser's anti-bot check did not pass; please try again.",
+    protocol.POW_EXPIRED: "Your browser's anti-bot check expired; please try again.",
 }
 
 
@@ -105,7 +105,7 @@ async def check_pow(solution: dict[str, Any] | None) -> Refusal | None:
     if remaining <= 0:
         return _pow_refusal(protocol.POW_EXPIRED)
     if not await _spend(payload["signature"], remaining):
-        return Refusal(protocol.POW_INVALID, "This anti-bot solution was already used; solve the new challenge.")
+        return Refusal(protocol.POW_INVALID, "This anti-bot check was already used; please try again.")
     return None
 
 
