@@ -95,9 +95,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         except MatchmakerUnavailable:
             pass
         challenge = await self._challenge()
-        await self.send_json(
-            protocol.hello(self.peer_id, online, ice_servers(self.peer_id), admission.rules_version(), challenge)
-        )
+        await self.send_json(protocol.hello(self.peer_id, online, ice_servers(), admission.rules_version(), challenge))
         if not self.registered:
             await self._unavailable()
         # Without the group only the online count pushes are missed; matching retries on its own.
@@ -310,7 +308,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             self.ticket = secrets.token_hex(6)
             raise ChannelLayerUnavailable("partner not reachable") from None
         self.match = CurrentMatch(result.match_id, result.partner_channel)
-        await self.send_json(protocol.matched(result.match_id, False, result.shared_interests))
+        await self.send_json(protocol.matched(result.match_id, False, result.shared_interests, ice_servers()))
         logger.info("event=match_start wait=%.2f interest_matched=%s", result.wait, bool(result.shared_interests))
 
     async def _end_match(self, reason: str) -> None:
@@ -355,7 +353,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
             self._stop_retrying()
             self.ticket = ""
             self.match = CurrentMatch(message["match_id"], message["partner_channel"])
-            await self.send_json(protocol.matched(message["match_id"], True, tuple(message["interests"])))
+            await self.send_json(
+                protocol.matched(message["match_id"], True, tuple(message["interests"]), ice_servers())
+            )
 
     async def meet_signal(self, message: dict[str, Any]) -> None:
         if self.match is not None and self.match.match_id == message["match_id"]:

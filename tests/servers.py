@@ -41,6 +41,8 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
             "DJANGO_SECRET_KEY": "test-servers-key",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"sqlite:///{tmp_dir / 'servers.sqlite3'}",
+            # Never a manifest left in the work tree by an earlier `collectstatic`: see collect_static().
+            "DJANGO_STATIC_ROOT": str(tmp_dir / "static"),
             "PYTHONUNBUFFERED": "1",
             # Proofs of work the Python test clients solve in a blink, however many connections they open.
             "MEET_POW_MAX_NUMBER": "1000",
@@ -54,6 +56,17 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
 def migrate(environ: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=environ,
+        check=True,
+        timeout=120,
+    )
+
+
+def collect_static(environ: dict[str, str]) -> None:
+    """Hashed, compressed static files into the environment's STATIC_ROOT, as a deployment has them."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
         cwd=ROOT,
         env=environ,
         check=True,

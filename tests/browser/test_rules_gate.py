@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.browser.conftest import screenshot, wait_js
-from tests.servers import Server, migrate, server_env, wait_until
+from tests.servers import Server, collect_static, migrate, server_env, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,6 +45,7 @@ def rules_server(tmp_dir, version: str, port: int | None = None) -> Server:
     tmp_dir.mkdir()
     environ = server_env(tmp_dir, MEET_RULES_VERSION=version)
     migrate(environ)
+    collect_static(environ)
     return Server(environ, tmp_dir / "server.log", port=port)
 
 
