@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.browser.conftest import screenshot, wait_js
+from tests.browser.test_site_pages import axe_violations
 from tests.servers import Server, collect_static, migrate, server_env, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -72,6 +73,7 @@ def test_rules_come_first_and_are_asked_again_only_when_they_change(gate_context
         assert page.evaluate("document.activeElement.id") == "rules-title"
         assert "You must be 18 or older" in dialog.inner_text()
         screenshot(page, "rules-gate")
+        assert axe_violations(page) == []
 
         # Declining (Escape) asks for nothing; Talk to Aliens opens the gate again instead of the camera.
         page.keyboard.press("Escape")
