@@ -123,7 +123,8 @@ async def difficulty(ip_hash: str) -> int:
     except MatchmakerUnavailable:
         count = 0
     if count > conf["POW_BUSY_CONNECTS"]:
-        logger.info("event=pow_raised connects=%d", count)
+        if count == conf["POW_BUSY_CONNECTS"] + 1:
+            logger.info("event=pow_raised window=%d", conf["POW_BUSY_WINDOW"])  # once per address and window
         return conf["POW_BUSY_MAX_NUMBER"]
     return conf["POW_MAX_NUMBER"]
 
