@@ -126,9 +126,9 @@ def test_a_folder_that_is_not_a_language_is_not_read(articles_dir, write_article
     assert [a.language for a in translations("hello")] == ["en"]
 
 
-@pytest.mark.parametrize("slug", ["about-alienmeet", "privacy"])
+@pytest.mark.parametrize("slug", ["about-alienmeet", "privacy", "rules"])
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES if code != "en"])
-def test_about_and_privacy_exist_in_every_language(settings, slug, language):
+def test_about_privacy_and_rules_exist_in_every_language(settings, slug, language):
     settings.ARTICLES_DIR = CONTENT
     article = get_article(slug, language)
     assert article is not None, f"content/{language}/{slug}.md is missing or broken"
