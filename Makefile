@@ -36,6 +36,7 @@ system-deps:
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	fc-list :lang=hi 2>/dev/null | grep -q . || missing="$$missing fonts-lohit-deva"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \

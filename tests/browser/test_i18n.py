@@ -80,6 +80,15 @@ def box(page, selector: str) -> dict:
     return page.locator(selector).first.bounding_box()
 
 
+def accept_rules(page, name: str) -> None:
+    """Screenshot the rules dialog the call page opens first (in the page's language), then accept it."""
+    page.wait_for_selector("#rules-dialog[open]")
+    screenshot(page, f"{name}-rules")
+    page.check("#rules-adult")
+    page.click("#rules-accept")
+    page.wait_for_selector("#rules-dialog:not([open])", state="attached")
+
+
 def test_arabic_is_right_to_left_and_mirrored(browser, site_server):
     context, page = open_page(browser, site_server, "/", "ar")
     try:
@@ -93,6 +102,7 @@ def test_arabic_is_right_to_left_and_mirrored(browser, site_server):
             page, "window.alienmeet && window.alienmeet.signalingOpen && document.getElementById('online').textContent"
         )
         assert page.evaluate("document.documentElement.dir") == "rtl"
+        accept_rules(page, "i18n-ar-call")
         # The video comes first, so it stands on the right and the controls on the left.
         stage, panel = box(page, ".stage"), box(page, ".panel")
         assert stage["x"] > panel["x"]
@@ -122,6 +132,7 @@ def test_hindi_call_page_screenshot(browser, site_server):
     try:
         assert page.evaluate("document.documentElement.lang") == "hi"
         assert "एलियन ऑनलाइन" in page.locator("#online").text_content()
+        accept_rules(page, "i18n-hi-call")
         screenshot(page, "i18n-hi-call")
     finally:
         context.close()
