@@ -203,6 +203,9 @@ FORMAT_MODULE_PATH = ["alienmeet_site.formats"]
 # A year: the visitor's choice in the switcher outlives the browser session.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Only the server reads it (the page states its language), and over HTTPS only when the site is.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = HTTPS
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", "").strip() or BASE_DIR / "staticfiles")
