@@ -16,7 +16,8 @@ from django.utils.translation import to_locale
 from conftest import require
 from meet import protocol
 from meet.language import in_language, visitor_language
-from tests.meet.conftest import ORIGIN, Peer
+from meet.matchmaking.memory import STORE
+from tests.meet.conftest import ORIGIN, Peer, matchmaker_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "locale"
@@ -196,7 +197,9 @@ def test_protocol_messages_are_translated_lazily():
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_error_message_reaches_the_visitor_in_their_language():
+async def test_error_message_reaches_the_visitor_in_their_language(settings):
+    settings.MATCHMAKER = matchmaker_settings("memory")  # this process only, whatever REDIS_URL says
+    STORE.clear()
     peer = await Peer.connect(headers=[ORIGIN, (b"accept-language", b"es-ES,es;q=0.9")])
     await peer.send("not json")
     error = await peer.expect("error", code=protocol.BAD_JSON)
@@ -205,3 +208,4 @@ async def test_error_message_reaches_the_visitor_in_their_language():
     error = await peer.expect("error", code=protocol.NOT_MATCHED)
     assert error["message"] == "No hay ningún emparejamiento actual con ese match_id; mensaje descartado."
     await peer.close()
+    STORE.clear()
