@@ -8,6 +8,8 @@ ProtocolError carrying the ``error`` code the client receives.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,17 @@ MAX_SIGNAL_BYTES = 64 * 1024
 # The envelope around ``data`` ({"type":"signal","match_id":"…","data":…}) needs a little room.
 MAX_FRAME_BYTES = MAX_SIGNAL_BYTES + 512
 MAX_MATCH_ID_LENGTH = 64
+# Arrays and objects nest at most this deep, the frame's own object counting as the first level.
+# SDP and ICE candidates need 3; the limit keeps every encoder on the way (JSON, msgpack) far
+# from its own recursion limit.
+MAX_DEPTH = 16
+# Integers beyond what a JavaScript number holds exactly are refused, so every encoder on the
+# way (msgpack takes 64 bits at most) and the partner's browser read the same value.
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_INTEGER_DIGITS = 16
+
+# A lone UTF-16 surrogate ("\ud800" escaped in JSON) is no character: UTF-8 cannot carry it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
 
@@ -105,17 +118,58 @@ def _match_id(message: dict[str, Any]) -> str:
     return match_id
 
 
+def _parse_int(digits: str) -> int:
+    # Checked before int() so a 4,000-digit number costs nothing.
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ProtocolError(BAD_MESSAGE, f"integers must lie within ±{MAX_SAFE_INTEGER}")
+    return int(digits)
+
+
+def _refuse_constant(name: str) -> None:
+    raise ProtocolError(BAD_JSON, f"{name} is not JSON")
+
+
+def _check_values(message: dict[str, Any]) -> None:
+    """Refuse what some encoder between the two browsers cannot carry: deep nesting, lone
+    surrogates, integers beyond 2**53 and infinite floats."""
+    pending: list[tuple[Any, int]] = [(message, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise ProtocolError(BAD_MESSAGE, "strings must not contain lone UTF-16 surrogates")
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ProtocolError(BAD_MESSAGE, f"arrays and objects nest at most {MAX_DEPTH} deep")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    raise ProtocolError(BAD_MESSAGE, "strings must not contain lone UTF-16 surrogates")
+                pending.append((item, depth + 1))
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            if abs(value) > MAX_SAFE_INTEGER:
+                raise ProtocolError(BAD_MESSAGE, f"integers must lie within ±{MAX_SAFE_INTEGER}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ProtocolError(BAD_MESSAGE, "numbers must be finite")
+
+
 def parse_frame(text: str) -> Command:
     """Turn one text frame into a command, or raise ProtocolError."""
     # A str of n characters is at most 4n bytes in UTF-8, so most frames skip encoding.
     if len(text) * 4 > MAX_FRAME_BYTES and len(text.encode("utf-8")) > MAX_FRAME_BYTES:
         raise ProtocolError(TOO_LARGE, f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
-        message = json.loads(text)
+        message = json.loads(text, parse_int=_parse_int, parse_constant=_refuse_constant)
     except ValueError:
         raise ProtocolError(BAD_JSON, "frame is not valid JSON") from None
+    except RecursionError:
+        # Far deeper than MAX_DEPTH: the decoder gave up before we could count.
+        raise ProtocolError(BAD_MESSAGE, f"arrays and objects nest at most {MAX_DEPTH} deep") from None
     if not isinstance(message, dict):
         raise ProtocolError(BAD_MESSAGE, "frame must be a JSON object")
+    _check_values(message)
     kind = message.get("type")
     if kind == "signal":
         data = message.get("data")

@@ -46,7 +46,8 @@ def _unavailable_on_redis_errors(method: Callable[P, Awaitable[T]]) -> Callable[
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(*args, **kwargs)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as error:
+        # Any Redis error (ResponseError for out of memory or read-only included) means unavailable.
+        except (redis.exceptions.RedisError, OSError) as error:
             raise MatchmakerUnavailable(str(error)) from error
 
     return wrapper

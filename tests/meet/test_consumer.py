@@ -8,10 +8,12 @@ import json
 import time
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
 from meet import protocol
+from meet.matchmaking import get_matchmaker
 from meet.models import MatchEvent
 from tests.meet.conftest import Peer, pair
 
@@ -167,6 +169,19 @@ async def test_match_events_are_recorded_without_identifiers(backend):
         ('{"type": "signal", "data": {}}', "bad_message"),
         ('{"type": "signal", "match_id": 3, "data": {}}', "bad_message"),
         ('{"type": "signal", "match_id": "nope", "data": {}}', "not_matched"),
+        # Past the limits every hop between the browsers can carry (docs/protocol.md).
+        ('{"type": "signal", "match_id": "m", "data": ' + '{"a": ' * 1000 + "1" + "}" * 1000 + "}", "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": ' + "[" * 20000 + "]" * 20000 + "}", "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"a": ' + "[" * 15 + "]" * 15 + "}}", "bad_message"),
+        ('{"type": "join", "interests": ["music", "\\ud800"]}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"sdp": "v=0\\udfff"}}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"\\ud800": 1}}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": 9007199254740992}}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": -' + "9" * 5000 + "}}", "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": 1e999}}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": NaN}}', "bad_json"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": -Infinity}}', "bad_json"),
+        ('{"type": "signal", "match_id": "m", "data": 12}', "bad_message"),
     ],
 )
 async def test_bad_frames_get_an_error_and_the_connection_stays(backend, frame, code):
@@ -239,4 +254,48 @@ async def test_online_count_is_pushed(backend):
                 break
     assert seen == 2
     await second.close()
+    await first.close()
+
+
+async def test_data_within_the_limits_is_relayed_unchanged(backend):
+    first, second, match_id = await pair()
+    # The frame's object, data, 13 arrays and the innermost object: 16 levels, the most allowed.
+    deep = {"n": 9007199254740991, "m": -9007199254740991}
+    for _ in range(13):
+        deep = [deep]
+    data = {"a": deep, "alien": "👽"}  # sent as the paired escape "\ud83d\udc7d"
+    await second.send({"type": "signal", "match_id": match_id, "data": data})
+    assert (await first.expect("signal"))["data"] == data
+    await first.close()
+    await second.close()
+
+
+async def test_a_failing_handler_is_answered_and_cleanup_still_runs(backend, monkeypatch, caplog):
+    """Whatever raises inside a handler, the connection stays, and its disconnect frees the partner."""
+    first, second, match_id = await pair()
+    layer = get_channel_layer()
+    original = layer.send
+
+    async def broken_send(channel, message):
+        if message["type"] == "meet.signal":
+            raise RuntimeError("unexpected")
+        await original(channel, message)
+
+    monkeypatch.setattr(layer, "send", broken_send)
+    await second.send({"type": "signal", "match_id": match_id, "data": {"candidate": None}})
+    await second.expect("error", code="bad_message")
+    assert "event=handler_failed" in caplog.text
+    await second.close()
+    await first.expect("partner_left", match_id=match_id, reason="disconnect")
+    await first.close()
+    snapshot = await get_matchmaker().snapshot()
+    assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (0, 0, 0)
+
+
+async def test_cleanup_runs_even_when_the_handler_is_cancelled(backend):
+    first, second, match_id = await pair()
+    # The server gives up on the application (as daphne does once a socket is long gone).
+    second.communicator.future.cancel()
+    await first.expect("partner_left", match_id=match_id, reason="disconnect")
+    assert (await get_matchmaker().snapshot()).online == 1
     await first.close()
