@@ -299,3 +299,32 @@ async def test_cleanup_runs_even_when_the_handler_is_cancelled(backend):
     await first.expect("partner_left", match_id=match_id, reason="disconnect")
     assert (await get_matchmaker().snapshot()).online == 1
     await first.close()
+
+
+async def test_leave_racing_a_match_ends_that_match(backend):
+    """A waiting visitor leaves at the very moment a newcomer's join matches them: the newcomer is
+    never left in a call with nobody, and the leaver's next join is answered."""
+    for trial in range(40):
+        leaver = await Peer.connect()
+        await leaver.send({"type": "join"})
+        await leaver.expect("waiting")
+        joiner = await Peer.connect()
+        # Vary which side's frame the server reaches first, around the instant of the match.
+        first, second = (leaver, joiner) if trial % 2 else (joiner, leaver)
+        frames = {leaver: {"type": "leave"}, joiner: {"type": "join"}}
+        await first.send(frames[first])
+        for _ in range(trial % 4):
+            await asyncio.sleep(0)
+        await second.send(frames[second])
+        answer = await joiner.receive()
+        if answer["type"] == "matched":
+            await joiner.expect("partner_left", match_id=answer["match_id"], reason="leave", timeout=3)
+        else:
+            assert answer["type"] == "waiting", answer
+        await leaver.send({"type": "join"})
+        reply = await leaver.receive(timeout=3)
+        assert reply["type"] in {"waiting", "matched"}, reply
+        await joiner.close()
+        await leaver.close()
+        snapshot = await get_matchmaker().snapshot()
+        assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (0, 0, 0)
