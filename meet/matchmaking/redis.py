@@ -22,8 +22,8 @@ from meet.protocol import LEFT_DISCONNECT
 
 LUA_DIR = Path(__file__).with_name("lua")
 SCAN_LIMIT = 32
-# Renew the peers' keys every this many heartbeats; they are only a backstop for
-# when no process is left to reap.
+# Renew the served peers' keys, and drop the others, every this many heartbeats; the keys'
+# expiry is only a backstop for when no process is left to reap.
 PEER_RENEW_EVERY = 5
 
 P = ParamSpec("P")
@@ -93,6 +93,10 @@ class RedisMatchmaker:
         self.peer_ttl_ms = self.lease_ms * 6
         self.process_id = secrets.token_hex(8)
         self.beats = 0
+        # The peers this process serves, each with the number of its registration: the heartbeat
+        # drops every other peer listed under this process (one whose unregister failed).
+        self.serving: dict[str, int] = {}
+        self.registrations = 0
         self.scripts = {name: self.client.register_script(source) for name, source in SCRIPTS.items()}
 
     async def _run(self, name: str, *args: Any) -> Any:
@@ -100,17 +104,23 @@ class RedisMatchmaker:
 
     @_unavailable_on_redis_errors
     async def register(self, peer_id: str, channel_name: str) -> None:
-        await self._run("register", peer_id, channel_name, self.process_id, self.peer_ttl_ms, self.lease_ms)
+        self.registrations += 1
+        seq = self.serving[peer_id] = self.registrations
+        await self._run("register", peer_id, channel_name, self.process_id, self.peer_ttl_ms, self.lease_ms, seq)
 
     @_unavailable_on_redis_errors
     async def unregister(self, peer_id: str) -> EndedMatch | None:
+        # Forgotten here first: should Redis fail now, the next sweep removes the peer there.
+        self.serving.pop(peer_id, None)
         result = await self._run("unregister", peer_id, self.process_id)
         return _ended(result, LEFT_DISCONNECT) if _text(result[0]) == "ended" else None
 
     @_unavailable_on_redis_errors
     async def join(self, peer_id: str, ticket: str, interests: tuple[str, ...]) -> JoinResult:
         match_id = secrets.token_urlsafe(12)
-        result = await self._run("join", peer_id, ticket, self.interest_wait_ms, match_id, SCAN_LIMIT, *interests)
+        result = await self._run(
+            "join", peer_id, ticket, self.interest_wait_ms, match_id, SCAN_LIMIT, self.peer_ttl_ms, *interests
+        )
         outcome = _text(result[0])
         if outcome == "waiting":
             return Queued()
@@ -139,9 +149,12 @@ class RedisMatchmaker:
 
     @_unavailable_on_redis_errors
     async def heartbeat(self) -> list[EndedMatch]:
-        renew = self.peer_ttl_ms if self.beats % PEER_RENEW_EVERY == 0 else 0
+        sweep = self.beats % PEER_RENEW_EVERY == 0
         self.beats += 1
-        flat = await self._run("heartbeat", self.process_id, self.lease_ms, renew)
+        serving = list(self.serving) if sweep else []
+        flat = await self._run(
+            "heartbeat", self.process_id, self.lease_ms, self.peer_ttl_ms, int(sweep), self.registrations, *serving
+        )
         return [_ended(flat[i : i + 9], LEFT_DISCONNECT) for i in range(0, len(flat), 9)]
 
     async def shutdown(self) -> None:

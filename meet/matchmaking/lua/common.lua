@@ -1,5 +1,6 @@
 -- Helpers shared by every matchmaking script. Keys live under the prefix P:
---   P..'peer:'..id       hash  st (i|w|m), ch, proc, tk, int (comma list), qt (ms), mid, pt
+-- Every key expires (after peer_ttl, or its own period) unless a live process renews it.
+--   P..'peer:'..id       hash  st (i|w|m), ch, proc, seq, tk, int (comma list), qt (ms), mid, pt
 --   P..'q:any'           zset  waiting peers without interests, score = queued at (ms)
 --   P..'q:int'           zset  waiting peers with interests
 --   P..'qi:'..interest   zset  waiting peers with that interest

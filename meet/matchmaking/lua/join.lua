@@ -1,9 +1,9 @@
--- ARGV: prefix, peer, ticket, interest_wait_ms, match_id, scan_limit, interests...
+-- ARGV: prefix, peer, ticket, interest_wait_ms, match_id, scan_limit, key_ttl_ms, interests...
 -- Pairs the peer with the best waiting partner, or queues it; all in one atomic step.
 local me, ticket = ARGV[2], ARGV[3]
-local wait_ms, match_id, scan = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local wait_ms, match_id, scan, ttl = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local interests = {}
-for i = 7, #ARGV do interests[#interests + 1] = ARGV[i] end
+for i = 8, #ARGV do interests[#interests + 1] = ARGV[i] end
 local mekey = P .. 'peer:' .. me
 local state = redis.call('HGET', mekey, 'st')
 if not state then return {'gone'} end
@@ -76,11 +76,17 @@ end
 local csv = table.concat(interests, ',')
 if not best then
   redis.call('HSET', mekey, 'st', 'w', 'qt', queued_at, 'tk', ticket, 'int', csv)
+  -- Queues expire unless some process is alive to renew them (heartbeat.lua).
   if #interests == 0 then
     redis.call('ZADD', P .. 'q:any', queued_at, me)
+    redis.call('PEXPIRE', P .. 'q:any', ttl)
   else
     redis.call('ZADD', P .. 'q:int', queued_at, me)
-    for _, interest in ipairs(interests) do redis.call('ZADD', P .. 'qi:' .. interest, queued_at, me) end
+    redis.call('PEXPIRE', P .. 'q:int', ttl)
+    for _, interest in ipairs(interests) do
+      redis.call('ZADD', P .. 'qi:' .. interest, queued_at, me)
+      redis.call('PEXPIRE', P .. 'qi:' .. interest, ttl)
+    end
   end
   return {'waiting'}
 end
@@ -96,5 +102,7 @@ redis.call('HSET', okey, 'st', 'm', 'mid', match_id, 'pt', me)
 redis.call('HSET', mekey, 'st', 'm', 'mid', match_id, 'pt', best, 'tk', ticket, 'int', csv)
 redis.call('HSET', P .. 'match:' .. match_id, 'a', best, 'b', me, 'start', now, 'wa', other_wait, 'wb', my_wait,
   'sh', #shared > 0 and 1 or 0)
+redis.call('PEXPIRE', P .. 'match:' .. match_id, ttl)
 redis.call('SADD', P .. 'matches', match_id)
+redis.call('PEXPIRE', P .. 'matches', ttl)
 return {'matched', best, o[1] or '', o[2] or '', table.concat(shared, ','), tostring(my_wait)}
