@@ -235,7 +235,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             self.match.partner_channel, {"type": "meet.reported", "match_id": match_id, "reason": reason}
         )
         await self.send_json(protocol.reported(match_id))
-        await self._end_match(protocol.LEFT_NEXT)
+        await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
         await self._queue()
 
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
@@ -254,7 +254,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
     # Matchmaking.
 
     async def _register(self) -> None:
-        await self.matchmaker.register(self.peer_id, self.channel_name)
+        await self.matchmaker.register(self.peer_id, self.channel_name, self.ip_hash)
         self.registered = True
 
     async def _join(self) -> JoinResult:
@@ -299,11 +299,11 @@ class MeetConsumer(AsyncWebsocketConsumer):
         await self.send_json(protocol.matched(result.match_id, False, result.shared_interests))
         logger.info("event=match_start wait=%.2f interest_matched=%s", result.wait, bool(result.shared_interests))
 
-    async def _end_match(self, reason: str) -> None:
+    async def _end_match(self, reason: str, keep_apart: bool = False) -> None:
         if self.match is None:
             return
         current, self.match = self.match, None
-        ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason)
+        ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason, keep_apart)
         if ended:
             await announce_end(self.channel_layer, ended, self.runtime.events)
 

@@ -17,7 +17,17 @@ from typing import Any, ParamSpec, TypeVar
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from meet.matchmaking.base import Busy, EndedMatch, Gone, JoinResult, Matched, MatchmakerUnavailable, Queued, Snapshot
+from meet.matchmaking.base import (
+    DEFAULT_REPORT_BLOCK,
+    Busy,
+    EndedMatch,
+    Gone,
+    JoinResult,
+    Matched,
+    MatchmakerUnavailable,
+    Queued,
+    Snapshot,
+)
 from meet.protocol import LEFT_DISCONNECT
 
 LUA_DIR = Path(__file__).with_name("lua")
@@ -79,6 +89,7 @@ class RedisMatchmaker:
         interest_wait: float,
         rematch_cooldown: float,
         lease: float,
+        report_block: float = DEFAULT_REPORT_BLOCK,
     ) -> None:
         # A blocking pool queues bursts (hundreds of sockets joining at once)
         # instead of failing them, and bounds this process's Redis connections.
@@ -89,6 +100,7 @@ class RedisMatchmaker:
         self.prefix = prefix
         self.interest_wait_ms = int(interest_wait * 1000)
         self.cooldown_ms = int(rematch_cooldown * 1000)
+        self.report_block_ms = int(report_block * 1000)
         self.lease_ms = int(lease * 1000)
         self.peer_ttl_ms = self.lease_ms * 6
         self.process_id = secrets.token_hex(8)
@@ -103,10 +115,12 @@ class RedisMatchmaker:
         return await self.scripts[name](args=[self.prefix, *args])
 
     @_unavailable_on_redis_errors
-    async def register(self, peer_id: str, channel_name: str) -> None:
+    async def register(self, peer_id: str, channel_name: str, address: str = "") -> None:
         self.registrations += 1
         seq = self.serving[peer_id] = self.registrations
-        await self._run("register", peer_id, channel_name, self.process_id, self.peer_ttl_ms, self.lease_ms, seq)
+        await self._run(
+            "register", peer_id, channel_name, self.process_id, self.peer_ttl_ms, self.lease_ms, seq, address
+        )
 
     @_unavailable_on_redis_errors
     async def unregister(self, peer_id: str) -> EndedMatch | None:
@@ -134,8 +148,9 @@ class RedisMatchmaker:
         )
 
     @_unavailable_on_redis_errors
-    async def end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
-        result = await self._run("end", peer_id, match_id or "", reason, self.cooldown_ms)
+    async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
+        block_ms = max(self.report_block_ms, 1) if keep_apart else 0
+        result = await self._run("end", peer_id, match_id or "", reason, self.cooldown_ms, block_ms)
         return _ended(result, reason) if _text(result[0]) == "ended" else None
 
     @_unavailable_on_redis_errors

@@ -328,3 +328,29 @@ async def test_leave_racing_a_match_ends_that_match(backend):
         await leaver.close()
         snapshot = await get_matchmaker().snapshot()
         assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (0, 0, 0)
+
+
+async def test_reported_stranger_is_not_matched_again_after_reconnecting(backend, settings):
+    reporter = await Peer.connect(client="198.51.100.7")
+    await reporter.send({"type": "join"})
+    await reporter.expect("waiting")
+    reported = await Peer.connect(client="203.0.113.9")
+    await reported.send({"type": "join"})
+    match_id = (await reported.expect("matched"))["match_id"]
+    await reporter.expect("matched", match_id=match_id)
+    await reporter.send({"type": "report", "match_id": match_id, "reason": "spam"})
+    await reporter.expect("reported", match_id=match_id)
+    await reporter.expect("waiting")
+    await reported.expect("partner_left", match_id=match_id, reason="next")
+    # A new socket from the same address is the same stranger.
+    await reported.close()
+    reported = await Peer.connect(client="203.0.113.9")
+    await reported.send({"type": "join"})
+    await reported.expect("waiting")
+    await reported.nothing(timeout=settings.MATCHMAKER["INTEREST_WAIT"] * 3)
+    await reporter.nothing(timeout=0.1)
+    newcomer = await Peer.connect(client="192.0.2.1")
+    await newcomer.send({"type": "join"})
+    await newcomer.expect("matched")
+    for peer in (reporter, reported, newcomer):
+        await peer.close()

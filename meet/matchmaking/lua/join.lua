@@ -23,7 +23,8 @@ local function waiting(id, zsets)
   return false
 end
 
-local function cooled(id) return redis.call('EXISTS', cooldown_key(me, id)) == 1 end
+local function cooled(id) return redis.call('EXISTS', pair_key('cd', me, id)) == 1 end
+local function blocked(id) return redis.call('EXISTS', pair_key('ka', me, id)) == 1 end
 
 local best, best_score = nil, nil
 -- 1. The oldest waiting peer sharing an interest.
@@ -32,7 +33,7 @@ for _, interest in ipairs(interests) do
   local rows = redis.call('ZRANGE', zkey, 0, scan - 1, 'WITHSCORES')
   for i = 1, #rows, 2 do
     local id, score = rows[i], tonumber(rows[i + 1])
-    if waiting(id, {zkey}) and not cooled(id) then
+    if waiting(id, {zkey}) and not blocked(id) and not cooled(id) then
       if not best or score < best_score then best, best_score = id, score end
       break
     end
@@ -52,7 +53,9 @@ if not best and my_open then
       local id, score = rows[i], tonumber(rows[i + 1])
       if waiting(id, {zkey}) then
         seen = seen + 1
-        if cooled(id) then
+        if blocked(id) then
+          -- never this one, not even as a last resort
+        elseif cooled(id) then
           cooled_ids[#cooled_ids + 1] = {id, score}
         elseif (not with_interests) or now - score >= wait_ms then
           if not best or score < best_score then best, best_score = id, score end

@@ -1,7 +1,7 @@
--- ARGV: prefix, peer, channel, proc, peer_ttl_ms, lease_ms, seq
+-- ARGV: prefix, peer, channel, proc, peer_ttl_ms, lease_ms, seq, address hash
 local key = P .. 'peer:' .. ARGV[2]
 local ttl = tonumber(ARGV[5])
-redis.call('HSET', key, 'st', 'i', 'ch', ARGV[3], 'proc', ARGV[4], 'seq', ARGV[7])
+redis.call('HSET', key, 'st', 'i', 'ch', ARGV[3], 'proc', ARGV[4], 'seq', ARGV[7], 'ad', ARGV[8])
 redis.call('PEXPIRE', key, ttl)
 redis.call('SADD', P .. 'procpeers:' .. ARGV[4], ARGV[2])
 redis.call('PEXPIRE', P .. 'procpeers:' .. ARGV[4], ttl)
