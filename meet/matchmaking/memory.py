@@ -140,7 +140,9 @@ class MemoryMatchmaker:
         return peer.address if peer is not None and peer.address else f"peer:{peer_id}"
 
     def _pair(self, a: str, b: str) -> frozenset[str]:
-        return frozenset((self._who(a), self._who(b)))
+        pair = frozenset((self._who(a), self._who(b)))
+        # Two people behind one address (a shared NAT) can only be told apart by connection.
+        return pair if len(pair) == 2 else frozenset((f"peer:{a}", f"peer:{b}"))
 
     def _cooled(self, a: str, b: str, now: float) -> bool:
         return self.store.cooldowns.get(self._pair(a, b), 0.0) > now

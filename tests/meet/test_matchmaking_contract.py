@@ -210,3 +210,16 @@ async def test_peers_without_an_address_are_told_apart_by_peer_id(backend):
     assert isinstance(await mm.join("a", "t3", ()), Queued)
     result = await mm.join("c", "t4", ())
     assert isinstance(result, Matched) and result.partner_id == "a"
+
+
+async def test_people_behind_one_address_are_told_apart_by_connection(backend):
+    """A Next between two people sharing an address (a NAT) keeps only those two apart."""
+    shared = {"a": "hash-nat", "b": "hash-nat", "c": "hash-nat"}
+    mm = await registered("a", "b", "c", addresses=shared)
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    await mm.end("a", first.match_id, "next", keep_apart=True)
+    assert isinstance(await mm.join("a", "t3", ()), Queued)
+    result = await mm.join("c", "t4", ())
+    assert isinstance(result, Matched) and result.partner_id == "a"
+    assert isinstance(await mm.join("b", "t5", ()), Queued)
