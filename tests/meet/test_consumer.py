@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
 from meet import protocol
-from meet.matchmaking import get_matchmaker
+from meet.matchmaking import Matched, get_matchmaker
 from meet.models import MatchEvent
 from tests.meet.conftest import Peer, pair
 
@@ -354,3 +354,21 @@ async def test_reported_stranger_is_not_matched_again_after_reconnecting(backend
     await newcomer.expect("matched")
     for peer in (reporter, reported, newcomer):
         await peer.close()
+
+
+async def test_a_matched_notice_that_never_comes_does_not_strand_the_visitor(backend):
+    """Matched in the shared state by someone whose notice was lost (Redis went away between the
+    two steps): the waiting visitor does not sit "busy" forever."""
+    waiting = await Peer.connect()
+    await waiting.send({"type": "join"})
+    await waiting.expect("waiting")
+    mm = get_matchmaker()
+    await mm.register("lost-notice", "nowhere")
+    assert isinstance(await mm.join("lost-notice", "t", ()), Matched)
+    newcomer = await Peer.connect()
+    await newcomer.send({"type": "join"})
+    await newcomer.expect("waiting")
+    match_id = (await newcomer.expect("matched", timeout=8))["match_id"]
+    await waiting.expect("matched", match_id=match_id)
+    await waiting.close()
+    await newcomer.close()
