@@ -273,6 +273,8 @@ class MeetConsumer(AsyncWebsocketConsumer):
         if isinstance(result, Matched):
             await self._take(result)
             return
+        if isinstance(result, Busy) and await self._adopt(result):
+            return
         if isinstance(result, Queued):
             await self.send_json(protocol.waiting())
         # Busy: a matched notice is on its way; retrying also covers the case where it never comes.
@@ -291,7 +293,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
         except (ChannelLayerUnavailable, ChannelFull):
             # The partner cannot be told, so the match cannot go on; it will re-queue by itself.
             # This side stays queued (its ticket kept) and the retry loop takes it from here.
-            await self.matchmaker.end(self.peer_id, result.match_id, protocol.LEFT_LEAVE)
+            ended = await self.matchmaker.end(self.peer_id, result.match_id, protocol.LEFT_LEAVE)
+            if ended:  # the partner may have taken the match by itself meanwhile (_adopt)
+                await announce_end(self.channel_layer, ended, self.runtime.events)
             raise ChannelLayerUnavailable("partner not reachable") from None
         self._stop_retrying()
         self.ticket = ""
@@ -343,15 +347,29 @@ class MeetConsumer(AsyncWebsocketConsumer):
                     if isinstance(result, Matched):
                         await self._take(result)
                         return
+                    if isinstance(result, Busy) and await self._adopt(result):
+                        return
                     busy_since = await self._end_lost_match(result, busy_since)
             except (MatchmakerUnavailable, ChannelLayerUnavailable):
                 continue
             except Exception:
                 logger.exception("event=retry_failed")
 
+    async def _adopt(self, busy: Busy) -> bool:
+        """Take a match made for this queue entry whose notice has not come: pub/sub drops a notice
+        published while this channel was not subscribed (Redis just came back). A notice that
+        does come later names the current match and changes nothing."""
+        if not busy.match_id or not busy.partner_channel or busy.ticket != self.ticket:
+            return False
+        self._stop_retrying()
+        self.ticket = ""
+        self.match = CurrentMatch(busy.match_id, busy.partner_channel)
+        await self.send_json(protocol.matched(busy.match_id, busy.polite, busy.shared_interests))
+        return True
+
     async def _end_lost_match(self, result: JoinResult, busy_since: float | None) -> float | None:
-        """Busy means a matched notice is on its way; one that never comes (lost while Redis was
-        away) would keep this visitor matched with nobody, so after a while that match is ended."""
+        """A match this visitor cannot take (not for its current queue entry) would keep it matched
+        with nobody, so after a while that match is ended."""
         if not isinstance(result, Busy):
             return None
         now = asyncio.get_running_loop().time()

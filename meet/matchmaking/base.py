@@ -32,7 +32,18 @@ class Queued:
 
 @dataclass(frozen=True)
 class Busy:
-    """The caller was matched by someone else meanwhile; a ``matched`` notice is on its way."""
+    """The caller was matched by someone else meanwhile; a ``matched`` notice is on its way.
+
+    The fields name that match, so the caller can take it by itself should the notice be lost
+    (published while its channel was not subscribed, during a Redis outage). ``ticket`` is the
+    caller's queue entry that was matched.
+    """
+
+    match_id: str = ""
+    partner_channel: str = ""
+    ticket: str = ""
+    polite: bool = True
+    shared_interests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

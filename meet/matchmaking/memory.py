@@ -33,6 +33,7 @@ class _Match:
     started_at: float
     waits: tuple[float, float]
     shared: bool
+    polite_id: str = ""  # the side that waited
 
 
 @dataclass
@@ -86,7 +87,7 @@ class MemoryMatchmaker:
         if me is None:
             return Gone()
         if me.state == "matched":
-            return Busy()
+            return self._busy(me)
         now = time.time()
         if me.state == "waiting":
             self._dequeue(peer_id)
@@ -101,7 +102,7 @@ class MemoryMatchmaker:
         match_id = secrets.token_urlsafe(12)
         shared = tuple(i for i in me.interests if i in partner.interests)
         waits = (now - partner.queued_at, now - me.queued_at)
-        self.store.matches[match_id] = _Match(now, waits, bool(shared))
+        self.store.matches[match_id] = _Match(now, waits, bool(shared), partner.peer_id)
         for peer, other in ((me, partner), (partner, me)):
             peer.state, peer.match_id, peer.partner = "matched", match_id, other.peer_id
         return Matched(match_id, partner.peer_id, partner.channel, partner.ticket, shared, waits[1])
@@ -130,6 +131,14 @@ class MemoryMatchmaker:
         return None
 
     # Internals, each runs without awaiting.
+
+    def _busy(self, me: _Peer) -> Busy:
+        partner = self.store.peers.get(me.partner)
+        record = self.store.matches.get(me.match_id)
+        if partner is None or record is None:
+            return Busy()
+        shared = tuple(i for i in me.interests if i in partner.interests)
+        return Busy(me.match_id, partner.channel, me.ticket, record.polite_id == me.peer_id, shared)
 
     def _is_open(self, peer: _Peer, now: float) -> bool:
         return not peer.interests or now - peer.queued_at >= self.interest_wait

@@ -139,7 +139,8 @@ class RedisMatchmaker:
         if outcome == "waiting":
             return Queued()
         if outcome == "busy":
-            return Busy()
+            _, mid, channel, my_ticket, polite, shared = (_text(f) for f in result)
+            return Busy(mid, channel, my_ticket, polite == "1", tuple(shared.split(",")) if shared else ())
         if outcome == "gone":
             return Gone()
         _, partner, channel, partner_ticket, shared, wait = (_text(f) for f in result)

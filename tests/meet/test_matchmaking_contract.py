@@ -223,3 +223,19 @@ async def test_people_behind_one_address_are_told_apart_by_connection(backend):
     result = await mm.join("c", "t4", ())
     assert isinstance(result, Matched) and result.partner_id == "a"
     assert isinstance(await mm.join("b", "t5", ()), Queued)
+
+
+async def test_busy_names_the_match_so_a_lost_notice_can_be_made_up_for(backend):
+    mm = await registered("a", "b")
+    await mm.join("a", "ta", ("chess", "art"))
+    matched = await mm.join("b", "tb", ("art", "chess"))
+    assert isinstance(matched, Matched)
+    waited = await mm.join("a", "ta", ("chess", "art"))
+    assert waited == Busy(matched.match_id, "channel-b", "ta", True, ("chess", "art"))
+    joined = await mm.join("b", "tb", ())
+    assert (joined.match_id, joined.partner_channel, joined.ticket, joined.polite) == (
+        matched.match_id,
+        "channel-a",
+        "tb",
+        False,
+    )

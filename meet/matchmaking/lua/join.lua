@@ -7,7 +7,16 @@ for i = 8, #ARGV do interests[#interests + 1] = ARGV[i] end
 local mekey = P .. 'peer:' .. me
 local state = redis.call('HGET', mekey, 'st')
 if not state then return {'gone'} end
-if state == 'm' then return {'busy'} end
+if state == 'm' then
+  -- Name the match, so the caller can take it should the partner's notice be lost.
+  local mine = redis.call('HMGET', mekey, 'mid', 'pt', 'tk', 'int')
+  local other = redis.call('HMGET', P .. 'peer:' .. (mine[2] or ''), 'ch', 'int')
+  local theirs, shared = {}, {}
+  for _, interest in ipairs(split(other[2])) do theirs[interest] = true end
+  for _, interest in ipairs(split(mine[4])) do if theirs[interest] then shared[#shared + 1] = interest end end
+  local polite = redis.call('HGET', P .. 'match:' .. (mine[1] or ''), 'a') == me and '1' or '0'
+  return {'busy', mine[1] or '', other[1] or '', mine[3] or '', polite, table.concat(shared, ',')}
+end
 local now = now_ms()
 local queued_at = now
 if state == 'w' then
