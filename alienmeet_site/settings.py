@@ -98,6 +98,8 @@ MATCHMAKER = {
     "INTEREST_WAIT": env.env_number("MATCH_INTEREST_WAIT", 5),
     # Two people who parted with Next are not paired again this soon while anyone else waits.
     "REMATCH_COOLDOWN": env.env_number("MATCH_REMATCH_COOLDOWN", 60),
+    # Someone who reported a stranger is never paired with that address again for this long (30 days).
+    "REPORT_BLOCK": env.env_number("MATCH_REPORT_BLOCK", 30 * 24 * 3600),
     # A server process that misses its heartbeat this long is presumed dead and its peers reaped.
     "LEASE": env.env_number("MATCH_LEASE", 5, minimum=1),
 }
