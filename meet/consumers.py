@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from meet import protocol
+from meet.address_limits import get_address_limits
 from meet.addresses import address_hash, client_ip
 from meet.endings import announce_end
 from meet.ice import ice_servers
@@ -79,8 +80,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.matchmaker = get_matchmaker()
         # Only the keyed hash is kept, and only for as long as the connection lives.
         self.ip_hash = address_hash(client_ip(self.scope))
+        self.address_place = ""
         await self.accept()
-        if await self._refuse_if_banned():
+        if await self._refuse_if_over_address_limit() or await self._refuse_if_banned():
             return
         online = 0
         try:
@@ -94,6 +96,29 @@ class MeetConsumer(AsyncWebsocketConsumer):
         # Without the group only the online count pushes are missed; matching retries on its own.
         with contextlib.suppress(ChannelLayerUnavailable):
             await self.channel_layer.group_add(self.runtime.online_group, self.channel_name)
+
+    async def _refuse_if_over_address_limit(self) -> bool:
+        if not self.ip_hash:
+            return False
+        place = secrets.token_hex(8)
+        refusal = await get_address_limits().admit(self.ip_hash, place)
+        if refusal is None:
+            self.address_place = place
+            return False
+        logger.info("event=refused_address_limit reason=%s", refusal.reason)
+        if refusal.reason == "rate":
+            message = "Too many new connections from your network; try again in a minute."
+        else:
+            message = "Too many connections from your network at once; close another AlienMeet tab first."
+        details = {"reason": refusal.reason, "retry_after": refusal.retry_after}
+        await self.send_json(protocol.error(protocol.TOO_MANY_CONNECTIONS, message, **details))
+        await self.close(code=protocol.CLOSE_TOO_MANY_CONNECTIONS)
+        return True
+
+    async def _give_back_address_place(self) -> None:
+        place, self.address_place = self.address_place, ""
+        if place:
+            await get_address_limits().release(self.ip_hash, place)
 
     async def _refuse_if_banned(self) -> bool:
         try:
@@ -121,6 +146,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             await self._leave()
         finally:
             self.runtime.closed()
+            await self._give_back_address_place()
 
     async def _leave(self) -> None:
         self._stop_retrying()

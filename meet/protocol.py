@@ -35,10 +35,12 @@ NOT_MATCHED = "not_matched"
 RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 BANNED = "banned"
+TOO_MANY_CONNECTIONS = "too_many_connections"
 
 # WebSocket close codes (4000-4999 are the application's own).
 CLOSE_BANNED = 4003
 CLOSE_FLOODING = 4008
+CLOSE_TOO_MANY_CONNECTIONS = 4029
 CLOSE_SHUTDOWN = 4012
 
 

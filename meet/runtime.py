@@ -21,6 +21,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from meet.address_limits import close_address_limits, get_address_limits
 from meet.endings import announce_end
 from meet.events import EventBuffer
 from meet.layer import ChannelLayerUnavailable
@@ -96,6 +97,7 @@ class ProcessRuntime:
             try:
                 await self.tick()
                 await self.events.flush()
+                await get_address_limits().renew()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -146,3 +148,4 @@ async def stop_runtime() -> None:
             await runtime.task
         await runtime.events.flush()
     await get_matchmaker().shutdown()
+    await close_address_limits()

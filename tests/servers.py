@@ -43,6 +43,9 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
             # The protocol clients present the port-less origin of a page on 127.0.0.1, as a
             # deployment lists its public origin; browsers present the server's own origin.
             "DJANGO_CSRF_TRUSTED_ORIGINS": "http://127.0.0.1",
+            # Every test client comes from 127.0.0.1; tests of the per-address limits set their own.
+            "MEET_ADDRESS_MAX_CONNECTIONS": "0",
+            "MEET_ADDRESS_CONNECTS_PER_MINUTE": "0",
             "DATABASE_URL": f"sqlite:///{tmp_dir / 'servers.sqlite3'}",
             "PYTHONUNBUFFERED": "1",
             **extra,
