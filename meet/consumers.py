@@ -34,11 +34,13 @@ from meet.matchmaking.base import JoinResult
 from meet.moderation import active_ban_until, file_report
 from meet.ratelimit import FloodMeter, TokenBucket
 from meet.runtime import ensure_runtime
+from meet.send_backlog import backlog_of
 
 logger = logging.getLogger("alienmeet.meet")
 
 UNAVAILABLE_MESSAGE = "Matchmaking is briefly unavailable; we keep trying."
 ONLINE_SPREAD_SECONDS = 0.9
+NOT_READING_MESSAGE = "The stranger is not keeping up; message dropped."
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         # Only the keyed hash is kept, and only for as long as the connection lives.
         self.ip_hash = address_hash(client_ip(self.scope))
         self.address_place = ""
+        self.dropped_told_at = float("-inf")
         await self.accept()
         if await self._refuse_if_over_address_limit() or await self._refuse_if_banned():
             return
@@ -234,7 +237,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
                 self.match.partner_channel, {"type": "meet.signal", "match_id": match_id, "data": data}
             )
         except ChannelFull:
-            await self._error(protocol.UNAVAILABLE, "The stranger is not keeping up; message dropped.")
+            await self._error(protocol.UNAVAILABLE, NOT_READING_MESSAGE)
         except ChannelLayerUnavailable:
             await self._unavailable()
 
@@ -332,7 +335,25 @@ class MeetConsumer(AsyncWebsocketConsumer):
 
     async def meet_signal(self, message: dict[str, Any]) -> None:
         if self.match is not None and self.match.match_id == message["match_id"]:
+            if backlog_of(self.scope) > protocol.MAX_QUEUED_BYTES:
+                await self._signal_dropped(message["match_id"])
+                return
             await self.send_json(protocol.signal(message["match_id"], message["data"]))
+
+    async def _signal_dropped(self, match_id: str) -> None:
+        """This browser is not reading: tell the sender, at most once a second, instead of buffering."""
+        now = asyncio.get_running_loop().time()
+        if now - self.dropped_told_at < 1.0 or self.match is None:
+            return
+        self.dropped_told_at = now
+        with contextlib.suppress(ChannelLayerUnavailable, ChannelFull):
+            await self.channel_layer.send(
+                self.match.partner_channel, {"type": "meet.signal_dropped", "match_id": match_id}
+            )
+
+    async def meet_signal_dropped(self, message: dict[str, Any]) -> None:
+        if self.match is not None and self.match.match_id == message["match_id"]:
+            await self._error(protocol.UNAVAILABLE, NOT_READING_MESSAGE)
 
     async def meet_partner_left(self, message: dict[str, Any]) -> None:
         if self.match is not None and self.match.match_id == message["match_id"]:

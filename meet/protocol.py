@@ -19,6 +19,9 @@ MAX_SIGNAL_BYTES = 64 * 1024
 # The envelope around ``data`` ({"type":"signal","match_id":"…","data":…}) needs a little room.
 MAX_FRAME_BYTES = MAX_SIGNAL_BYTES + 512
 MAX_MATCH_ID_LENGTH = 64
+# Bytes the server may hold for one socket that is not reading; relayed signals beyond are
+# dropped and their sender told ``unavailable``.
+MAX_QUEUED_BYTES = 256 * 1024
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
 
