@@ -84,6 +84,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.ip_hash = address_hash(client_ip(self.scope))
         self.address_place = ""
         self.dropped_told_at = float("-inf")
+        self.connection_reported = ""  # the match this browser last reported its connection for
         await self.accept()
         if await self._refuse_if_over_address_limit() or await self._refuse_if_banned():
             return
@@ -194,6 +195,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
         if isinstance(command, protocol.Signal):
             await self._relay(command.match_id, command.data)
             return
+        if isinstance(command, protocol.ConnectionReport):
+            await self._connection_report(command)
+            return
         # One matchmaking step at a time per connection, so the retry loop and
         # the visitor's own commands never interleave.
         async with self.lock:
@@ -227,6 +231,16 @@ class MeetConsumer(AsyncWebsocketConsumer):
         await self.send_json(protocol.reported(match_id))
         await self._end_match(protocol.LEFT_NEXT)
         await self._queue()
+
+    async def _connection_report(self, report: protocol.ConnectionReport) -> None:
+        if self.match is None or self.match.match_id != report.match_id:
+            await self._error(protocol.NOT_MATCHED, "No current match with that match_id; nothing reported.")
+            return
+        if self.connection_reported == report.match_id:
+            await self._error(protocol.RATE_LIMITED, "One connection report per match; this one is ignored.")
+            return
+        self.connection_reported = report.match_id
+        self.runtime.connection_reports.add(report.outcome, report.connect_ms)
 
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != match_id:

@@ -25,6 +25,10 @@ MAX_QUEUED_BYTES = 256 * 1024
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
 
+# How a browser's side of a call connected (connection_report), and the longest time it may report.
+CONNECTION_OUTCOMES = ("direct", "relay_udp", "relay_tcp", "relay_tls", "failed")
+MAX_CONNECT_MS = 600_000
+
 # Reasons a partner_left carries.
 LEFT_NEXT = "next"
 LEFT_LEAVE = "leave"
@@ -81,7 +85,14 @@ class Report:
     reason: str
 
 
-Command = Join | Signal | Next | Leave | Report
+@dataclass(frozen=True)
+class ConnectionReport:
+    match_id: str
+    outcome: str
+    connect_ms: int | None
+
+
+Command = Join | Signal | Next | Leave | Report | ConnectionReport
 
 
 def normalize_interests(value: Any) -> tuple[str, ...]:
@@ -108,6 +119,21 @@ def _match_id(message: dict[str, Any]) -> str:
     if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID_LENGTH:
         raise ProtocolError(BAD_MESSAGE, "match_id must be a string")
     return match_id
+
+
+def _connection_report(message: dict[str, Any]) -> ConnectionReport:
+    if set(message) - {"type", "match_id", "outcome", "connect_ms"}:
+        raise ProtocolError(BAD_MESSAGE, "connection_report takes only match_id, outcome and connect_ms")
+    outcome = message.get("outcome")
+    if outcome not in CONNECTION_OUTCOMES:
+        raise ProtocolError(BAD_MESSAGE, f"outcome must be one of {', '.join(CONNECTION_OUTCOMES)}")
+    connect_ms = message.get("connect_ms")
+    if outcome == "failed":
+        if connect_ms is not None:
+            raise ProtocolError(BAD_MESSAGE, "a failed connection has no connect_ms")
+    elif type(connect_ms) is not int or not 0 <= connect_ms <= MAX_CONNECT_MS:
+        raise ProtocolError(BAD_MESSAGE, f"connect_ms must be a whole number from 0 to {MAX_CONNECT_MS}")
+    return ConnectionReport(_match_id(message), outcome, connect_ms)
 
 
 def parse_frame(text: str) -> Command:
@@ -139,6 +165,8 @@ def parse_frame(text: str) -> Command:
         if reason not in REPORT_REASONS:
             raise ProtocolError(BAD_MESSAGE, f"reason must be one of {', '.join(REPORT_REASONS)}")
         return Report(_match_id(message), reason)
+    if kind == "connection_report":
+        return _connection_report(message)
     if not isinstance(kind, str):
         raise ProtocolError(BAD_MESSAGE, "type must be a string")
     raise ProtocolError(BAD_MESSAGE, f"unknown message type {kind[:32]!r}")

@@ -6,11 +6,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from meet.models import MatchEvent, MinuteBucket
+from meet.models import ConnectionBucket, MatchEvent, MinuteBucket
 
 
 class Command(BaseCommand):
-    help = "Delete match events and per-minute summaries older than a number of days."
+    help = "Delete match events and per-minute summaries (matches, connections) older than a number of days."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--older-than", type=int, required=True, metavar="DAYS", help="Age in days (at least 1).")
@@ -22,4 +22,8 @@ class Command(BaseCommand):
         cutoff = timezone.now() - datetime.timedelta(days=days)
         events, _ = MatchEvent.objects.filter(ended_at__lt=cutoff).delete()
         buckets, _ = MinuteBucket.objects.filter(minute__lt=cutoff).delete()
-        self.stdout.write(f"Deleted {events} match events and {buckets} minute summaries older than {days} days.")
+        connections, _ = ConnectionBucket.objects.filter(minute__lt=cutoff).delete()
+        self.stdout.write(
+            f"Deleted {events} match events, {buckets} minute summaries and {connections} connection summaries "
+            f"older than {days} days."
+        )
