@@ -2,6 +2,7 @@
 
 import { ChatView, MAX_CHAT_LENGTH } from "./chat.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
+import { watchConnection } from "./connection_report.js";
 import { PeerSession } from "./peer.js";
 import { Signaling, signalingUrl } from "./signaling.js";
 
@@ -173,6 +174,7 @@ function startSession({ match_id: matchId, polite, interests }) {
   });
   state.session = session;
   state.detached = false;
+  watchConnection(session.pc, (report) => { if (state.session === session) signaling.send({ type: "connection_report", match_id: matchId, ...report }); });
   const current = (handler) => (event) => { if (state.session === session) handler(event); };
   session.addEventListener("remotestream", current((event) => { ui.remoteVideo.srcObject = event.detail; }));
   session.addEventListener("state", current((event) => onConnectionState(event.detail)));
