@@ -108,7 +108,9 @@ MEET = {
     "STUN_URLS": env.env_list("STUN_URLS", []),
     "TURN_URLS": env.env_list("TURN_URLS", []),
     "TURN_SECRET": os.environ.get("TURN_SECRET", ""),
-    "TURN_TTL": int(env.env_number("TURN_TTL", 3600, minimum=60)),
+    # Lifetime of a TURN credential; a new one comes with every match, and coturn checks it only
+    # when a relay is allocated, so it need only cover setting up a call.
+    "TURN_TTL": int(env.env_number("TURN_TTL", 300, minimum=30)),
     "RATE_PER_SECOND": env.env_number("MEET_RATE_PER_SECOND", 25, minimum=1),
     "RATE_BURST": env.env_number("MEET_RATE_BURST", 50, minimum=1),
     # Frames refused by the rate limit within 10 seconds before the connection is closed.
@@ -117,6 +119,24 @@ MEET = {
     # or a small office shares one address: each open call page is one socket.
     "ADDRESS_MAX_CONNECTIONS": int(env.env_number("MEET_ADDRESS_MAX_CONNECTIONS", 20)),
     "ADDRESS_CONNECTS_PER_MINUTE": int(env.env_number("MEET_ADDRESS_CONNECTS_PER_MINUTE", 60)),
+}
+
+# Shared by every process when the site runs on Redis (the admin login throttle counts here).
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.redis_prefix(),
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Wrong staff passwords from one address before it is locked out, and for how long (seconds).
+ADMIN_LOGIN = {
+    "FAILURES": int(env.env_number("ADMIN_LOGIN_FAILURES", 5, minimum=1)),
+    "LOCKOUT": int(env.env_number("ADMIN_LOGIN_LOCKOUT", 900, minimum=1)),
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -135,11 +155,11 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", "").strip() or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serving straight from the finders keeps `collectstatic` optional for a single
-# process; a deployment still runs it so files are compressed once.
+# process; a deployment runs it, so pages link hashed, compressed, long-cached files.
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "alienmeet_site.static_storage.HashedStaticStorage"},
 }
 
 ARTICLES_DIR = Path(os.environ.get("ARTICLES_DIR", "").strip() or BASE_DIR / "content")

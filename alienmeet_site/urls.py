@@ -3,8 +3,11 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from alienmeet_site import health, views
+from alienmeet_site.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import ArticleSitemap, PageSitemap
-from meet import live
+from meet import live, turn_health
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 sitemaps = {"pages": PageSitemap, "articles": ArticleSitemap}
 
@@ -15,6 +18,7 @@ urlpatterns = [
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("admin/live-stats/", admin.site.admin_view(live.live_stats_page), name="live-stats"),
     path("admin/live-stats.json", live.live_stats_json, name="live-stats-json"),
+    path("admin/turn-check.json", turn_health.turn_check_json, name="turn-check"),
     path("admin/", admin.site.urls),
     path("metrics", live.metrics, name="metrics"),
     path("healthz", health.healthz, name="healthz"),

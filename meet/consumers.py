@@ -94,7 +94,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             online = (await self.matchmaker.snapshot()).online
         except MatchmakerUnavailable:
             pass
-        await self.send_json(protocol.hello(self.peer_id, online, ice_servers(self.peer_id)))
+        await self.send_json(protocol.hello(self.peer_id, online, ice_servers()))
         if not self.registered:
             await self._unavailable()
         # Without the group only the online count pushes are missed; matching retries on its own.
@@ -300,7 +300,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             self.ticket = secrets.token_hex(6)
             raise ChannelLayerUnavailable("partner not reachable") from None
         self.match = CurrentMatch(result.match_id, result.partner_channel)
-        await self.send_json(protocol.matched(result.match_id, False, result.shared_interests))
+        await self.send_json(protocol.matched(result.match_id, False, result.shared_interests, ice_servers()))
         logger.info("event=match_start wait=%.2f interest_matched=%s", result.wait, bool(result.shared_interests))
 
     async def _end_match(self, reason: str) -> None:
@@ -345,7 +345,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
             self._stop_retrying()
             self.ticket = ""
             self.match = CurrentMatch(message["match_id"], message["partner_channel"])
-            await self.send_json(protocol.matched(message["match_id"], True, tuple(message["interests"])))
+            await self.send_json(
+                protocol.matched(message["match_id"], True, tuple(message["interests"]), ice_servers())
+            )
 
     async def meet_signal(self, message: dict[str, Any]) -> None:
         if self.match is not None and self.match.match_id == message["match_id"]:

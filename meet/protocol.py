@@ -189,8 +189,16 @@ def waiting() -> dict[str, Any]:
     return {"type": "waiting"}
 
 
-def matched(match_id: str, polite: bool, interests: tuple[str, ...]) -> dict[str, Any]:
-    return {"type": "matched", "match_id": match_id, "polite": polite, "interests": list(interests)}
+def matched(
+    match_id: str, polite: bool, interests: tuple[str, ...], ice_servers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "type": "matched",
+        "match_id": match_id,
+        "polite": polite,
+        "interests": list(interests),
+        "ice_servers": ice_servers,
+    }
 
 
 def signal(match_id: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,8 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
             "MEET_ADDRESS_MAX_CONNECTIONS": "0",
             "MEET_ADDRESS_CONNECTS_PER_MINUTE": "0",
             "DATABASE_URL": f"sqlite:///{tmp_dir / 'servers.sqlite3'}",
+            # Never a manifest left in the work tree by an earlier `collectstatic`: see collect_static().
+            "DJANGO_STATIC_ROOT": str(tmp_dir / "static"),
             "PYTHONUNBUFFERED": "1",
             **extra,
         }
@@ -57,6 +59,17 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
 def migrate(environ: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=environ,
+        check=True,
+        timeout=120,
+    )
+
+
+def collect_static(environ: dict[str, str]) -> None:
+    """Hashed, compressed static files into the environment's STATIC_ROOT, as a deployment has them."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
         cwd=ROOT,
         env=environ,
         check=True,

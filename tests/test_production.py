@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -157,6 +160,9 @@ async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
                 assert b"--accent" in response.read()
             with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
                 assert json.loads(response.read())["status"] == "ok"
+            # Both nginx and WhiteNoise (the ASGI process alone) serve the hashed modules gzipped, cached long.
+            for origin, served_by in ((base, "nginx-static"), (one.http_url, None)):
+                check_hashed_static(origin, served_by)
 
             url = f"ws://127.0.0.1:{port}/ws/meet/"
             alice, bob, match_id = await matched_pair(url, url)
@@ -164,12 +170,53 @@ async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
             await alice.expect("signal", data={"via": "nginx"})
             await alice.close()
             await bob.close()
+            # An error nginx would log with the client's address: a body over client_max_body_size.
+            oversized = urllib.request.Request(f"{base}/", data=b"x" * (2 << 20), method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(oversized, timeout=5)
+            assert refused.value.code == 413
             assert access_log.read_text()
-            assert "127.0.0.1" not in access_log.read_text()
+            for log in (access_log, tmp_path / "nginx-error.log"):
+                assert "127.0.0.1" not in log.read_text(), f"an address is in {log.name}"
+                assert "client:" not in log.read_text()
             await check_websocket_limits(url)
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def fetch(url: str, gzip_ok: bool = True) -> tuple[dict[str, str], bytes]:
+    headers = {"Accept-Encoding": "gzip"} if gzip_ok else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
+        return dict(response.headers.items()), response.read()
+
+
+def check_hashed_static(origin: str, served_by: str | None) -> None:
+    """The call page links content-hashed modules whose own imports are hashed too."""
+    _, page = fetch(f"{origin}/meet/", gzip_ok=False)
+    script = re.search(rb'src="(/static/js/call\.[0-9a-f]{12}\.js)"', page)
+    stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page)
+    assert script and stylesheet, page[:2000]
+    for path in (script[1].decode(), stylesheet[1].decode()):
+        headers, body = fetch(f"{origin}{path}")
+        assert headers.get("Content-Encoding") == "gzip", (origin, path, headers)
+        cache = headers.get("Cache-Control", "")
+        max_age = int(re.search(r"max-age=(\d+)", cache)[1])
+        assert max_age >= 365 * 24 * 3600 and "immutable" in cache, (origin, path, cache)
+        if served_by:
+            assert headers.get("X-Served-By") == served_by
+        text = gzip.decompress(body)
+        if path.endswith(".js"):
+            imports = re.findall(rb'from "(\./[^"]+)"', text)
+            assert imports and all(re.fullmatch(rb"\./\w+\.[0-9a-f]{12}\.js", name) for name in imports), imports
+            # Each import resolves to a file the server has.
+            headers, _ = fetch(f"{origin}/static/js/{imports[0][2:].decode()}")
+            assert "max-age" in headers.get("Cache-Control", "")
+        else:
+            assert b"--accent" in text
+    # Without gzip in Accept-Encoding, the plain file.
+    headers, body = fetch(f"{origin}{script[1].decode()}", gzip_ok=False)
+    assert "Content-Encoding" not in headers and body.startswith(b"//")
 
 
 async def _handshake(url: str) -> websockets.ClientConnection | int:

@@ -1,6 +1,7 @@
 // The call page: wires the signaling socket, the peer session, media and chat to the UI.
 
-import { ChatView, MAX_CHAT_LENGTH } from "./chat.js";
+import { ChatView } from "./chat.js";
+import { ConnectDeadline } from "./connect_deadline.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { watchConnection } from "./connection_report.js";
 import { PeerSession } from "./peer.js";
@@ -37,6 +38,7 @@ const ui = {
 };
 const chat = new ChatView({
   log: $("chat-log"),
+  scroller: $("chat-scroller"),
   typing: $("typing"),
   form: $("chat-form"),
   input: $("message"),
@@ -55,6 +57,7 @@ const state = {
   iceServers: [],
   interests: [],
   session: null,
+  connectDeadline: null, // from `matched` until the call first connects
   detached: false, // the call goes on peer to peer, but the server no longer links the two of us
   statsTimer: null,
   lastQuality: null,
@@ -67,6 +70,8 @@ window.alienmeet = {
   get phase() { return state.phase; },
   get matchId() { return state.session ? state.session.matchId : null; },
   get peerConnection() { return state.session ? state.session.pc : null; },
+  get dataChannel() { return state.session ? state.session.channel : null; },
+  get detached() { return state.detached; },
   get signalingOpen() { return signaling.isOpen; },
 };
 
@@ -191,10 +196,22 @@ function startSession({ match_id: matchId, polite, interests }) {
   chat.add(interests.length ? `Matched! You both like ${interests.join(", ")}.` : "Matched with a random stranger. Say hi!", "notice");
   setPhase("connecting", "Connecting…");
   showRemoteMessage("Connecting…");
+  state.connectDeadline = new ConnectDeadline(() => { if (state.session === session) couldNotConnect("next"); });
+}
+
+// No path to this stranger within the deadline: say so and queue again, whatever Auto-next says,
+// since the visitor never got a call. `kind` is "next" while the server still holds the match.
+function couldNotConnect(kind) {
+  state.wantCall = true;
+  search(kind);
+  chat.add("Couldn't connect to this stranger. Looking for someone new…", "notice");
+  ui.status.textContent = "Couldn't connect to this stranger. Looking for someone new…";
+  showRemoteMessage("Couldn't connect to this stranger. Looking for someone new…");
 }
 
 function onConnectionState(connectionState) {
   if (connectionState === "connected") {
+    if (state.connectDeadline) state.connectDeadline.cancel();
     setPhase("connected", "Connected");
     showRemoteMessage("");
     startStats();
@@ -207,19 +224,21 @@ function onConnectionState(connectionState) {
 function onPeerMessage(message) {
   switch (message.kind) {
     case "text":
-      if (typeof message.text === "string" && message.text) chat.add(message.text.slice(0, MAX_CHAT_LENGTH), "stranger");
+      chat.add(message.text, "stranger");
       break;
     case "typing":
       chat.showTyping();
       break;
     case "camera":
-      ui.badgeCamera.hidden = message.on !== false;
+      ui.badgeCamera.hidden = message.on;
       break;
     case "mic":
-      ui.badgeMic.hidden = message.on !== false;
+      ui.badgeMic.hidden = message.on;
       break;
     case "bye":
-      strangerLeft();
+      // While the server links us, only its `partner_left` ends the match: a `bye` then
+      // would have us queue again while the server still holds the call.
+      if (state.detached) strangerLeft();
       break;
     default:
       break;
@@ -231,6 +250,8 @@ function endSession() {
   if (!session) return;
   state.session = null;
   state.detached = false;
+  if (state.connectDeadline) state.connectDeadline.cancel();
+  state.connectDeadline = null;
   session.close();
   clearInterval(state.statsTimer);
   state.lastQuality = null;
@@ -399,6 +420,7 @@ signaling.addEventListener("matched", (event) => {
     signaling.send({ type: "leave" });
     return;
   }
+  if (event.detail.ice_servers) state.iceServers = event.detail.ice_servers; // fresh TURN credential per call
   startSession(event.detail);
 });
 signaling.addEventListener("signal", (event) => {
@@ -408,6 +430,10 @@ signaling.addEventListener("signal", (event) => {
 signaling.addEventListener("partner_left", (event) => {
   const session = state.session;
   if (!session || session.matchId !== event.detail.match_id) return;
+  if (state.connectDeadline && state.connectDeadline.nearlyExpired()) {
+    couldNotConnect("join");
+    return;
+  }
   if (event.detail.reason === "disconnect" && session.pc.connectionState === "connected") {
     detach();
     chat.add("The stranger lost touch with our server, but your call goes on.", "notice");

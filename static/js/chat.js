@@ -3,10 +3,12 @@
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SEND_EVERY_MS = 2000;
 export const MAX_CHAT_LENGTH = 1000;
+// A stranger who floods the chat must not grow the page without end.
+const MAX_CHAT_ITEMS = 300;
 
 export class ChatView {
-  constructor({ log, typing, form, input, button }) {
-    Object.assign(this, { log, typing, form, input, button });
+  constructor({ log, scroller, typing, form, input, button }) {
+    Object.assign(this, { log, scroller, typing, form, input, button });
     this.typingTimer = null;
     this.lastTypingSent = 0;
   }
@@ -21,7 +23,8 @@ export class ChatView {
     item.className = from === "me" ? "from-me" : from === "stranger" ? "from-stranger" : "notice";
     item.textContent = text;
     this.log.append(item);
-    this.log.scrollTop = this.log.scrollHeight;
+    while (this.log.childElementCount > MAX_CHAT_ITEMS) this.log.firstElementChild.remove();
+    this.scroller.scrollTop = this.scroller.scrollHeight;
     if (from === "stranger") this.clearTyping();
   }
 

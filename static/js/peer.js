@@ -2,7 +2,11 @@
 // rolls back on an offer collision, the impolite side ignores the colliding offer.
 // Chat and control messages share one negotiated data channel (never the server).
 
+import { readPeerMessage } from "./peer_messages.js";
+
 const DISCONNECTED_GRACE_MS = 3000;
+// Candidates kept while the description they belong to has not come yet (a real browser sends a few dozen).
+const MAX_EARLY_CANDIDATES = 100;
 
 export class PeerSession extends EventTarget {
   constructor({ matchId, polite, iceServers, relayOnly, localStream, sendSignal }) {
@@ -62,8 +66,11 @@ export class PeerSession extends EventTarget {
     }
   }
 
-  async handleSignal({ description, candidate }) {
-    if (this.closed) return;
+  // `data` is whatever the stranger's client sent through the server: anything but an SDP
+  // description or a candidate the browser accepts is dropped.
+  async handleSignal(data) {
+    if (this.closed || !data || typeof data !== "object") return;
+    const { description, candidate } = data;
     try {
       if (description) {
         const collision = description.type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
@@ -78,7 +85,7 @@ export class PeerSession extends EventTarget {
         }
       } else if (candidate !== undefined) {
         if (!this.pc.remoteDescription) {
-          this.pendingCandidates.push(candidate);
+          if (this.pendingCandidates.length < MAX_EARLY_CANDIDATES) this.pendingCandidates.push(candidate);
         } else {
           await this.addCandidate(candidate);
         }
@@ -111,15 +118,8 @@ export class PeerSession extends EventTarget {
   }
 
   onChannelMessage(raw) {
-    let message;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      return;
-    }
-    if (message && typeof message.kind === "string") {
-      this.dispatchEvent(new CustomEvent("peermessage", { detail: message }));
-    }
+    const message = readPeerMessage(raw);
+    if (message) this.dispatchEvent(new CustomEvent("peermessage", { detail: message }));
   }
 
   get channelOpen() {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
-from tests.servers import Server, migrate, server_env
+from tests.servers import Server, collect_static, migrate, server_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -60,6 +60,7 @@ def browser(playwright_instance):
 def start_server(tmp_dir: Path, **extra: str) -> Server:
     environ = server_env(tmp_dir, MEET_RATE_BURST="200", MATCH_INTEREST_WAIT="1", **extra)
     migrate(environ)
+    collect_static(environ)  # the pages load hashed modules, as in production
     return Server(environ, tmp_dir / "server.log")
 
 
@@ -78,10 +79,17 @@ def visitor(browser, site_server):
     """Open the call page as a new visitor (own browser context); closed after the test."""
     contexts = []
 
-    def open_visitor(viewport: dict | None = None, server: Server | None = None, target_browser=None):
+    def open_visitor(
+        viewport: dict | None = None,
+        server: Server | None = None,
+        target_browser=None,
+        prepare: Callable[[object], None] | None = None,
+    ):
         context = (target_browser or browser).new_context(viewport=viewport or {"width": 1280, "height": 800})
         contexts.append(context)
         page = context.new_page()
+        if prepare:  # init scripts or routes that must be in place before the page loads
+            prepare(page)
         label = f"visitor {len(contexts)}"
         # Shown by pytest when a test fails.
         page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
@@ -90,6 +98,9 @@ def visitor(browser, site_server):
         sent: list[str] = []
         page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
         page.frames_sent_to_server = sent
+        received: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(str(payload))))
+        page.frames_from_server = received
         page.goto(f"{(server or site_server).http_url}/meet/")
         wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
         return page

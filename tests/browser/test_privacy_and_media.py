@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-import shutil
-import socket
-import struct
-import subprocess
+import json
+import re
 from pathlib import Path
 
 import pytest
 
-from conftest import require
 from tests.browser.conftest import launch, screenshot, wait_for_remote_video, wait_js
-from tests.servers import free_port, wait_until
+from tests.turn import coturn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,54 +24,10 @@ SELECTED_PAIR = """(await (async () => {
 })())"""
 
 
-def stun_answers(port: int) -> bool:
-    """Send a STUN Binding request; True once a Binding success response comes back."""
-    transaction = secrets.token_bytes(12)
-    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + transaction
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(0.5)
-        try:
-            sock.sendto(request, ("127.0.0.1", port))
-            response, _ = sock.recvfrom(2048)
-        except OSError:
-            return False
-    return response[:2] == b"\x01\x01" and response[8:20] == transaction
-
-
 @pytest.fixture(scope="module")
 def turn_server(tmp_path_factory):
-    binary = shutil.which("turnserver")
-    require(binary is not None, "coturn's turnserver (Debian package coturn)")
-    port = free_port()
-    secret = secrets.token_hex(16)
-    log = tmp_path_factory.mktemp("turn") / "turnserver.log"
-    process = subprocess.Popen(
-        [
-            binary,
-            "-n",
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-            f"--listening-port={port}",
-            "--use-auth-secret",
-            f"--static-auth-secret={secret}",
-            "--realm=alienmeet.test",
-            "--allow-loopback-peers",
-            "--no-tls",
-            "--no-dtls",
-            "--no-cli",
-            "--min-port=49200",
-            "--max-port=49400",
-            f"--log-file={log}",
-            "--simple-log",
-            f"--pidfile={log.with_suffix('.pid')}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    wait_until(lambda: stun_answers(port), 15, interval=0.2, what="coturn answering STUN")
-    yield {"port": port, "secret": secret, "log": log}
-    process.terminate()
-    process.wait(timeout=10)
+    with coturn(tmp_path_factory.mktemp("turn")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +36,9 @@ def turn_site(tmp_path_factory, turn_server):
 
     server = start_server(
         tmp_path_factory.mktemp("turn-site"),
-        TURN_URLS=f"turn:127.0.0.1:{turn_server['port']}?transport=udp",
-        TURN_SECRET=turn_server["secret"],
-        TURN_TTL="600",
+        TURN_URLS=turn_server.urls()["udp"],
+        TURN_SECRET=turn_server.secret,
+        TURN_TTL="60",
     )
     yield server
     server.stop()
@@ -110,6 +62,19 @@ def test_hide_my_ip_relays_through_turn(visitor, turn_site, turn_server):
         signals = [frame for frame in page.frames_sent_to_server if "candidate:" in frame]
         assert signals
         assert all("typ relay" in frame for frame in signals), signals
+    # Each call used the credential minted for it with `matched`, not the one from `hello`.
+    for page in (alice, bob):
+        frames = [json.loads(frame) for frame in page.frames_from_server]
+        hello = next(frame for frame in frames if frame["type"] == "hello")
+        matched = next(frame for frame in frames if frame["type"] == "matched")
+        in_use = page.evaluate("window.alienmeet.peerConnection.getConfiguration().iceServers")
+        usernames = {server.get("username") for server in in_use} - {None}
+        assert usernames == {server["username"] for server in matched["ice_servers"] if "username" in server}
+        assert not usernames & {server.get("username") for server in hello["ice_servers"]}
+    # The relay served both, and wrote down neither's address nor credential.
+    written = turn_server.written()
+    assert "127.0.0.1" not in written
+    assert not re.search(r"\b\d{10}:", written), "a TURN username is in coturn's output"
 
 
 @pytest.fixture

@@ -31,24 +31,49 @@ async def test_hello(backend):
     await other.close()
 
 
-async def test_hello_mints_turn_credentials(backend, settings):
+def _check_turn_credential(turn: dict, secret: bytes, ttl: int) -> str:
+    assert turn["urls"] == ["turn:127.0.0.1:3478?transport=udp"]
+    expiry, label = turn["username"].split(":")
+    assert ttl - 10 <= int(expiry) - time.time() <= ttl + 1
+    expected = base64.b64encode(hmac.new(secret, turn["username"].encode(), hashlib.sha1).digest()).decode()
+    assert turn["credential"] == expected
+    return label
+
+
+async def test_hello_and_every_match_mint_fresh_turn_credentials(backend, settings):
     settings.MEET = {
         **settings.MEET,
         "STUN_URLS": ["stun:127.0.0.1:3478"],
         "TURN_URLS": ["turn:127.0.0.1:3478?transport=udp"],
         "TURN_SECRET": "s3cret",
-        "TURN_TTL": 600,
+        "TURN_TTL": 120,
     }
     peer = await Peer.connect()
     stun, turn = peer.hello["ice_servers"]
     assert stun == {"urls": ["stun:127.0.0.1:3478"]}
-    assert turn["urls"] == ["turn:127.0.0.1:3478?transport=udp"]
-    expiry, peer_id = turn["username"].split(":")
-    assert peer_id == peer.hello["peer_id"]
-    assert 590 <= int(expiry) - time.time() <= 601
-    expected = base64.b64encode(hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()).decode()
-    assert turn["credential"] == expected
+    labels = [_check_turn_credential(turn, b"s3cret", 120)]
+    # Nothing in the credential (which coturn sees and may log) names the signaling connection.
+    assert peer.hello["peer_id"] not in turn["username"]
     await peer.close()
+
+    first, second = await Peer.connect(), await Peer.connect()
+    await first.send({"type": "join"})
+    await first.expect("waiting")
+    await second.send({"type": "join"})
+    for side in (second, first):
+        servers = (await side.expect("matched"))["ice_servers"]
+        assert servers[0] == stun
+        labels.append(_check_turn_credential(servers[1], b"s3cret", 120))
+    # The next match brings yet another credential.
+    await second.send({"type": "next"})
+    await first.expect("partner_left")
+    third = await Peer.connect()
+    await third.send({"type": "join"})
+    again = await third.expect("matched")
+    labels.append(_check_turn_credential(again["ice_servers"][1], b"s3cret", 120))
+    assert len(set(labels)) == len(labels), "a credential was handed out twice"
+    for peer in (first, second, third):
+        await peer.close()
 
 
 async def test_match_and_relay_both_ways(backend):
