@@ -2,8 +2,8 @@
 
 import { ChatView } from "./chat.js";
 import { ConnectDeadline } from "./connect_deadline.js";
-import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { watchConnection } from "./connection_report.js";
+import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
 import { Signaling, signalingUrl } from "./signaling.js";
 

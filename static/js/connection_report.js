@@ -2,6 +2,8 @@
 // anonymous statistics (docs/protocol.md, `connection_report`): direct, relayed over
 // UDP / TCP / TLS, or failed, and the milliseconds from the match to the connection.
 
+import { CONNECT_TIMEOUT_MS } from "./connect_deadline.js";
+
 const MAX_CONNECT_MS = 600000;
 const RELAY_PROTOCOLS = new Set(["udp", "tcp", "tls"]);
 
@@ -32,14 +34,24 @@ export function outcomeFromStats(stats) {
 }
 
 // Watches the RTCPeerConnection from the moment of the match and calls send(report) once:
-// {outcome, connect_ms} when it connects, {outcome: "failed"} when it fails first.
+// {outcome, connect_ms} when it connects, {outcome: "failed"} when it fails first or has not
+// connected when the page gives up on the stranger (CONNECT_TIMEOUT_MS). Call it before the
+// page starts its ConnectDeadline: timers of equal delay run in the order they were set, so the
+// report goes out while the match is still current, just before the page's `next`.
 // Returns a function that stops watching (the call ended before either happened).
-export function watchConnection(pc, send, startedAt = performance.now()) {
+export function watchConnection(pc, send, timeoutMs = CONNECT_TIMEOUT_MS) {
+  const startedAt = performance.now();
   let done = false;
   const stop = () => {
     done = true;
+    clearTimeout(timer);
     pc.removeEventListener("connectionstatechange", onChange);
   };
+  const timer = setTimeout(() => {
+    if (done) return;
+    stop();
+    send({ outcome: "failed" });
+  }, timeoutMs);
   async function onChange() {
     if (done) return;
     if (pc.connectionState === "failed") {

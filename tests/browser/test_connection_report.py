@@ -77,3 +77,22 @@ def test_outcome_from_the_selected_local_candidate(visitor):
         "nominatedOnly": "relay_tcp",
         "nothing": None,
     }
+
+
+NEVER_CONNECTS = """async () => {
+  const { watchConnection } = await import('/static/js/connection_report.js');
+  // A connection with no partner at all: it stays "new" until the page gives up on it.
+  const pc = new RTCPeerConnection();
+  pc.createDataChannel('probe');
+  await pc.setLocalDescription();
+  const sent = [];
+  watchConnection(pc, (report) => sent.push(report), 300);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  pc.close();
+  return sent;
+}"""
+
+
+def test_a_call_that_never_connects_is_reported_failed_once(visitor):
+    page = visitor()
+    assert page.evaluate(NEVER_CONNECTS) == [{"outcome": "failed"}]
