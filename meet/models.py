@@ -46,54 +46,6 @@ class MinuteBucket(models.Model):
         return f"{self.minute:%Y-%m-%d %H:%M}: {self.matches} matches"
 
 
-class ReportedAddress(models.Model):
-    """Everyone reported from one address, known only by a keyed hash of that address."""
-
-    ip_hash = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 of the address; not reversible.")
-    report_count = models.PositiveIntegerField(default=0)
-    first_reported_at = models.DateTimeField(auto_now_add=True)
-    last_reported_at = models.DateTimeField(auto_now=True, db_index=True)
-
-    class Meta:
-        ordering = ["-report_count", "-last_reported_at"]
-        verbose_name_plural = "reported addresses"
-
-    def __str__(self) -> str:
-        return f"Address {self.ip_hash[:12]}… ({self.report_count} reports)"
-
-
-class Report(models.Model):
-    class Reason(models.TextChoices):
-        NUDITY = "nudity", "Nudity"
-        HARASSMENT = "harassment", "Harassment"
-        SPAM = "spam", "Spam"
-        UNDERAGE = "underage", "Underage"
-        OTHER = "other", "Other"
-
-    address = models.ForeignKey(ReportedAddress, on_delete=models.CASCADE, related_name="reports")
-    reason = models.CharField(max_length=16, choices=Reason.choices)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.get_reason_display()} at {self.created_at:%Y-%m-%d %H:%M}"
-
-
-class Ban(models.Model):
-    ip_hash = models.CharField(max_length=64, db_index=True)
-    reason = models.CharField(max_length=200)
-    until = models.DateTimeField(db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-until"]
-
-    def __str__(self) -> str:
-        return f"Ban of {self.ip_hash[:12]}… until {self.until:%Y-%m-%d %H:%M}"
-
-
 class ConnectionBucket(models.Model):
     """How browsers connected their calls, counted per minute: each browser reports its own path once per call.
 

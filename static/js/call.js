@@ -5,6 +5,7 @@ import { ConnectDeadline } from "./connect_deadline.js";
 import { watchConnection } from "./connection_report.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
+import { ReportSender, collectEvidence } from "./report.js";
 import { Signaling, signalingUrl } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -64,6 +65,7 @@ const state = {
 };
 
 const signaling = new Signaling(signalingUrl(root.dataset.wsPath));
+const reports = new ReportSender(signaling);
 
 // Read by the browser tests, and handy in the console.
 window.alienmeet = {
@@ -313,10 +315,12 @@ function stop() {
   showRemoteMessage("Press “Talk to Aliens” to meet a random stranger.");
 }
 
-function report(reason) {
+async function report(reason, withEvidence) {
   const session = state.session;
   if (!session || state.detached) return;
-  if (!signaling.send({ type: "report", match_id: session.matchId, reason })) return;
+  const evidence = withEvidence ? await collectEvidence({ video: ui.remoteVideo, log: $("chat-log") }) : null;
+  if (state.session !== session) return; // the call ended while the snapshot was taken
+  if (!reports.send(session.matchId, reason, evidence)) return;
   endSession();
   chat.add("Thanks. The stranger was reported and you moved on.", "notice");
   state.wantCall = true;
@@ -343,8 +347,8 @@ ui.report.addEventListener("click", () => {
 });
 $("report-cancel").addEventListener("click", () => ui.reportDialog.close());
 ui.reportForm.addEventListener("submit", () => {
-  const reason = new FormData(ui.reportForm).get("reason");
-  if (reason) report(reason);
+  const form = new FormData(ui.reportForm);
+  if (form.get("reason")) report(form.get("reason"), form.get("evidence") === "on");
 });
 ui.stop.addEventListener("click", stop);
 ui.mute.addEventListener("click", () => toggle(ui.mute, "mic", state.localStream ? state.localStream.getAudioTracks() : []));

@@ -7,10 +7,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from meet.models import ConnectionBucket, MatchEvent, MinuteBucket
+from moderation.retention import purge_moderation
 
 
 class Command(BaseCommand):
-    help = "Delete match events and per-minute summaries (matches, connections) older than a number of days."
+    help = (
+        "Delete match events and per-minute summaries (matches, connections) older than a number of days,"
+        " and the moderation evidence, reports, decisions and bans that settings.MODERATION no longer keeps."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--older-than", type=int, required=True, metavar="DAYS", help="Age in days (at least 1).")
@@ -26,4 +30,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Deleted {events} match events, {buckets} minute summaries and {connections} connection summaries "
             f"older than {days} days."
+        )
+        purged = purge_moderation()
+        self.stdout.write(
+            f"Moderation: evidence removed from {purged.evidence} reports; deleted {purged.reports} reports,"
+            f" {purged.decisions} decisions, {purged.addresses} reported addresses and {purged.bans} ended bans."
         )
