@@ -6,6 +6,8 @@ import { CONNECT_TIMEOUT_MS } from "./connect_deadline.js";
 
 const MAX_CONNECT_MS = 600000;
 const RELAY_PROTOCOLS = new Set(["udp", "tcp", "tls"]);
+const STATS_ATTEMPTS = 20;
+const STATS_RETRY_MS = 250;
 
 // The selected candidate pair, from the transport's selectedCandidatePairId, or the
 // nominated succeeded pair for browsers that do not name it.
@@ -60,13 +62,20 @@ export function watchConnection(pc, send, timeoutMs = CONNECT_TIMEOUT_MS) {
     } else if (pc.connectionState === "connected") {
       stop();
       const connectMs = Math.min(MAX_CONNECT_MS, Math.max(0, Math.round(performance.now() - startedAt)));
-      let outcome = null;
-      try {
-        outcome = outcomeFromStats(await pc.getStats());
-      } catch {
-        // Closed in the meantime: nothing to report.
+      // The stats may name the selected pair a moment after the state says connected.
+      for (let attempt = 0; attempt < STATS_ATTEMPTS; attempt += 1) {
+        let outcome = null;
+        try {
+          outcome = outcomeFromStats(await pc.getStats());
+        } catch {
+          return; // closed in the meantime: nothing to report
+        }
+        if (outcome) {
+          send({ outcome, connect_ms: connectMs });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, STATS_RETRY_MS));
       }
-      if (outcome) send({ outcome, connect_ms: connectMs });
     }
   }
   pc.addEventListener("connectionstatechange", onChange);
