@@ -235,6 +235,14 @@ def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
             while len(queue_requests(page)) <= queued[page]:
                 assert time.monotonic() < deadline, "not put back in the queue"
                 page.wait_for_timeout(100)
+        # Each page counted the call as failed, while the match was still its own (before its next).
+        for page in (alice, bob):
+            frames = [json.loads(f) for f in page.frames_sent_to_server]
+            reports = [i for i, f in enumerate(frames) if f.get("type") == "connection_report"]
+            assert [frames[i] for i in reports[:1]] == [
+                {"type": "connection_report", "match_id": failed_match, "outcome": "failed"}
+            ], frames
+            assert any(f.get("type") == "next" for f in frames[reports[0] + 1 :]), frames
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             ids = [page.evaluate("window.alienmeet.matchId") for page in (alice, bob)]
