@@ -235,14 +235,18 @@ def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
             while len(queue_requests(page)) <= queued[page]:
                 assert time.monotonic() < deadline, "not put back in the queue"
                 page.wait_for_timeout(100)
-        # Each page counted the call as failed, while the match was still its own (before its next).
+        # The call was counted as failed, before the page queued again: by the page that gave up
+        # first at least (the other may learn from the server that the match is over before its own
+        # deadline, and then has no match left to report on).
+        failed_reports = []
         for page in (alice, bob):
             frames = [json.loads(f) for f in page.frames_sent_to_server]
-            reports = [i for i, f in enumerate(frames) if f.get("type") == "connection_report"]
-            assert [frames[i] for i in reports[:1]] == [
-                {"type": "connection_report", "match_id": failed_match, "outcome": "failed"}
-            ], frames
-            assert any(f.get("type") == "next" for f in frames[reports[0] + 1 :]), frames
+            for index, frame in enumerate(frames):
+                if frame.get("type") == "connection_report" and frame["match_id"] == failed_match:
+                    assert frame["outcome"] == "failed", frame
+                    assert any(f.get("type") in {"join", "next"} for f in frames[index + 1 :]), "after queueing"
+                    failed_reports.append(frame)
+        assert 1 <= len(failed_reports) <= 2
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             ids = [page.evaluate("window.alienmeet.matchId") for page in (alice, bob)]
