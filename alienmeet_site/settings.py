@@ -121,6 +121,10 @@ MEET = {
     "RATE_BURST": env.env_number("MEET_RATE_BURST", 50, minimum=1),
     # Frames refused by the rate limit within 10 seconds before the connection is closed.
     "FLOOD_CLOSE_AFTER": int(env.env_number("MEET_FLOOD_CLOSE_AFTER", 100, minimum=1)),
+    # Per address (an IPv6 /64 counts as one), across all processes; 0 turns a limit off. A family
+    # or a small office shares one address: each open call page is one socket.
+    "ADDRESS_MAX_CONNECTIONS": int(env.env_number("MEET_ADDRESS_MAX_CONNECTIONS", 20)),
+    "ADDRESS_CONNECTS_PER_MINUTE": int(env.env_number("MEET_ADDRESS_CONNECTS_PER_MINUTE", 60)),
     # Next presses one connection may make per minute; more are refused with rate_limited.
     "NEXT_PER_MINUTE": int(env.env_number("MEET_NEXT_PER_MINUTE", 30, minimum=1)),
 }

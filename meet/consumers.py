@@ -30,6 +30,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from meet import admission, protocol
+from meet.address_limits import get_address_limits
 from meet.addresses import address_hash, client_ip
 from meet.endings import announce_end
 from meet.ice import ice_servers
@@ -39,6 +40,7 @@ from meet.matchmaking import Busy, EndedMatch, Gone, Matched, MatchmakerUnavaila
 from meet.matchmaking.base import JoinResult
 from meet.ratelimit import FloodMeter, TokenBucket
 from meet.runtime import ensure_runtime
+from meet.send_backlog import backlog_of
 from moderation import service as moderation
 
 logger = logging.getLogger("alienmeet.meet")
@@ -48,6 +50,7 @@ UNHANDLED_MESSAGE = _("This frame could not be handled; nothing was done.")
 ONLINE_SPREAD_SECONDS = 0.9
 # How long a queued visitor may be "busy" (matched, notice on its way) before the notice counts as lost.
 LOST_NOTICE_SECONDS = 3.0
+NOT_READING_MESSAGE = _("The stranger is not keeping up; message dropped.")
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,11 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.matchmaker = get_matchmaker()
         # Only the keyed hash is kept, and only for as long as the connection lives.
         self.ip_hash = address_hash(client_ip(self.scope))
+        self.address_place = ""
+        self.dropped_told_at = float("-inf")
+        self.connection_reported = ""  # the match this browser last reported its connection for
         await self.accept()
-        if await self._refuse_if_banned():
+        if await self._refuse_if_over_address_limit() or await self._refuse_if_banned():
             return
         await self._hear_bans()
         online = 0
@@ -130,6 +136,29 @@ class MeetConsumer(AsyncWebsocketConsumer):
         # Without the group only the online count pushes are missed; matching retries on its own.
         with contextlib.suppress(ChannelLayerUnavailable):
             await self.channel_layer.group_add(self.runtime.online_group, self.channel_name)
+
+    async def _refuse_if_over_address_limit(self) -> bool:
+        if not self.ip_hash:
+            return False
+        place = secrets.token_hex(8)
+        refusal = await get_address_limits().admit(self.ip_hash, place)
+        if refusal is None:
+            self.address_place = place
+            return False
+        logger.info("event=refused_address_limit reason=%s", refusal.reason)
+        if refusal.reason == "rate":
+            message = _("Too many new connections from your network; try again in a minute.")
+        else:
+            message = _("Too many connections from your network at once; close another AlienMeet tab first.")
+        details = {"reason": refusal.reason, "retry_after": refusal.retry_after}
+        await self.send_json(protocol.error(protocol.TOO_MANY_CONNECTIONS, in_language(message, self.scope), **details))
+        await self.close(code=protocol.CLOSE_TOO_MANY_CONNECTIONS)
+        return True
+
+    async def _give_back_address_place(self) -> None:
+        place, self.address_place = self.address_place, ""
+        if place:
+            await get_address_limits().release(self.ip_hash, place)
 
     async def _refuse_if_banned(self) -> bool:
         try:
@@ -167,6 +196,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             logger.exception("event=cleanup_failed")
         finally:
             self.runtime.closed()
+            await self._give_back_address_place()
 
     async def _leave(self) -> None:
         self._stop_retrying()
@@ -222,6 +252,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
     async def _dispatch(self, command: protocol.Command) -> None:
         if isinstance(command, protocol.Signal):
             await self._relay(command.match_id, command.data)
+            return
+        if isinstance(command, protocol.ConnectionReport):
+            await self._connection_report(command)
             return
         # One matchmaking step at a time per connection, so the retry loop and
         # the visitor's own commands never interleave.
@@ -319,6 +352,16 @@ class MeetConsumer(AsyncWebsocketConsumer):
         await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
         await self._queue()
 
+    async def _connection_report(self, report: protocol.ConnectionReport) -> None:
+        if self.match is None or self.match.match_id != report.match_id:
+            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
+            return
+        if self.connection_reported == report.match_id:
+            await self._error(protocol.RATE_LIMITED, _("One connection report per match; this one is ignored."))
+            return
+        self.connection_reported = report.match_id
+        self.runtime.connection_reports.add(report.outcome, report.connect_ms)
+
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != match_id:
             await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; message dropped."))
@@ -328,7 +371,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
                 self.match.partner_channel, {"type": "meet.signal", "match_id": match_id, "data": data}
             )
         except ChannelFull:
-            await self._error(protocol.UNAVAILABLE, _("The stranger is not keeping up; message dropped."))
+            await self._error(protocol.UNAVAILABLE, NOT_READING_MESSAGE)
         except ChannelLayerUnavailable:
             await self._unavailable()
 
@@ -476,7 +519,25 @@ class MeetConsumer(AsyncWebsocketConsumer):
 
     async def meet_signal(self, message: dict[str, Any]) -> None:
         if self.match is not None and self.match.match_id == message["match_id"]:
+            if backlog_of(self.scope) > protocol.MAX_QUEUED_BYTES:
+                await self._signal_dropped(message["match_id"])
+                return
             await self.send_json(protocol.signal(message["match_id"], message["data"]))
+
+    async def _signal_dropped(self, match_id: str) -> None:
+        """This browser is not reading: tell the sender, at most once a second, instead of buffering."""
+        now = asyncio.get_running_loop().time()
+        if now - self.dropped_told_at < 1.0 or self.match is None:
+            return
+        self.dropped_told_at = now
+        with contextlib.suppress(ChannelLayerUnavailable, ChannelFull):
+            await self.channel_layer.send(
+                self.match.partner_channel, {"type": "meet.signal_dropped", "match_id": match_id}
+            )
+
+    async def meet_signal_dropped(self, message: dict[str, Any]) -> None:
+        if self.match is not None and self.match.match_id == message["match_id"]:
+            await self._error(protocol.UNAVAILABLE, NOT_READING_MESSAGE)
 
     async def meet_partner_left(self, message: dict[str, Any]) -> None:
         # Under the lock: the retry loop may be between taking a match and noting it.

@@ -27,6 +27,9 @@ MAX_SIGNAL_BYTES = 64 * 1024
 # The envelope around ``data`` ({"type":"signal","match_id":"…","data":…}) needs a little room.
 MAX_FRAME_BYTES = MAX_SIGNAL_BYTES + 512
 MAX_MATCH_ID_LENGTH = 64
+# Bytes the server may hold for one socket that is not reading; relayed signals beyond are
+# dropped and their sender told ``unavailable``.
+MAX_QUEUED_BYTES = 256 * 1024
 MAX_RULES_VERSION_LENGTH = 32
 # Arrays and objects nest at most this deep, the frame's own object counting as the first level.
 # SDP and ICE candidates need 3; the limit keeps every encoder on the way (JSON, msgpack) far
@@ -52,6 +55,10 @@ CHAT_SIDES = ("me", "stranger")
 MAX_REPORT_FRAME_BYTES = 320 * 1024
 FRAME_LIMITS = {"report": MAX_REPORT_FRAME_BYTES}
 
+# How a browser's side of a call connected (connection_report), and the longest time it may report.
+CONNECTION_OUTCOMES = ("direct", "relay_udp", "relay_tcp", "relay_tls", "failed")
+MAX_CONNECT_MS = 600_000
+
 # Reasons a partner_left carries.
 LEFT_NEXT = "next"
 LEFT_LEAVE = "leave"
@@ -65,6 +72,7 @@ NOT_MATCHED = "not_matched"
 RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 BANNED = "banned"
+TOO_MANY_CONNECTIONS = "too_many_connections"
 # Admission to the queue (meet/admission.py): the rules and the proof of work.
 RULES_REQUIRED = "rules_required"
 POW_REQUIRED = "pow_required"
@@ -74,6 +82,7 @@ POW_EXPIRED = "pow_expired"
 # WebSocket close codes (4000-4999 are the application's own).
 CLOSE_BANNED = 4003
 CLOSE_FLOODING = 4008
+CLOSE_TOO_MANY_CONNECTIONS = 4029
 CLOSE_SHUTDOWN = 4012
 
 
@@ -129,7 +138,14 @@ class Report:
     evidence: Evidence | None = None
 
 
-Command = Join | Signal | Next | Leave | Report
+@dataclass(frozen=True)
+class ConnectionReport:
+    match_id: str
+    outcome: str
+    connect_ms: int | None
+
+
+Command = Join | Signal | Next | Leave | Report | ConnectionReport
 
 
 def normalize_interests(value: Any) -> tuple[str, ...]:
@@ -158,6 +174,21 @@ def _match_id(message: dict[str, Any]) -> str:
     if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID_LENGTH:
         raise ProtocolError(BAD_MESSAGE, _("match_id must be a string"))
     return match_id
+
+
+def _connection_report(message: dict[str, Any]) -> ConnectionReport:
+    if set(message) - {"type", "match_id", "outcome", "connect_ms"}:
+        raise ProtocolError(BAD_MESSAGE, "connection_report takes only match_id, outcome and connect_ms")
+    outcome = message.get("outcome")
+    if outcome not in CONNECTION_OUTCOMES:
+        raise ProtocolError(BAD_MESSAGE, f"outcome must be one of {', '.join(CONNECTION_OUTCOMES)}")
+    connect_ms = message.get("connect_ms")
+    if outcome == "failed":
+        if connect_ms is not None:
+            raise ProtocolError(BAD_MESSAGE, "a failed connection has no connect_ms")
+    elif type(connect_ms) is not int or not 0 <= connect_ms <= MAX_CONNECT_MS:
+        raise ProtocolError(BAD_MESSAGE, f"connect_ms must be a whole number from 0 to {MAX_CONNECT_MS}")
+    return ConnectionReport(_match_id(message), outcome, connect_ms)
 
 
 def _parse_evidence(value: Any) -> Evidence | None:
@@ -315,6 +346,8 @@ def parse_frame(text: str) -> Command:
                 BAD_MESSAGE, format_lazy(_("reason must be one of {reasons}"), reasons=", ".join(REPORT_REASONS))
             )
         return Report(_match_id(message), reason, _parse_evidence(message.get("evidence")))
+    if kind == "connection_report":
+        return _connection_report(message)
     if not isinstance(kind, str):
         raise ProtocolError(BAD_MESSAGE, _("type must be a string"))
     raise ProtocolError(BAD_MESSAGE, format_lazy(_("unknown message type {type}"), type=repr(kind[:32])))
