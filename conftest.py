@@ -72,3 +72,13 @@ def redis_prefix() -> Iterator[str]:
     prefix = f"test-{secrets.token_hex(4)}:"
     yield prefix
     clear_prefix(prefix)
+
+
+@pytest.fixture(autouse=True)
+def language_reset() -> Iterator[None]:
+    """A request in another language leaves it active in this thread (LocaleMiddleware never deactivates);
+    every test starts in the site's default language, whatever the one before it asked for."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
