@@ -131,6 +131,8 @@ export class PeerSession extends EventTarget {
 
   startKeepalive() {
     clearInterval(this.keepaliveTimer);
+    // The first one at once: the stranger's watch is armed from the moment the channel opens.
+    this.sendPeer({ kind: "keepalive" });
     this.keepaliveTimer = setInterval(() => this.sendPeer({ kind: "keepalive" }), KEEPALIVE_EVERY_MS);
   }
 
