@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
-from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, FAKE_MEDIA, wait_js
+from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, FAKE_MEDIA, accept_rules_in, wait_js
 from tests.netlab.lab import ENDPOINT_INDEPENDENT, OFFICE, SYMMETRIC, Lab, unavailable_reason
 from tests.netlab.services import Site, Turn, make_certificate, start_site, start_turn
 
@@ -119,6 +119,7 @@ def lab_visitor(lab: Lab, lab_servers: tuple[Site, Turn], lab_playwright, tmp_pa
         browsers.append(browser)
         context = browser.new_context(ignore_https_errors=True, viewport={"width": 960, "height": 720})
         context.add_init_script(TIMING_SCRIPT)
+        accept_rules_in(context, site)
         page = context.new_page()
         # Shown by pytest when a test fails.
         page.on("console", lambda message: print(f"[{home_label} console] {message.type}: {message.text}"))
