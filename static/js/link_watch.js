@@ -1,8 +1,8 @@
 // Notices a dead path seconds before the browser does. Chrome marks a connection
 // `disconnected` only after about 6 s without answers to its consent checks; a call
-// whose network changed is silent long before that. While the call is connected, the
-// bytes received on its transport are read every CHECK_EVERY_MS, and if they stop
-// growing for SILENCE_MS the watcher calls `onSilence` (once per silent spell).
+// whose network changed is silent long before that. Once the call is up, the bytes
+// received on its transport are read every CHECK_EVERY_MS, and if they stop growing
+// for SILENCE_MS the watcher calls `onSilence` (once per silent spell).
 //
 // A stranger with camera and microphone off sends almost nothing, so both pages send
 // a tiny `keepalive` peer message every KEEPALIVE_EVERY_MS. The watcher is armed only
