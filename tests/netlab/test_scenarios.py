@@ -47,6 +47,20 @@ COUNT_KEEPALIVES = """(() => {
 })()"""
 
 
+# Records the connection's state at every restartIce() from now on: the browser's own detection
+# restarts only once the state is `disconnected` or `failed`, the page's silence watch while it is
+# still `connected`.
+RECORD_RESTARTS = """(() => {
+  const pc = window.alienmeet.peerConnection;
+  window.__restartStates = [];
+  const restart = pc.restartIce.bind(pc);
+  pc.restartIce = () => {
+    window.__restartStates.push(pc.connectionState);
+    restart();
+  };
+})()"""
+
+
 ICE_UFRAG = "(window.alienmeet.peerConnection.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/) || [])[1]"
 
 
@@ -191,6 +205,7 @@ def test_address_change_mid_call_recovers_with_ice_restart(lab, lab_visitor, mea
     # The call is fully up: each page hears the other's keepalives, which arm its watch for silence.
     for page in (roaming, friend):
         page.evaluate(COUNT_KEEPALIVES)
+        page.evaluate(RECORD_RESTARTS)
     for page in (roaming, friend):
         wait_js(page, "window.__keepalives >= 2", timeout=10000)
 
@@ -204,8 +219,11 @@ def test_address_change_mid_call_recovers_with_ice_restart(lab, lab_visitor, mea
     recovered_s = [frames_back_after(page, changed_at[page]) for page in (roaming, friend)]
     for page in (roaming, friend):
         assert page.evaluate("window.alienmeet.phase") == "connected"
-    # New ICE credentials: the page restarted ICE (the old path could not come back by itself).
+    # New ICE credentials: the page restarted ICE (the old path could not come back by itself),
+    # and it did so on silence, before the browser saw the connection as disconnected.
     assert roaming.evaluate(ICE_UFRAG) != ufrag_before
+    restarts = [page.evaluate("window.__restartStates") for page in (roaming, friend)]
+    assert any("connected" in states for states in restarts), f"restarts (roaming, friend): {restarts}"
     measurements.record(
         "home address changes mid-call (endpoint-independent NAT)",
         kind="direct again, ICE restart to the new address",
