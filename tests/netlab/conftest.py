@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -119,7 +120,9 @@ def lab_visitor(lab: Lab, lab_servers: tuple[Site, Turn], lab_playwright, tmp_pa
         browsers.append(browser)
         context = browser.new_context(ignore_https_errors=True, viewport={"width": 960, "height": 720})
         context.add_init_script(TIMING_SCRIPT)
-        accept_rules_in(context, site)
+        # A visitor who has accepted the rules, as the browser tests' visitors have; the lab's site
+        # runs with the default rules version (no MEET_RULES_VERSION in its environment).
+        accept_rules_in(context, SimpleNamespace(environ={}))
         page = context.new_page()
         # Shown by pytest when a test fails.
         page.on("console", lambda message: print(f"[{home_label} console] {message.type}: {message.text}"))

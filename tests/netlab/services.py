@@ -151,7 +151,6 @@ class Site:
     daphne: subprocess.Popen[bytes]
     nginx: subprocess.Popen[bytes]
     log: Path
-    environ: dict[str, str]
 
 
 def start_site(lab: Lab, directory: Path, cert: Path, key: Path, turn: Turn, **extra: str) -> Site:
@@ -229,4 +228,4 @@ def start_site(lab: Lab, directory: Path, cert: Path, key: Path, turn: Turn, **e
     )
     url = f"https://{SITE_ADDRESS}"
     wait_for(lambda: answers(lab.site, f"{url}/healthz"), 15, "nginx in the lab")
-    return Site(url, daphne, nginx, log, environ)
+    return Site(url, daphne, nginx, log)
