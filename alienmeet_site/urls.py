@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from alienmeet_site import health, views
+from alienmeet_site import health, views, webapp
 from alienmeet_site.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import ArticleSitemap, PageSitemap
 from meet import live, turn_health
@@ -22,4 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", live.metrics, name="metrics"),
     path("healthz", health.healthz, name="healthz"),
+    # The installable app: at the root, so the worker's scope is the whole site.
+    path("manifest.webmanifest", webapp.manifest, name="manifest"),
+    path("sw.js", webapp.service_worker, name="service-worker"),
+    path("offline/", webapp.offline, name="offline"),
 ]
