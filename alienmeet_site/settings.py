@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "channels",
     "articles",
     "meet",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +116,21 @@ MEET = {
     "RATE_BURST": env.env_number("MEET_RATE_BURST", 50, minimum=1),
     # Frames refused by the rate limit within 10 seconds before the connection is closed.
     "FLOOD_CLOSE_AFTER": int(env.env_number("MEET_FLOOD_CLOSE_AFTER", 100, minimum=1)),
+}
+
+# Reports and bans (the moderation app): throttle, automatic ban, and how long evidence and history are kept.
+MODERATION = {
+    # One reporter may file this many reports per window; more get rate_limited.
+    "REPORTS_PER_REPORTER": int(env.env_number("MODERATION_REPORTS_PER_REPORTER", 5, minimum=1)),
+    "REPORT_WINDOW": env.env_number("MODERATION_REPORT_WINDOW", 3600, minimum=1),
+    # This many different reporters within the window ban an address at once, for AUTO_BAN_HOURS.
+    "AUTO_BAN_REPORTERS": int(env.env_number("MODERATION_AUTO_BAN_REPORTERS", 3, minimum=2)),
+    "AUTO_BAN_WINDOW": env.env_number("MODERATION_AUTO_BAN_WINDOW", 3600, minimum=1),
+    "AUTO_BAN_HOURS": env.env_number("MODERATION_AUTO_BAN_HOURS", 24, minimum=1),
+    # Retention (run by purge_stats): evidence, evidence after a decision, reports and decisions.
+    "EVIDENCE_DAYS": int(env.env_number("REPORT_EVIDENCE_DAYS", 30, minimum=1)),
+    "DECIDED_EVIDENCE_HOURS": env.env_number("REPORT_DECIDED_EVIDENCE_HOURS", 24, minimum=0),
+    "HISTORY_DAYS": int(env.env_number("REPORT_HISTORY_DAYS", 180, minimum=1)),
 }
 
 # Shared by every process when the site runs on Redis (the admin login throttle counts here).

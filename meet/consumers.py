@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import logging
 import random
@@ -30,9 +31,9 @@ from meet.ice import ice_servers
 from meet.layer import ChannelLayerUnavailable
 from meet.matchmaking import EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
 from meet.matchmaking.base import JoinResult
-from meet.moderation import active_ban_until, file_report
 from meet.ratelimit import FloodMeter, TokenBucket
 from meet.runtime import ensure_runtime
+from moderation import service as moderation
 
 logger = logging.getLogger("alienmeet.meet")
 
@@ -82,6 +83,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         await self.accept()
         if await self._refuse_if_banned():
             return
+        await self._hear_bans()
         online = 0
         try:
             await self._register()
@@ -97,21 +99,24 @@ class MeetConsumer(AsyncWebsocketConsumer):
 
     async def _refuse_if_banned(self) -> bool:
         try:
-            until = await database_sync_to_async(active_ban_until)(self.ip_hash)
+            until = await database_sync_to_async(moderation.active_ban_until)(self.ip_hash)
         except Exception:
             logger.exception("event=ban_check_failed")
             return False
         if until is None:
             return False
-        await self.send_json(
-            protocol.error(
-                protocol.BANNED,
-                f"You are banned from AlienMeet until {until:%Y-%m-%d %H:%M} UTC.",
-                until=until.isoformat(),
-            )
-        )
-        await self.close(code=protocol.CLOSE_BANNED)
+        await self._banned(until)
         return True
+
+    async def _banned(self, until: datetime.datetime) -> None:
+        await self.send_json(protocol.error(protocol.BANNED, moderation.ban_message(until), until=until.isoformat()))
+        await self.close(code=protocol.CLOSE_BANNED)
+
+    async def _hear_bans(self) -> None:
+        """A ban made later, by staff or automatically, closes this connection on whichever process it is."""
+        if self.ip_hash:
+            with contextlib.suppress(ChannelLayerUnavailable):
+                await self.channel_layer.group_add(moderation.ban_group(self.ip_hash), self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         self.gone = True
@@ -126,6 +131,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self._stop_retrying()
         with contextlib.suppress(ChannelLayerUnavailable):
             await self.channel_layer.group_discard(self.runtime.online_group, self.channel_name)
+        if self.ip_hash:
+            with contextlib.suppress(ChannelLayerUnavailable):
+                await self.channel_layer.group_discard(moderation.ban_group(self.ip_hash), self.channel_name)
         if not self.registered:
             return
         try:
@@ -183,17 +191,22 @@ class MeetConsumer(AsyncWebsocketConsumer):
                     self._stop_retrying()
                     self.ticket = ""
                     await self.matchmaker.leave_queue(self.peer_id)
-                case protocol.Report(match_id=match_id, reason=reason):
-                    await self._report(match_id, reason)
+                case protocol.Report(match_id=match_id, reason=reason, evidence=evidence):
+                    await self._report(match_id, reason, evidence)
 
-    async def _report(self, match_id: str, reason: str) -> None:
+    async def _report(self, match_id: str, reason: str, evidence: protocol.Evidence | None = None) -> None:
         if self.match is None or self.match.match_id != match_id:
             await self._error(protocol.NOT_MATCHED, "No current match with that match_id; nothing reported.")
+            return
+        try:
+            filing = await moderation.prepare_report(self.ip_hash, self.peer_id, reason, evidence)
+        except moderation.ReportRefused as refused:
+            await self._error(refused.code, refused.message)
             return
         # The reported side's own consumer files the report: it alone knows its address hash,
         # so no address (hashed or not) ever travels between connections.
         await self.channel_layer.send(
-            self.match.partner_channel, {"type": "meet.reported", "match_id": match_id, "reason": reason}
+            self.match.partner_channel, {"type": "meet.reported", "match_id": match_id, "filing": filing}
         )
         await self.send_json(protocol.reported(match_id))
         await self._end_match(protocol.LEFT_NEXT)
@@ -319,11 +332,17 @@ class MeetConsumer(AsyncWebsocketConsumer):
         if self.match is None or self.match.match_id != message["match_id"] or not self.ip_hash:
             return
         try:
-            await file_report(self.ip_hash, message["reason"])
+            await moderation.file_reported(self.ip_hash, message["filing"])
         except Exception:
             logger.exception("event=report_not_saved")
         else:
-            logger.info("event=report_filed reason=%s", message["reason"])
+            logger.info("event=report_filed reason=%s", message["filing"]["reason"])
+
+    async def moderation_banned(self, message: dict[str, Any]) -> None:
+        """This address was just banned: free the partner and close, as a refused connect would."""
+        await self._leave()
+        self.registered = False
+        await self._banned(datetime.datetime.fromisoformat(message["until"]))
 
     async def meet_shutdown(self, message: dict[str, Any]) -> None:
         """This process is stopping: free the partner now and send the browser to another process."""

@@ -7,6 +7,8 @@ ProtocolError carrying the ``error`` code the client receives.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,16 @@ MAX_FRAME_BYTES = MAX_SIGNAL_BYTES + 512
 MAX_MATCH_ID_LENGTH = 64
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
+# A report may carry evidence (``evidence``): one JPEG still frame and the last chat lines.
+MAX_SNAPSHOT_BYTES = 128 * 1024
+MAX_SNAPSHOT_SIDE = 1280
+MIN_SNAPSHOT_SIDE = 16
+MAX_REPORT_CHAT_LINES = 20
+MAX_REPORT_CHAT_LENGTH = 1000
+CHAT_SIDES = ("me", "stranger")
+# Only a report may be larger than MAX_FRAME_BYTES: the base64 snapshot plus 20 escaped chat lines.
+MAX_REPORT_FRAME_BYTES = 320 * 1024
+FRAME_LIMITS = {"report": MAX_REPORT_FRAME_BYTES}
 
 # Reasons a partner_left carries.
 LEFT_NEXT = "next"
@@ -71,9 +83,22 @@ class Leave:
 
 
 @dataclass(frozen=True)
+class ChatLine:
+    side: str  # "me" (the reporter) or "stranger"
+    text: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    snapshot: bytes | None  # JPEG as sent; the moderation app checks and re-encodes it
+    chat: tuple[ChatLine, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     match_id: str
     reason: str
+    evidence: Evidence | None = None
 
 
 Command = Join | Signal | Next | Leave | Report
@@ -105,18 +130,72 @@ def _match_id(message: dict[str, Any]) -> str:
     return match_id
 
 
+def _parse_evidence(value: Any) -> Evidence | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProtocolError(BAD_MESSAGE, "evidence must be a JSON object")
+    snapshot = value.get("snapshot")
+    if snapshot is not None:
+        if not isinstance(snapshot, str):
+            raise ProtocolError(BAD_MESSAGE, "evidence.snapshot must be a base64 string")
+        if len(snapshot) > (MAX_SNAPSHOT_BYTES + 2) // 3 * 4:
+            raise ProtocolError(TOO_LARGE, f"evidence.snapshot is limited to {MAX_SNAPSHOT_BYTES} bytes")
+        try:
+            snapshot = base64.b64decode(snapshot, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError(BAD_MESSAGE, "evidence.snapshot must be a base64 string") from None
+        if not snapshot:
+            raise ProtocolError(BAD_MESSAGE, "evidence.snapshot is empty")
+    chat = value.get("chat", [])
+    if not isinstance(chat, list):
+        raise ProtocolError(BAD_MESSAGE, "evidence.chat must be a list")
+    if len(chat) > MAX_REPORT_CHAT_LINES:
+        raise ProtocolError(BAD_MESSAGE, f"evidence.chat holds at most {MAX_REPORT_CHAT_LINES} lines")
+    lines = []
+    for line in chat:
+        if not isinstance(line, dict) or line.get("from") not in CHAT_SIDES or not isinstance(line.get("text"), str):
+            raise ProtocolError(BAD_MESSAGE, 'each chat line must be {"from": "me" or "stranger", "text": string}')
+        text = line["text"]
+        if not 0 < len(text) <= MAX_REPORT_CHAT_LENGTH:
+            raise ProtocolError(BAD_MESSAGE, f"each chat line must be 1 to {MAX_REPORT_CHAT_LENGTH} characters")
+        if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+            raise ProtocolError(BAD_MESSAGE, "chat lines must be valid Unicode text")
+        lines.append(ChatLine(line["from"], text))
+    if snapshot is None and not lines:
+        return None
+    return Evidence(snapshot, tuple(lines))
+
+
+_NOT_JSON = object()
+
+
+def _frame_size(text: str) -> int:
+    """The frame's UTF-8 size, or 0 when it is surely within MAX_FRAME_BYTES."""
+    # A str of n characters is at most 4n bytes in UTF-8, so most frames skip encoding.
+    if len(text) * 4 <= MAX_FRAME_BYTES:
+        return 0
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def parse_frame(text: str) -> Command:
     """Turn one text frame into a command, or raise ProtocolError."""
-    # A str of n characters is at most 4n bytes in UTF-8, so most frames skip encoding.
-    if len(text) * 4 > MAX_FRAME_BYTES and len(text.encode("utf-8")) > MAX_FRAME_BYTES:
+    size = _frame_size(text)
+    if size > max(MAX_FRAME_BYTES, *FRAME_LIMITS.values()):
         raise ProtocolError(TOO_LARGE, f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
         message = json.loads(text)
-    except ValueError:
-        raise ProtocolError(BAD_JSON, "frame is not valid JSON") from None
+    except (ValueError, RecursionError):
+        message = _NOT_JSON
+    # Only a frame that is a message allowed to be larger escapes the normal limit.
+    kind = message.get("type") if isinstance(message, dict) else None
+    limit = FRAME_LIMITS.get(kind, MAX_FRAME_BYTES) if isinstance(kind, str) else MAX_FRAME_BYTES
+    if size > limit:
+        raise ProtocolError(TOO_LARGE, f"frames are limited to {limit} bytes")
+    if message is _NOT_JSON:
+        raise ProtocolError(BAD_JSON, "frame is not valid JSON")
     if not isinstance(message, dict):
         raise ProtocolError(BAD_MESSAGE, "frame must be a JSON object")
-    kind = message.get("type")
     if kind == "signal":
         data = message.get("data")
         if not isinstance(data, dict):
@@ -133,7 +212,7 @@ def parse_frame(text: str) -> Command:
         reason = message.get("reason")
         if reason not in REPORT_REASONS:
             raise ProtocolError(BAD_MESSAGE, f"reason must be one of {', '.join(REPORT_REASONS)}")
-        return Report(_match_id(message), reason)
+        return Report(_match_id(message), reason, _parse_evidence(message.get("evidence")))
     if not isinstance(kind, str):
         raise ProtocolError(BAD_MESSAGE, "type must be a string")
     raise ProtocolError(BAD_MESSAGE, f"unknown message type {kind[:32]!r}")

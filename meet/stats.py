@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from meet.events import QUICK_NEXT_SECONDS, WAIT_BINS
 from meet.matchmaking import Snapshot
-from meet.models import MatchEvent, MinuteBucket, Report
+from meet.models import MatchEvent, MinuteBucket
+from moderation.service import reports_since
 
 WINDOWS = {"hour": datetime.timedelta(hours=1), "day": datetime.timedelta(days=1)}
 WAIT_BIN_LABELS = ("under 1 s", "1 to 5 s", "5 to 15 s", "15 to 60 s", "over 60 s")
@@ -60,7 +61,7 @@ def window_figures(since: datetime.datetime) -> WindowFigures:
         call_median=percentile([row[2] for row in rows], 0.5),
         quick_next_share=share(quick, len(rows)),
         interest_share=share(sum(1 for row in rows if row[4]), len(rows)),
-        reports=Report.objects.filter(created_at__gte=since).count(),
+        reports=reports_since(since),
     )
 
 

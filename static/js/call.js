@@ -4,6 +4,7 @@ import { ChatView } from "./chat.js";
 import { ConnectDeadline } from "./connect_deadline.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
+import { ReportSender, collectEvidence } from "./report.js";
 import { Signaling, signalingUrl } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -63,6 +64,7 @@ const state = {
 };
 
 const signaling = new Signaling(signalingUrl(root.dataset.wsPath));
+const reports = new ReportSender(signaling);
 
 // Read by the browser tests, and handy in the console.
 window.alienmeet = {
@@ -311,10 +313,12 @@ function stop() {
   showRemoteMessage("Press “Talk to Aliens” to meet a random stranger.");
 }
 
-function report(reason) {
+async function report(reason, withEvidence) {
   const session = state.session;
   if (!session || state.detached) return;
-  if (!signaling.send({ type: "report", match_id: session.matchId, reason })) return;
+  const evidence = withEvidence ? await collectEvidence({ video: ui.remoteVideo, log: $("chat-log") }) : null;
+  if (state.session !== session) return; // the call ended while the snapshot was taken
+  if (!reports.send(session.matchId, reason, evidence)) return;
   endSession();
   chat.add("Thanks. The stranger was reported and you moved on.", "notice");
   state.wantCall = true;
@@ -341,8 +345,8 @@ ui.report.addEventListener("click", () => {
 });
 $("report-cancel").addEventListener("click", () => ui.reportDialog.close());
 ui.reportForm.addEventListener("submit", () => {
-  const reason = new FormData(ui.reportForm).get("reason");
-  if (reason) report(reason);
+  const form = new FormData(ui.reportForm);
+  if (form.get("reason")) report(form.get("reason"), form.get("evidence") === "on");
 });
 ui.stop.addEventListener("click", stop);
 ui.mute.addEventListener("click", () => toggle(ui.mute, "mic", state.localStream ? state.localStream.getAudioTracks() : []));

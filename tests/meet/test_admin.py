@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from alienmeet_site.asgi import application
-from meet.models import Ban, MatchEvent, MinuteBucket, Report, ReportedAddress
+from meet.models import MatchEvent, MinuteBucket
 from tests.meet.conftest import ORIGIN
 
 
@@ -125,27 +125,6 @@ def test_match_events_are_read_only_in_the_admin(staff_client):
     assert staff_client.get("/admin/meet/matchevent/add/").status_code == 403
     detail = staff_client.get(f"/admin/meet/matchevent/{event.pk}/change/").content.decode()
     assert 'name="_save"' not in detail
-
-
-@pytest.mark.django_db
-def test_reports_grouped_by_address_and_ban_action(staff_client):
-    loud = ReportedAddress.objects.create(ip_hash="a" * 64, report_count=3)
-    quiet = ReportedAddress.objects.create(ip_hash="b" * 64, report_count=1)
-    for reason in ("spam", "spam", "harassment"):
-        Report.objects.create(address=loud, reason=reason)
-    Report.objects.create(address=quiet, reason="other")
-    html = staff_client.get("/admin/meet/reportedaddress/").content.decode()
-    assert html.index("aaaaaaaaaaaaaaaa") < html.index("bbbbbbbbbbbbbbbb")
-    assert "Harassment, Spam" in html
-    response = staff_client.post(
-        "/admin/meet/reportedaddress/",
-        {"action": "ban_for_a_week", "_selected_action": [loud.pk]},
-        follow=True,
-    )
-    assert "Banned 1 address(es) for 7 day(s)." in response.content.decode()
-    ban = Ban.objects.get()
-    assert ban.ip_hash == loud.ip_hash
-    assert ban.until - timezone.now() > datetime.timedelta(days=6, hours=23)
 
 
 @pytest.mark.django_db

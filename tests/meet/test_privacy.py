@@ -68,8 +68,8 @@ async def test_privacy_walk_across_two_processes(redis_prefix, tmp_path):
             environ,
             "shell",
             "-c",
-            "from meet.models import ReportedAddress; from meet.moderation import ban_addresses; "
-            "ban_addresses(list(ReportedAddress.objects.all()), 1, 'harassment')",
+            "from moderation.models import ReportedAddress; from moderation.decisions import ban_addresses; "
+            "ban_addresses(list(ReportedAddress.objects.all()), 1)",
         )
         for server in (one, two):
             connection = await websockets.connect(
@@ -95,9 +95,9 @@ async def test_privacy_walk_across_two_processes(redis_prefix, tmp_path):
 
     tables = manage(environ, "dumpdata", "--indent", "0")
     data = json.loads(tables)
-    assert any(row["model"] == "meet.report" for row in data)
+    assert any(row["model"] == "moderation.report" for row in data)
     assert any(row["model"] == "meet.matchevent" for row in data)
-    assert any(row["model"] == "meet.ban" for row in data)
+    assert any(row["model"] == "moderation.ban" for row in data)
     for secret in [ALICE, BOB, CAROL, SECRET_WORDS, match_id, *peer_ids]:
         assert secret not in tables, f"{secret!r} is stored"
         assert secret not in logs, f"{secret!r} is in the server log"
@@ -130,6 +130,7 @@ def test_privacy_article_lists_every_stored_column():
         str(model._meta.verbose_name_plural): {
             str(field.verbose_name) for field in model._meta.concrete_fields if not field.primary_key
         }
-        for model in apps.get_app_config("meet").get_models()
+        for app in ("meet", "moderation")
+        for model in apps.get_app_config(app).get_models()
     }
     assert listed == stored

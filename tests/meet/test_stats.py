@@ -8,8 +8,9 @@ from django.utils import timezone
 from meet.events import save_events
 from meet.live import prometheus_text
 from meet.matchmaking import EndedMatch, Snapshot
-from meet.models import MatchEvent, MinuteBucket, Report, ReportedAddress
+from meet.models import MatchEvent, MinuteBucket
 from meet.stats import live_stats, percentile
+from moderation.models import Report, ReportedAddress
 
 pytestmark = pytest.mark.django_db
 

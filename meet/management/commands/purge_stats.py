@@ -7,10 +7,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from meet.models import MatchEvent, MinuteBucket
+from moderation.retention import purge_moderation
 
 
 class Command(BaseCommand):
-    help = "Delete match events and per-minute summaries older than a number of days."
+    help = (
+        "Delete match events and per-minute summaries older than a number of days, and the moderation"
+        " evidence, reports, decisions and bans that settings.MODERATION no longer keeps."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--older-than", type=int, required=True, metavar="DAYS", help="Age in days (at least 1).")
@@ -23,3 +27,8 @@ class Command(BaseCommand):
         events, _ = MatchEvent.objects.filter(ended_at__lt=cutoff).delete()
         buckets, _ = MinuteBucket.objects.filter(minute__lt=cutoff).delete()
         self.stdout.write(f"Deleted {events} match events and {buckets} minute summaries older than {days} days.")
+        purged = purge_moderation()
+        self.stdout.write(
+            f"Moderation: evidence removed from {purged.evidence} reports; deleted {purged.reports} reports,"
+            f" {purged.decisions} decisions, {purged.addresses} reported addresses and {purged.bans} ended bans."
+        )

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from meet import protocol
 from meet.addresses import address_hash, client_ip
-from meet.models import Ban, Report, ReportedAddress
+from moderation.models import Ban, Report, ReportedAddress
 from tests.meet.conftest import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Q, QuerySet, Value, When
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
+
+from moderation.decisions import ACTION_BUTTONS, STAFF_ACTIONS, ban_addresses, decide
+from moderation.models import Ban, Decision, Report, ReportedAddress
+
+QUEUE_LENGTH = 50
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the site itself: staff may look, filter and delete, never edit."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReportInline(admin.TabularInline):
+    model = Report
+    fields = ("created_at", "reason", "escalated", "decision")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DecisionInline(admin.TabularInline):
+    model = Decision
+    fields = ("decided_at", "action", "decided_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ReportedAddress)
+class ReportedAddressAdmin(ReadOnlyAdmin):
+    list_display = ("short_hash", "report_count", "reasons", "last_reported_at", "banned_until")
+    list_filter = ("last_reported_at", "reports__reason")
+    search_fields = ("ip_hash",)
+    inlines = [DecisionInline, ReportInline]
+    actions = ["ban_for_a_day", "ban_for_a_week", "ban_for_a_month"]
+
+    @admin.display(description="Address (hashed)")
+    def short_hash(self, obj: ReportedAddress) -> str:
+        return f"{obj.ip_hash[:16]}…"
+
+    @admin.display(description="Reasons")
+    def reasons(self, obj: ReportedAddress) -> str:
+        labels = dict(Report.Reason.choices)
+        return ", ".join(sorted({labels[r] for r in obj.reports.values_list("reason", flat=True)}))
+
+    @admin.display(description="Banned until")
+    def banned_until(self, obj: ReportedAddress) -> str:
+        ban = Ban.objects.filter(ip_hash=obj.ip_hash, until__gt=timezone.now()).order_by("-until").first()
+        return f"{ban.until:%Y-%m-%d %H:%M}" if ban else "—"
+
+    def _ban(self, request: HttpRequest, queryset: QuerySet[ReportedAddress], days: int) -> None:
+        count = ban_addresses(list(queryset), days, request.user)  # type: ignore[arg-type]
+        self.message_user(request, f"Banned {count} address(es) for {days} day(s).", messages.SUCCESS)
+
+    @admin.action(description="Ban for a day")
+    def ban_for_a_day(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
+        self._ban(request, queryset, 1)
+
+    @admin.action(description="Ban for a week")
+    def ban_for_a_week(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
+        self._ban(request, queryset, 7)
+
+    @admin.action(description="Ban for a month")
+    def ban_for_a_month(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
+        self._ban(request, queryset, 30)
+
+
+@admin.register(Ban)
+class BanAdmin(admin.ModelAdmin):
+    list_display = ("short_hash", "reason", "until", "active")
+    list_filter = ("until",)
+    search_fields = ("ip_hash",)
+    fields = ("ip_hash", "reason", "until")
+
+    @admin.display(description="Address (hashed)")
+    def short_hash(self, obj: Ban) -> str:
+        return f"{obj.ip_hash[:16]}…"
+
+    @admin.display(boolean=True, description="Active")
+    def active(self, obj: Ban) -> bool:
+        return obj.until > timezone.now()
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ("decided_at", "action", "decided_by", "address")
+    list_filter = ("action", "decided_at")
+
+
+WITH_SNAPSHOT = ExpressionWrapper(Q(snapshot__isnull=False), output_field=BooleanField())
+
+
+def open_reports() -> QuerySet[Report]:
+    """The queue's order: cases banned automatically first, then "underage", then newest first."""
+    underage = Case(When(reason=Report.Reason.UNDERAGE, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return (
+        Report.objects.filter(decision__isnull=True)
+        .select_related("address")
+        .defer("snapshot")
+        .annotate(underage=underage, with_snapshot=WITH_SNAPSHOT)
+        .order_by("-escalated", "-underage", "-created_at")
+    )
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    """Every report; the moderation queue (open reports with their evidence) is a page of its own."""
+
+    list_display = ("created_at", "reason", "escalated", "has_snapshot", "decision")
+    list_filter = ("reason", "escalated", "created_at")
+    exclude = ("snapshot",)
+    readonly_fields = ("address", "reason", "created_at", "chat", "escalated", "decision")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+        # The list never shows the images: leave their bytes in the database.
+        return super().get_queryset(request).defer("snapshot").annotate(with_snapshot=WITH_SNAPSHOT)
+
+    @admin.display(boolean=True, description="Snapshot")
+    def has_snapshot(self, obj: Report) -> bool:
+        return bool(getattr(obj, "with_snapshot", False))
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("queue/", wrap(self.queue_view), name="moderation_queue"),
+            path("<int:pk>/snapshot/", wrap(self.snapshot_view), name="moderation_snapshot"),
+            path("<int:pk>/decide/", wrap(self.decide_view), name="moderation_decide"),
+            *super().get_urls(),
+        ]
+
+    def queue_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        reports = list(open_reports()[:QUEUE_LENGTH])
+        addresses = {report.address_id for report in reports}
+        decisions: dict[int, list[Decision]] = {}
+        for decision in Decision.objects.filter(address_id__in=addresses).select_related("decided_by"):
+            decisions.setdefault(decision.address_id, []).append(decision)
+        now = timezone.now()
+        bans = {
+            ban.ip_hash: ban.until
+            for ban in Ban.objects.filter(ip_hash__in=[r.address.ip_hash for r in reports], until__gt=now).order_by(
+                "until"
+            )
+        }
+        cases = [
+            {
+                "report": report,
+                "history": decisions.get(report.address_id, []),
+                "banned_until": bans.get(report.address.ip_hash),
+            }
+            for report in reports
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Moderation queue",
+            "opts": self.model._meta,
+            "cases": cases,
+            "open_count": Report.objects.filter(decision__isnull=True).count(),
+            "actions": list(ACTION_BUTTONS.items()),
+        }
+        response = TemplateResponse(request, "admin/moderation/queue.html", context)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def snapshot_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        snapshot = Report.objects.filter(pk=pk).values_list("snapshot", flat=True).first()
+        if snapshot is None:
+            raise Http404("No snapshot")
+        response = HttpResponse(bytes(snapshot), content_type="image/jpeg")
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = "inline"
+        return response
+
+    @method_decorator(require_POST)
+    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not request.user.has_perm("moderation.change_reportedaddress"):
+            raise PermissionDenied
+        report = get_object_or_404(Report.objects.select_related("address"), pk=pk)
+        action = request.POST.get("action", "")
+        if action not in STAFF_ACTIONS:
+            messages.error(request, "Unknown action; nothing was decided.")
+        else:
+            decide(report.address, action, request.user)  # type: ignore[arg-type]
+            messages.success(request, f"{Decision.Action(action).label}: {report.address.ip_hash[:12]}…")
+        return HttpResponseRedirect(reverse("admin:moderation_queue"))

@@ -1,0 +1,82 @@
+"""What the signaling app asks of moderation; ``meet`` uses these functions and never the models.
+
+A report travels in two steps: the reporter's connection checks it (``prepare_report``: quota,
+evidence), then the reported side's connection files it (``file_report``) under its own address
+hash, so no address, hashed or not, crosses between connections.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from meet import protocol
+from moderation.bans import BANNED_MESSAGE, active_ban_until, ban_group, ban_message
+from moderation.evidence import ChatLine, EvidenceError, clean_snapshot
+from moderation.reports import Filing, allow_report, file_report, reporter_key, reports_since
+
+__all__ = [
+    "BANNED_MESSAGE",
+    "ReportRefused",
+    "active_ban_until",
+    "ban_group",
+    "ban_message",
+    "file_reported",
+    "prepare_report",
+    "reports_since",
+]
+
+logger = logging.getLogger("alienmeet.moderation")
+
+SIDES = {"me": "reporter", "stranger": "reported"}
+
+
+class ReportRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+async def prepare_report(
+    ip_hash: str, fallback_key: str, reason: str, evidence: protocol.Evidence | None
+) -> dict[str, Any]:
+    """The report as a channel-layer payload for the reported side, or ReportRefused (nothing filed)."""
+    key = reporter_key(ip_hash)
+    if not await allow_report(key or fallback_key):
+        raise ReportRefused(protocol.RATE_LIMITED, "Too many reports in a short time; nothing was reported.")
+    snapshot = None
+    chat: tuple[ChatLine, ...] = ()
+    if evidence is not None:
+        if evidence.snapshot is not None:
+            try:
+                snapshot = await sync_to_async(clean_snapshot, thread_sensitive=False)(evidence.snapshot)
+            except EvidenceError as error:
+                raise ReportRefused(protocol.BAD_MESSAGE, f"{error.message}; nothing was reported.") from None
+            except Exception:
+                # Whatever the image does to the decoder, the visitor gets an answer and the connection lives.
+                logger.exception("event=snapshot_check_failed")
+                raise ReportRefused(
+                    protocol.BAD_MESSAGE, "The snapshot could not be read; nothing was reported."
+                ) from None
+        chat = tuple(ChatLine(SIDES[line.side], line.text) for line in evidence.chat)
+    filing = Filing(reason=reason, reporter_key=key, snapshot=snapshot, chat=chat)
+    return {
+        "reason": filing.reason,
+        "reporter_key": filing.reporter_key,
+        "snapshot": filing.snapshot,
+        "chat": [[line.author, line.text] for line in filing.chat],
+    }
+
+
+async def file_reported(ip_hash: str, payload: dict[str, Any]) -> None:
+    """File a report prepared by ``prepare_report`` against this connection's own address hash."""
+    filing = Filing(
+        reason=payload["reason"],
+        reporter_key=payload.get("reporter_key", ""),
+        snapshot=payload.get("snapshot"),
+        chat=tuple(ChatLine(author, text) for author, text in payload.get("chat", [])),
+    )
+    await file_report(ip_hash, filing)

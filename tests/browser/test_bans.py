@@ -1,0 +1,108 @@
+"""Bans seen from the browser: three different reporters ban a stranger at once, and a ban from the
+moderation queue closes the stranger's open page and refuses it on reload. Each visitor has an
+address of its own (X-Forwarded-For from a trusted proxy), as on a real site."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser.conftest import start_server, wait_js
+from tests.servers import ROOT, Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PASSWORD = "a-long-test-password-42"
+BOB = "203.0.113.8"
+BANNED = "document.getElementById('status').textContent.includes('banned')"
+
+
+@pytest.fixture(scope="module")
+def proxied_server(tmp_path_factory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("bans"), TRUSTED_PROXIES="127.0.0.1")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def visitor_from(browser, proxied_server):
+    contexts = []
+
+    def open_from(address: str):
+        context = browser.new_context(extra_http_headers={"X-Forwarded-For": address})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda message: print(f"[{address} console] {message.type}: {message.text}"))
+        page.goto(f"{proxied_server.http_url}/meet/")
+        wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
+        return page
+
+    yield open_from
+    for context in contexts:
+        context.close()
+
+
+def meet(reporter, stranger) -> None:
+    reporter.get_by_role("button", name="Talk to Aliens").click()
+    for page in (reporter, stranger):
+        wait_js(page, "window.alienmeet.phase === 'connected'")
+
+
+def report(page, reason: str) -> None:
+    page.get_by_role("button", name="Report").click()
+    dialog = page.get_by_role("dialog", name="Report this stranger")
+    dialog.get_by_label(reason).check()
+    dialog.get_by_role("button", name="Send report").click()
+    page.locator("#chat-log .notice", has_text="The stranger was reported").wait_for()
+
+
+def test_three_different_reporters_ban_the_stranger_at_once(visitor_from):
+    bob = visitor_from(BOB)
+    bob.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(bob, "window.alienmeet.phase === 'searching'")
+    for number, address in enumerate(("192.0.2.11", "192.0.2.12", "192.0.2.13"), start=1):
+        reporter = visitor_from(address)
+        meet(reporter, bob)
+        report(reporter, "Nudity")
+        reporter.context.close()  # out of the queue, so the next reporter meets Bob
+        if number < 3:
+            wait_js(bob, "window.alienmeet.phase === 'searching'")
+            assert not bob.evaluate(BANNED)
+    wait_js(bob, BANNED, timeout=10000)
+    assert bob.get_by_role("button", name="Talk to Aliens").is_disabled()
+
+
+def test_a_ban_from_the_queue_closes_the_strangers_page(visitor_from, browser, proxied_server):
+    alice = visitor_from("198.51.100.7")
+    bob = visitor_from("203.0.113.99")
+    bob.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(bob, "window.alienmeet.phase === 'searching'")
+    meet(alice, bob)
+    report(alice, "Harassment")
+    subprocess.run(
+        [sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "mod", "--email", "m@example.com"],
+        cwd=ROOT,
+        env={**proxied_server.environ, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = browser.new_context()
+    staff = context.new_page()
+    staff.goto(f"{proxied_server.http_url}/admin/moderation/report/queue/")
+    staff.get_by_label("Username").fill("mod")
+    staff.get_by_label("Password").fill(PASSWORD)
+    staff.get_by_role("button", name="Log in").click()
+    staff.wait_for_url("**/admin/moderation/report/queue/")
+    staff.locator("section.moderation-case", has_text="Harassment").get_by_role("button", name="Ban 7 days").click()
+    staff.get_by_text("Banned for 7 days").first.wait_for()
+    wait_js(bob, BANNED, timeout=10000)
+    bob.reload()
+    wait_js(bob, BANNED, timeout=10000)
+    # The reporter is not touched.
+    assert alice.evaluate("window.alienmeet.signalingOpen")
+    assert not alice.evaluate(BANNED)
+    context.close()

@@ -1,0 +1,106 @@
+"""A report with evidence, from the call page to the staff's moderation queue."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.browser.conftest import screenshot, wait_for_remote_video, wait_js
+from tests.browser.test_call import matched_pair
+from tests.servers import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PASSWORD = "a-long-test-password-42"
+
+
+def test_report_with_evidence_reaches_the_queue_with_its_image(visitor, browser, site_server):
+    alice, bob = matched_pair(visitor)
+    wait_for_remote_video(alice, frames=5)
+    bob.get_by_label("Message").fill("an unkind line from the stranger")
+    bob.get_by_label("Message").press("Enter")
+    alice.locator("#chat-log .from-stranger", has_text="an unkind line").wait_for()
+    alice.get_by_label("Message").fill("please stop")
+    alice.get_by_label("Message").press("Enter")
+    bob.locator("#chat-log .from-stranger", has_text="please stop").wait_for()
+
+    alice.get_by_role("button", name="Report").click()
+    dialog = alice.get_by_role("dialog", name="Report this stranger")
+    checkbox = dialog.get_by_label("Include a snapshot and the chat")
+    assert checkbox.is_checked()
+    dialog.get_by_label("Harassment").check()
+    dialog.get_by_role("button", name="Send report").click()
+    alice.locator("#chat-log .notice", has_text="The stranger was reported").wait_for()
+    sent = [json.loads(frame) for frame in alice.frames_sent_to_server if '"report"' in frame]
+    assert len(sent) == 1
+    evidence = sent[0]["evidence"]
+    assert evidence["chat"] == [
+        {"from": "stranger", "text": "an unkind line from the stranger"},
+        {"from": "me", "text": "please stop"},
+    ]
+    assert 1000 < len(evidence["snapshot"]) * 3 / 4 <= 100 * 1024
+
+    subprocess.run(
+        [sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "mod", "--email", "m@example.com"],
+        cwd=ROOT,
+        env={**site_server.environ, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    staff = context.new_page()
+    staff.goto(f"{site_server.http_url}/admin/moderation/report/queue/")
+    staff.get_by_label("Username").fill("mod")
+    staff.get_by_label("Password").fill(PASSWORD)
+    staff.get_by_role("button", name="Log in").click()
+    staff.wait_for_url("**/admin/moderation/report/queue/")
+    case = staff.locator("section.moderation-case").first
+    image = case.get_by_role("img", name="Snapshot the reporter attached")
+    image.wait_for()
+    wait_js(staff, "document.querySelector('section.moderation-case img').naturalWidth > 100")
+    assert "an unkind line from the stranger" in case.inner_text()
+    assert "Harassment" in case.inner_text()
+    screenshot(staff, "moderation-queue")
+    # Nobody but staff gets the image.
+    src = image.get_attribute("src")
+    anonymous = browser.new_context()
+    response = anonymous.request.get(f"{site_server.http_url}{src}", max_redirects=0)
+    assert response.status in (302, 403) and not response.body().startswith(b"\xff\xd8")
+    anonymous.close()
+    case.get_by_role("button", name="Dismiss").click()
+    staff.get_by_text("The queue is empty.").wait_for()
+    context.close()
+
+
+SENDER = """async () => {
+  const callScript = document.querySelector('script[type=module][src*="call"]').src;
+  const { ReportSender } = await import(callScript.replace(/call[^/]*\\.js.*$/, 'report.js'));
+  const sent = [];
+  const signaling = new EventTarget();
+  signaling.send = (frame) => { sent.push(frame); return true; };
+  const refuse = (code) => signaling.dispatchEvent(new CustomEvent('error', { detail: { code } }));
+  const sender = new ReportSender(signaling);
+  sender.send('m1', 'spam', { chat: [{ from: 'me', text: 'hi' }] });
+  refuse('bad_message');   // evidence refused: the report goes again, without it
+  refuse('rate_limited');  // the plain report is over the quota: the call still ends
+  refuse('rate_limited');  // nothing pending any more: ignored
+  sender.send('m2', 'nudity', null);
+  signaling.dispatchEvent(new CustomEvent('reported', { detail: { match_id: 'm2' } }));
+  refuse('bad_message');   // about something else
+  return sent;
+}"""
+
+
+def test_refused_evidence_is_resent_without_it_and_a_refused_report_still_moves_on(visitor):
+    page = visitor()
+    sent = page.evaluate(SENDER)
+    assert sent == [
+        {"type": "report", "match_id": "m1", "reason": "spam", "evidence": {"chat": [{"from": "me", "text": "hi"}]}},
+        {"type": "report", "match_id": "m1", "reason": "spam"},
+        {"type": "next"},
+        {"type": "report", "match_id": "m2", "reason": "nudity"},
+    ]

@@ -1,0 +1,180 @@
+"""The moderation queue in the admin: order, evidence, history, decisions, and who may see the snapshots."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from moderation.bans import PERMANENT
+from moderation.models import Ban, Decision, Report, ReportedAddress
+from tests.moderation.test_evidence import jpeg
+
+QUEUE = "/admin/moderation/report/queue/"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(db):
+    return User.objects.create_user("ops", password="pw-for-tests", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def report(ip_hash: str, reason: str = "spam", minutes_ago: int = 0, **fields) -> Report:
+    address, _ = ReportedAddress.objects.get_or_create(ip_hash=ip_hash)
+    address.report_count += 1
+    address.save()
+    created = Report.objects.create(address=address, reason=reason, **fields)
+    Report.objects.filter(pk=created.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=minutes_ago))
+    return created
+
+
+def test_reports_grouped_by_address_and_ban_action(staff_client):
+    loud = ReportedAddress.objects.create(ip_hash="a" * 64, report_count=3)
+    quiet = ReportedAddress.objects.create(ip_hash="b" * 64, report_count=1)
+    for reason in ("spam", "spam", "harassment"):
+        Report.objects.create(address=loud, reason=reason)
+    Report.objects.create(address=quiet, reason="other")
+    html = staff_client.get("/admin/moderation/reportedaddress/").content.decode()
+    assert html.index("aaaaaaaaaaaaaaaa") < html.index("bbbbbbbbbbbbbbbb")
+    assert "Harassment, Spam" in html
+    response = staff_client.post(
+        "/admin/moderation/reportedaddress/",
+        {"action": "ban_for_a_week", "_selected_action": [loud.pk]},
+        follow=True,
+    )
+    assert "Banned 1 address(es) for 7 day(s)." in response.content.decode()
+    ban = Ban.objects.get()
+    assert ban.ip_hash == loud.ip_hash
+    assert ban.until - timezone.now() > datetime.timedelta(days=6, hours=23)
+    decision = Decision.objects.get()
+    assert decision.action == Decision.Action.BAN_7 and decision.decided_by.username == "ops"
+
+
+def test_queue_order_escalated_then_underage_then_newest(staff_client):
+    report("1" * 64, "spam", minutes_ago=1)
+    report("2" * 64, "underage", minutes_ago=30)
+    report("3" * 64, "harassment", minutes_ago=60, escalated=True)
+    report("4" * 64, "nudity", minutes_ago=0)
+    decided = report("5" * 64, "nudity", minutes_ago=0)
+    decided.decision = Decision.objects.create(address=decided.address, action="dismiss")
+    decided.save()
+    response = staff_client.get(QUEUE)
+    assert response.status_code == 200
+    assert {"private", "no-store"} <= {part.strip() for part in response["Cache-Control"].split(",")}
+    html = response.content.decode()
+    positions = [html.index(label) for label in ("Harassment ·", "Underage ·", "Nudity ·", "Spam ·")]
+    assert positions == sorted(positions)
+    assert html.count('class="moderation-case') == 4
+    assert "4 open reports" in html
+
+
+def test_queue_shows_evidence_and_history(staff_client, staff):
+    earlier = report("c" * 64, "spam", minutes_ago=90)
+    Decision.objects.create(address=earlier.address, action=Decision.Action.BAN_1, decided_by=staff)
+    earlier.decision = Decision.objects.first()
+    earlier.save()
+    current = report(
+        "c" * 64,
+        "nudity",
+        snapshot=jpeg(),
+        chat=[{"from": "reporter", "text": "hi <b>there</b>"}, {"from": "reported", "text": "rude words"}],
+    )
+    html = staff_client.get(QUEUE).content.decode()
+    assert f'src="/admin/moderation/report/{current.pk}/snapshot/"' in html
+    assert "Reporter:</strong> hi &lt;b&gt;there&lt;/b&gt;" in html
+    assert "Reported:</strong> rude words" in html
+    assert "2 reports in all" in html
+    assert "Banned for 1 day" in html and ", ops)" in html
+    for label in ("Dismiss", "Ban 1 day", "Ban 7 days", "Ban 30 days", "Ban permanently"):
+        assert f">{label}</button>" in html
+    assert 'href="/admin/moderation/report/queue/"' in staff_client.get("/admin/").content.decode()
+
+
+def test_snapshot_is_served_to_staff_only_and_never_cached(client, staff_client, django_user_model):
+    with_image = report("d" * 64, "nudity", snapshot=jpeg())
+    url = f"/admin/moderation/report/{with_image.pk}/snapshot/"
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert {"private", "no-store"} <= {part.strip() for part in response["Cache-Control"].split(",")}
+    assert response.content.startswith(b"\xff\xd8")
+    anonymous = client.__class__().get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
+    visitor = django_user_model.objects.create_user("visitor", password="pw")
+    plain = client.__class__()
+    plain.force_login(visitor)
+    assert plain.get(url).status_code == 302
+    assert plain.get(QUEUE).status_code == 302
+    # Staff without the moderation permissions see neither the image nor the queue.
+    helper = django_user_model.objects.create_user("helper", password="pw", is_staff=True)
+    limited = client.__class__()
+    limited.force_login(helper)
+    assert limited.get(url).status_code == 403
+    assert limited.get(QUEUE).status_code == 403
+    assert limited.post(f"/admin/moderation/report/{with_image.pk}/decide/", {"action": "ban_1"}).status_code == 403
+    assert not Ban.objects.exists()
+    without = report("e" * 64, "spam")
+    assert staff_client.get(f"/admin/moderation/report/{without.pk}/snapshot/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("action", "days"), [("ban_1", 1), ("ban_7", 7), ("ban_30", 30), ("ban_permanent", None), ("dismiss", 0)]
+)
+def test_decisions_are_recorded_and_close_the_case(staff_client, action, days):
+    first = report("f" * 64, "spam")
+    second = report("f" * 64, "nudity")
+    other = report("9" * 64, "spam")
+    response = staff_client.post(f"/admin/moderation/report/{first.pk}/decide/", {"action": action})
+    assert response.status_code == 302 and response["Location"] == QUEUE
+    decision = Decision.objects.get()
+    assert decision.action == action and decision.decided_by.username == "ops"
+    assert abs(decision.decided_at - timezone.now()) < datetime.timedelta(minutes=1)
+    assert set(Report.objects.filter(decision=decision)) == {first, second}
+    assert Report.objects.get(pk=other.pk).decision is None
+    bans = list(Ban.objects.filter(ip_hash="f" * 64))
+    if days == 0:
+        assert bans == []
+    elif days is None:
+        assert bans[0].until == PERMANENT
+    else:
+        assert abs(bans[0].until - timezone.now() - datetime.timedelta(days=days)) < datetime.timedelta(minutes=1)
+    assert "f" * 16 not in staff_client.get(QUEUE).content.decode()
+
+
+def test_decide_refuses_get_and_unknown_actions(staff_client):
+    case = report("0" * 64, "spam")
+    assert staff_client.get(f"/admin/moderation/report/{case.pk}/decide/").status_code == 405
+    response = staff_client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_forever"}, follow=True)
+    assert "Unknown action" in response.content.decode()
+    assert not Decision.objects.exists() and not Ban.objects.exists()
+    assert staff_client.post("/admin/moderation/report/999999/decide/", {"action": "dismiss"}).status_code == 404
+
+
+def test_report_list_and_detail_are_read_only_and_leave_images_out(staff_client):
+    with_image = report("7" * 64, "nudity", snapshot=jpeg(), chat=[{"from": "reported", "text": "hey"}])
+    report("8" * 64, "spam")
+    listing = staff_client.get("/admin/moderation/report/")
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert html.count('alt="True"') == 1 and html.count('alt="False"') >= 1
+    detail = staff_client.get(f"/admin/moderation/report/{with_image.pk}/change/")
+    assert detail.status_code == 200
+    page = detail.content.decode()
+    assert 'name="_save"' not in page and "hey" in page and "\\xff\\xd8" not in page
+    assert staff_client.get("/admin/moderation/report/add/").status_code == 403
+
+
+def test_address_page_shows_its_decisions_and_reports(staff_client, staff):
+    case = report("6" * 64, "underage")
+    staff_client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_30"})
+    page = staff_client.get(f"/admin/moderation/reportedaddress/{case.address.pk}/change/").content.decode()
+    assert "Banned for 30 days" in page and "Underage" in page and "ops" in page
