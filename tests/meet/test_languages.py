@@ -1,0 +1,99 @@
+"""Strangers matched by a language they share: the `languages` field of `join`, end to end."""
+
+import asyncio
+import json
+
+import pytest
+
+from meet import protocol
+from meet.models import MatchEvent
+from tests.meet.conftest import Peer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def join_languages(languages: object) -> tuple[str, ...]:
+    command = protocol.parse_frame(json.dumps({"type": "join", "languages": languages}))
+    assert isinstance(command, protocol.Join)
+    return command.languages
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (["es"], ("es",)),
+        (["pt-BR", " EN-us ", "pt-br"], ("pt-br", "en-us")),
+        (["zh-Hant-TW", "es-419", "sr-Latn"], ("zh-hant-tw", "es-419", "sr-latn")),
+        (["de-CH-1996"], ("de-ch-1996",)),
+        ([], ()),
+        (None, ()),
+    ],
+)
+def test_language_tags_are_validated_and_normalised(given, kept):
+    assert join_languages(given) == kept
+
+
+def test_join_without_languages_has_none():
+    assert protocol.parse_frame('{"type": "join"}') == protocol.Join((), ())
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "es",
+        ["es", "fr", "de", "it"],
+        [42],
+        ["english"],
+        ["pt_BR"],
+        ["es-"],
+        ["-es"],
+        ["e"],
+        ["es--ES"],
+        ["1es"],
+        ["en-" + "a" * 40],
+        ["es\u0000"],
+        ["ES-<script>"],
+    ],
+)
+def test_malformed_languages_are_refused(given):
+    with pytest.raises(protocol.ProtocolError) as refused:
+        join_languages(given)
+    assert refused.value.code == protocol.BAD_MESSAGE
+
+
+def test_matching_compares_primary_subtags():
+    assert protocol.primary_languages(("pt-br", "pt-pt", "en-us", "zh-hant-tw")) == ("pt", "en", "zh")
+
+
+async def test_matched_by_language_while_a_stranger_who_shares_none_waits(backend):
+    japanese = await Peer.connect()
+    await japanese.send({"type": "join", "languages": ["ja-JP"]})
+    await japanese.expect("waiting")
+    brazilian = await Peer.connect()
+    await brazilian.send({"type": "join", "languages": ["pt-BR", "en"]})
+    await brazilian.expect("waiting")
+    portuguese = await Peer.connect()
+    await portuguese.send({"type": "join", "languages": ["pt-PT"]})
+    matched = await portuguese.expect("matched", polite=False, languages=["pt"])
+    await brazilian.expect("matched", polite=True, languages=["pt"], match_id=matched["match_id"])
+    await japanese.nothing()
+    await portuguese.send({"type": "next"})
+    await brazilian.expect("partner_left")
+    for _ in range(50):  # events are written in batches, about once a second
+        events = [event async for event in MatchEvent.objects.all()]
+        if events:
+            break
+        await asyncio.sleep(0.1)
+    assert len(events) == 1 and events[0].language_matched is True
+    for peer in (japanese, brazilian, portuguese):
+        await peer.close()
+
+
+async def test_a_bad_language_tag_is_answered_and_loses_nothing(backend):
+    peer = await Peer.connect()
+    await peer.send({"type": "join", "languages": ["not a tag"]})
+    error = await peer.expect("error", code="bad_message")
+    assert "BCP 47" in error["message"]
+    await peer.send({"type": "join", "languages": ["es"]})
+    await peer.expect("waiting")
+    await peer.close()
