@@ -2,6 +2,7 @@
 
 import { ChatView } from "./chat.js";
 import { ConnectDeadline } from "./connect_deadline.js";
+import { browserLanguages, describeLanguages, parseLanguages, sharedLanguagesSentence } from "./languages.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
 import { ReportSender, collectEvidence } from "./report.js";
@@ -24,6 +25,8 @@ const ui = {
   mediaProblemText: $("media-problem-text"),
   startForm: $("start-form"),
   interests: $("interests"),
+  languages: $("languages"),
+  languagesNames: $("languages-names"),
   start: $("start"),
   next: $("next"),
   stop: $("stop"),
@@ -56,6 +59,7 @@ const state = {
   localStream: null,
   iceServers: [],
   interests: [],
+  languages: [],
   session: null,
   connectDeadline: null, // from `matched` until the call first connects
   detached: false, // the call goes on peer to peer, but the server no longer links the two of us
@@ -151,6 +155,13 @@ async function start() {
     ui.interests.focus();
     return;
   }
+  try {
+    state.languages = parseLanguages(ui.languages.value);
+  } catch (error) {
+    ui.status.textContent = error.message;
+    ui.languages.focus();
+    return;
+  }
   if (state.mediaMode === null && !(await acquire(MEDIA_FULL))) return;
   state.wantCall = true;
   search("join");
@@ -161,12 +172,12 @@ function search(kind) {
   setPhase("searching", "Looking for a stranger…");
   showRemoteMessage("Looking for a stranger…");
   // If the socket is down, the next hello sends the join.
-  signaling.send(kind === "next" ? { type: "next" } : { type: "join", interests: state.interests });
+  signaling.send(kind === "next" ? { type: "next" } : { type: "join", interests: state.interests, languages: state.languages });
 }
 
 // The peer session.
 
-function startSession({ match_id: matchId, polite, interests }) {
+function startSession({ match_id: matchId, polite, interests, languages = [] }) {
   endSession();
   const session = new PeerSession({
     matchId,
@@ -194,6 +205,7 @@ function startSession({ match_id: matchId, polite, interests }) {
   }));
   session.addEventListener("peermessage", current((event) => onPeerMessage(event.detail)));
   chat.add(interests.length ? `Matched! You both like ${interests.join(", ")}.` : "Matched with a random stranger. Say hi!", "notice");
+  if (languages.length) chat.add(sharedLanguagesSentence(languages), "notice");
   setPhase("connecting", "Connecting…");
   showRemoteMessage("Connecting…");
   state.connectDeadline = new ConnectDeadline(() => { if (state.session === session) couldNotConnect("next"); });
@@ -333,6 +345,18 @@ function toggle(button, kind, tracks, localOff) {
   if (localOff) localOff.hidden = !off;
   if (state.session) state.session.sendPeer({ kind, on: !off });
 }
+
+// "I speak" starts with the browser's languages; their own names show beside the codes.
+function showLanguageNames() {
+  try {
+    ui.languagesNames.textContent = describeLanguages(parseLanguages(ui.languages.value));
+  } catch (error) {
+    ui.languagesNames.textContent = error.message;
+  }
+}
+ui.languages.value = browserLanguages().join(", ");
+showLanguageNames();
+ui.languages.addEventListener("input", showLanguageNames);
 
 ui.startForm.addEventListener("submit", (event) => {
   event.preventDefault();

@@ -84,8 +84,11 @@ def visitor(browser, site_server):
         server: Server | None = None,
         target_browser=None,
         prepare: Callable[[object], None] | None = None,
+        locale: str | None = None,  # the browser's language: navigator.languages and Accept-Language
     ):
-        context = (target_browser or browser).new_context(viewport=viewport or {"width": 1280, "height": 800})
+        context = (target_browser or browser).new_context(
+            viewport=viewport or {"width": 1280, "height": 800}, locale=locale
+        )
         contexts.append(context)
         page = context.new_page()
         if prepare:  # init scripts or routes that must be in place before the page loads
