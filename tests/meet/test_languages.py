@@ -4,6 +4,9 @@ import asyncio
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from meet import protocol
 from meet.models import MatchEvent
@@ -59,6 +62,21 @@ def test_malformed_languages_are_refused(given):
     with pytest.raises(protocol.ProtocolError) as refused:
         join_languages(given)
     assert refused.value.code == protocol.BAD_MESSAGE
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=40), st.from_regex(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")), max_size=4))
+def test_any_languages_field_is_kept_well_formed_or_refused(value):
+    try:
+        kept = join_languages(value)
+    except protocol.ProtocolError as refused:
+        assert refused.code == protocol.BAD_MESSAGE
+        return
+    assert len(kept) <= protocol.MAX_LANGUAGES and len(set(kept)) == len(kept)
+    for tag in kept:
+        assert tag == tag.lower() and len(tag) <= protocol.MAX_LANGUAGE_TAG_LENGTH
+        # What matching compares is letters only, so it can never break the Redis scripts' lists.
+        assert protocol.primary_languages((tag,))[0].isascii() and protocol.primary_languages((tag,))[0].isalpha()
 
 
 def test_matching_compares_primary_subtags():
