@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SYSTEM_PACKAGES := chromium coturn nginx-light nftables conntrack iproute2 curl
 
-.PHONY: serve test lint check bench system-deps clean
+.PHONY: serve test lint check bench bench-pow vendor system-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,15 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) bench/signaling.py
+
+# Refreshes static/vendor/ (the nudity shield's TensorFlow.js and model) from the npm registry at the
+# versions pinned in tools/vendor.py. The result is committed; the site and the tests never fetch it.
+vendor:
+	$(PYTHON) tools/vendor.py
+
+# What the anti-bot proof of work costs a browser, at the normal and the raised difficulty.
+bench-pow: $(STAMP) system-deps
+	$(PY) bench/pow.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles artifacts
