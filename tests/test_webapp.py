@@ -71,6 +71,17 @@ def test_manifest_speaks_the_visitors_language(client, settings, monkeypatch):
     assert spanish["lang"] == "es" and spanish["dir"] == "ltr" and spanish["name"].startswith("[es] ")
 
 
+def test_manifest_is_translated_from_the_catalogs(client):
+    spanish = json.loads(client.get("/manifest.webmanifest", headers={"accept-language": "es"}).content)
+    assert spanish["name"] == "AlienMeet: sin fronteras. Solo personas."
+    assert spanish["shortcuts"][1]["name"] == "Artículos"
+    arabic = json.loads(client.get("/manifest.webmanifest", headers={"accept-language": "ar"}).content)
+    assert arabic["lang"] == "ar" and arabic["dir"] == "rtl"
+    assert arabic["shortcuts"][0]["name"] == "تحدّث مع الفضائيين"
+    hindi = client.get("/offline/", headers={"accept-language": "hi"}).content.decode()
+    assert "आप ऑफ़लाइन हैं" in hindi
+
+
 def test_service_worker_is_served_for_the_whole_site(client):
     response = client.get("/sw.js")
     assert response.status_code == 200

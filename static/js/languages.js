@@ -1,6 +1,8 @@
 // The languages a visitor speaks: read from the browser, edited in the "I speak" field, sent with
 // `join` (docs/protocol.md), and named in the sentence shown when two strangers share one.
 
+import { format, formatList, gettext } from "./i18n.js";
+
 export const MAX_LANGUAGES = 3;
 const MAX_TAG_LENGTH = 35;
 // The same well-formed BCP 47 tags the server accepts (meet/protocol.py), lower-cased.
@@ -8,16 +10,6 @@ const TAG = new RegExp(
   "^[a-z]{2,3}(?:-[a-z]{3}){0,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
   + "(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*(?:-x(?:-[a-z0-9]{1,8})+)?$",
 );
-
-// The page's strings go through Django's JavaScript catalog when the page loads it (it defines
-// `django`); without it they stay as written.
-function gettext(text) {
-  return globalThis.django ? globalThis.django.gettext(text) : text;
-}
-
-function pageLanguage() {
-  return document.documentElement.lang || "en";
-}
 
 const primary = (tag) => tag.split("-", 1)[0];
 
@@ -61,21 +53,13 @@ export function ownName(tag) {
   }
 }
 
-function listOf(items) {
-  try {
-    return new Intl.ListFormat(pageLanguage(), { type: "conjunction" }).format(items);
-  } catch {
-    return items.join(", ");
-  }
-}
-
 // "Español, English": what the field's codes stand for, shown beside it.
 export function describeLanguages(tags) {
-  return listOf(tags.map(ownName));
+  return formatList(tags.map(ownName));
 }
 
 // "You both speak Español." in the page's language, the languages in their own names.
 export function sharedLanguagesSentence(codes) {
   // Translators: %(languages)s is one or more language names, each in its own language ("Español and English").
-  return gettext("You both speak %(languages)s.").replace("%(languages)s", listOf(codes.map(ownName)));
+  return format(gettext("You both speak %(languages)s."), { languages: formatList(codes.map(ownName)) });
 }
