@@ -24,7 +24,7 @@ def patient_server(tmp_path):
 
 
 def talk(page) -> None:
-    page.get_by_role("button", name="Talk to Aliens").click()
+    page.locator("#start").click()  # "Talk to Aliens", in the page's language
     wait_js(page, "window.alienmeet.phase !== 'idle'")
 
 
@@ -34,12 +34,12 @@ def joined_with(page) -> dict:
 
 
 def test_strangers_who_share_a_language_are_matched_first(visitor, patient_server):
-    japanese = visitor(server=patient_server, locale="ja-JP")
+    japanese = visitor(server=patient_server, locale="ja-JP")  # no Japanese pages: the page is in English
     assert japanese.get_by_label("I speak:").input_value() == "ja-JP"
     talk(japanese)
     wait_js(japanese, "window.alienmeet.phase === 'searching'")
     spain = visitor(server=patient_server, locale="es-ES")
-    assert spain.get_by_label("I speak:").input_value() == "es-ES"
+    assert spain.get_by_label("Hablo:").input_value() == "es-ES"
     assert spain.locator("#languages-names").inner_text() == "Español de España"  # in its own words
     talk(spain)
     wait_js(spain, "window.alienmeet.phase === 'searching'")
@@ -47,7 +47,8 @@ def test_strangers_who_share_a_language_are_matched_first(visitor, patient_serve
     talk(mexico)
     for page in (spain, mexico):
         wait_js(page, "['connecting', 'connected'].includes(window.alienmeet.phase)")
-        page.locator("#chat-log", has_text="You both speak Español.").wait_for()
+        # In the page's language, the shared language in its own name.
+        page.locator("#chat-log", has_text="Ambos hablan Español.").wait_for()
     assert spain.evaluate("window.alienmeet.matchId") == mexico.evaluate("window.alienmeet.matchId")
     assert japanese.evaluate("window.alienmeet.phase") == "searching"
     assert joined_with(japanese)["languages"] == ["ja-jp"]
@@ -61,7 +62,7 @@ def test_the_i_speak_field_refuses_what_is_not_a_language(visitor):
     field = page.get_by_label("I speak:")
     field.fill("en, hi, Klingon!")
     assert "codes such as" in page.locator("#languages-names").inner_text()
-    page.get_by_role("button", name="Talk to Aliens").click()
+    page.locator("#start").click()
     assert "codes such as" in page.locator("#status").inner_text()
     assert window_phase(page) == "idle"
     field.fill("en, hi")
