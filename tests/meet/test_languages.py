@@ -4,13 +4,17 @@ import asyncio
 import json
 
 import pytest
+import redis
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from conftest import REDIS_URL
 from meet import protocol
+from meet.matchmaking import Busy, Matched, get_matchmaker
 from meet.models import MatchEvent
 from tests.meet.conftest import Peer
+from tests.meet.test_redis_lease import make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,3 +119,27 @@ async def test_a_bad_language_tag_is_answered_and_loses_nothing(backend):
     await peer.send({"type": "join", "languages": ["es"]})
     await peer.expect("waiting")
     await peer.close()
+
+
+async def test_busy_names_the_shared_languages_too(backend):
+    mm = get_matchmaker()
+    for name in ("a", "b"):
+        await mm.register(name, f"channel-{name}")
+    await mm.join("a", "ta", (), ("pt", "en"))
+    matched = await mm.join("b", "tb", (), ("en", "pt"))
+    assert isinstance(matched, Matched) and matched.shared_languages == ("en", "pt")
+    waited = await mm.join("a", "ta", (), ("pt", "en"))
+    assert isinstance(waited, Busy) and waited.shared_languages == ("pt", "en")
+
+
+async def test_language_queues_expire_like_every_other_key(redis_prefix):
+    mm = make(redis_prefix)
+    await mm.register("a", "chan-a")
+    await mm.join("a", "t1", (), ("es", "hi"))
+    await mm.heartbeat()
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    keys = [f"{redis_prefix}ql:es", f"{redis_prefix}ql:hi"]
+    assert all(0 < client.pttl(key) <= mm.peer_ttl_ms for key in keys), {key: client.pttl(key) for key in keys}
+    await mm.leave_queue("a")
+    assert not any(client.zcard(key) for key in keys)
+    await mm.shutdown()
