@@ -265,7 +265,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
                     if self.match is not None:
                         await self._error(protocol.BAD_MESSAGE, _("Already in a call; send next or leave first."))
                         return
-                    if not await self._admit(command):
+                    if not await self._admit(command) or not await self._next_allowed(count=False):
                         return
                     self.interests = interests
                     self.languages = protocol.primary_languages(languages)
@@ -276,6 +276,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
                     await self._end_match(protocol.LEFT_NEXT)
                     await self._queue()
                 case protocol.Leave():
+                    if self.match is not None:
+                        # Leave then join skips a stranger as Next does, so it counts towards the same limit.
+                        self._count_skip()
                     await self._end_match(protocol.LEFT_LEAVE)
                     self._stop_retrying()
                     queued, self.ticket = bool(self.ticket), ""
@@ -315,13 +318,23 @@ class MeetConsumer(AsyncWebsocketConsumer):
             )
         return False
 
-    async def _next_allowed(self) -> bool:
-        limit = settings.MEET["NEXT_PER_MINUTE"]
-        now = time.monotonic()
+    def _recent_skips(self, now: float) -> int:
         while self.next_times and now - self.next_times[0] >= 60:
             self.next_times.popleft()
-        if len(self.next_times) < limit:
-            self.next_times.append(now)
+        return len(self.next_times)
+
+    def _count_skip(self) -> None:
+        now = time.monotonic()
+        self._recent_skips(now)
+        self.next_times.append(now)
+
+    async def _next_allowed(self, count: bool = True) -> bool:
+        """Next skips a stranger; so does leave followed by join, which ``count=False`` checks without counting."""
+        limit = settings.MEET["NEXT_PER_MINUTE"]
+        now = time.monotonic()
+        if self._recent_skips(now) < limit:
+            if count:
+                self.next_times.append(now)
             return True
         retry_after = math.ceil(60 - (now - self.next_times[0]))
         message = in_language(
