@@ -96,6 +96,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.match: CurrentMatch | None = None
         self.ticket = ""  # set while queued: which queue entry a matched notice must name
         self.interests: tuple[str, ...] = ()
+        self.languages: tuple[str, ...] = ()  # primary language subtags, as matching compares them
         self.registered = False
         self.gone = False  # the socket is closed (by us or by the browser): send nothing more
         self.online_count = 0
@@ -260,13 +261,14 @@ class MeetConsumer(AsyncWebsocketConsumer):
         # the visitor's own commands never interleave.
         async with self.lock:
             match command:
-                case protocol.Join(interests=interests):
+                case protocol.Join(interests=interests, languages=languages):
                     if self.match is not None:
                         await self._error(protocol.BAD_MESSAGE, _("Already in a call; send next or leave first."))
                         return
                     if not await self._admit(command) or not await self._next_allowed(count=False):
                         return
                     self.interests = interests
+                    self.languages = protocol.primary_languages(languages)
                     await self._queue()
                 case protocol.Next():
                     if not await self._admit(command) or not await self._next_allowed():
@@ -397,10 +399,10 @@ class MeetConsumer(AsyncWebsocketConsumer):
     async def _join(self) -> JoinResult:
         if not self.registered:
             await self._register()
-        result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests)
+        result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
         if isinstance(result, Gone):
             await self._register()
-            result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests)
+            result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
         return result
 
     async def _queue(self) -> None:
@@ -424,6 +426,7 @@ class MeetConsumer(AsyncWebsocketConsumer):
             "ticket": result.partner_ticket,
             "partner_channel": self.channel_name,
             "interests": list(result.shared_interests),
+            "languages": list(result.shared_languages),
         }
         try:
             await self.channel_layer.send(result.partner_channel, notice)
@@ -437,8 +440,15 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self._stop_retrying()
         self.ticket = ""
         self.match = CurrentMatch(result.match_id, result.partner_channel)
-        await self.send_json(protocol.matched(result.match_id, False, result.shared_interests, ice_servers()))
-        logger.info("event=match_start wait=%.2f interest_matched=%s", result.wait, bool(result.shared_interests))
+        await self.send_json(
+            protocol.matched(result.match_id, False, result.shared_interests, ice_servers(), result.shared_languages)
+        )
+        logger.info(
+            "event=match_start wait=%.2f interest_matched=%s language_matched=%s",
+            result.wait,
+            bool(result.shared_interests),
+            bool(result.shared_languages),
+        )
 
     async def _end_match(self, reason: str, keep_apart: bool = False) -> None:
         if self.match is None:
@@ -501,7 +511,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self._stop_retrying()
         self.ticket = ""
         self.match = CurrentMatch(busy.match_id, busy.partner_channel)
-        await self.send_json(protocol.matched(busy.match_id, busy.polite, busy.shared_interests, ice_servers()))
+        await self.send_json(
+            protocol.matched(busy.match_id, busy.polite, busy.shared_interests, ice_servers(), busy.shared_languages)
+        )
         return True
 
     async def _end_lost_match(self, result: JoinResult, busy_since: float | None) -> float | None:
@@ -527,7 +539,14 @@ class MeetConsumer(AsyncWebsocketConsumer):
             self.ticket = ""
             self.match = CurrentMatch(message["match_id"], message["partner_channel"])
             await self.send_json(
-                protocol.matched(message["match_id"], True, tuple(message["interests"]), ice_servers())
+                protocol.matched(
+                    message["match_id"],
+                    True,
+                    tuple(message["interests"]),
+                    ice_servers(),
+                    # A notice from a process that predates languages carries none.
+                    tuple(message.get("languages", ())),
+                )
             )
 
     async def meet_signal(self, message: dict[str, Any]) -> None:

@@ -13,19 +13,20 @@ class MatchEvent(models.Model):
     started_at = models.DateTimeField(_("started at"), db_index=True)
     ended_at = models.DateTimeField(_("ended at"), db_index=True)
     wait_seconds = models.FloatField(
-        _("wait (s)"), help_text=_("How long the first of the two had waited in the queue.")
+        _("wait seconds"), help_text=_("How long the first of the two had waited in the queue.")
     )
     partner_wait_seconds = models.FloatField(
-        _("partner's wait (s)"), help_text=_("How long the second of the two had waited.")
+        _("partner wait seconds"), help_text=_("How long the second of the two had waited.")
     )
-    duration_seconds = models.FloatField(_("length (s)"))
-    end_reason = models.CharField(_("ended by"), max_length=16, choices=EndReason.choices)
-    interest_matched = models.BooleanField(_("common interest"), default=False)
+    duration_seconds = models.FloatField(_("duration seconds"))
+    end_reason = models.CharField(_("end reason"), max_length=16, choices=EndReason.choices)
+    interest_matched = models.BooleanField(_("interest matched"), default=False)
+    language_matched = models.BooleanField(_("language matched"), default=False)
 
     class Meta:
         ordering = ["-started_at"]
-        verbose_name = _("match")
-        verbose_name_plural = _("matches")
+        verbose_name = _("match event")
+        verbose_name_plural = _("match events")
         indexes = [models.Index(fields=["ended_at", "end_reason"])]
 
     def __str__(self) -> str:

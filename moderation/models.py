@@ -15,11 +15,11 @@ class ReportedAddress(models.Model):
     """Everyone reported from one address, known only by a keyed hash of that address."""
 
     ip_hash = models.CharField(
-        _("address hash"), max_length=64, unique=True, help_text=_("HMAC-SHA256 of the address; not reversible.")
+        _("ip hash"), max_length=64, unique=True, help_text=_("HMAC-SHA256 of the address; not reversible.")
     )
-    report_count = models.PositiveIntegerField(_("reports"), default=0)
-    first_reported_at = models.DateTimeField(_("first reported"), auto_now_add=True)
-    last_reported_at = models.DateTimeField(_("last reported"), auto_now=True, db_index=True)
+    report_count = models.PositiveIntegerField(_("report count"), default=0)
+    first_reported_at = models.DateTimeField(_("first reported at"), auto_now_add=True)
+    last_reported_at = models.DateTimeField(_("last reported at"), auto_now=True, db_index=True)
 
     class Meta:
         db_table = "meet_reportedaddress"
@@ -47,7 +47,7 @@ class Decision(models.Model):
     address = models.ForeignKey(
         ReportedAddress, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("address")
     )
-    action = models.CharField(_("decision"), max_length=16, choices=Action.choices)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -82,13 +82,13 @@ class Report(models.Model):
         ReportedAddress, on_delete=models.CASCADE, related_name="reports", verbose_name=_("address")
     )
     reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
-    created_at = models.DateTimeField(_("filed at"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     # Evidence the reporter chose to attach: a re-encoded still frame (pixels only) and chat lines.
     snapshot = models.BinaryField(
         _("snapshot"), null=True, blank=True, help_text=_("JPEG re-encoded by the server; no metadata.")
     )
     chat = models.JSONField(
-        _("chat lines"), default=list, blank=True, help_text='[{"from": "reporter"|"reported", "text": …}]'
+        _("chat"), default=list, blank=True, help_text='[{"from": "reporter"|"reported", "text": …}]'
     )
     escalated = models.BooleanField(
         _("escalated"), default=False, help_text=_("Several reporters at once: banned automatically.")
@@ -116,7 +116,7 @@ class Report(models.Model):
 
 
 class Ban(models.Model):
-    ip_hash = models.CharField(_("address hash"), max_length=64, db_index=True)
+    ip_hash = models.CharField(_("ip hash"), max_length=64, db_index=True)
     reason = models.CharField(_("reason"), max_length=200)
     until = models.DateTimeField(_("until"), db_index=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="ban",
             name="ip_hash",
-            field=models.CharField(db_index=True, max_length=64, verbose_name="address hash"),
+            field=models.CharField(db_index=True, max_length=64, verbose_name="ip hash"),
         ),
         migrations.AlterField(
             model_name="ban",
@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
                     ("auto_ban", "Banned automatically"),
                 ],
                 max_length=16,
-                verbose_name="decision",
+                verbose_name="action",
             ),
         ),
         migrations.AlterField(
@@ -109,16 +109,13 @@ class Migration(migrations.Migration):
             model_name="report",
             name="chat",
             field=models.JSONField(
-                blank=True,
-                default=list,
-                help_text='[{"from": "reporter"|"reported", "text": …}]',
-                verbose_name="chat lines",
+                blank=True, default=list, help_text='[{"from": "reporter"|"reported", "text": …}]', verbose_name="chat"
             ),
         ),
         migrations.AlterField(
             model_name="report",
             name="created_at",
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="filed at"),
+            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created at"),
         ),
         migrations.AlterField(
             model_name="report",
@@ -164,7 +161,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="reportedaddress",
             name="first_reported_at",
-            field=models.DateTimeField(auto_now_add=True, verbose_name="first reported"),
+            field=models.DateTimeField(auto_now_add=True, verbose_name="first reported at"),
         ),
         migrations.AlterField(
             model_name="reportedaddress",
@@ -173,17 +170,17 @@ class Migration(migrations.Migration):
                 help_text="HMAC-SHA256 of the address; not reversible.",
                 max_length=64,
                 unique=True,
-                verbose_name="address hash",
+                verbose_name="ip hash",
             ),
         ),
         migrations.AlterField(
             model_name="reportedaddress",
             name="last_reported_at",
-            field=models.DateTimeField(auto_now=True, db_index=True, verbose_name="last reported"),
+            field=models.DateTimeField(auto_now=True, db_index=True, verbose_name="last reported at"),
         ),
         migrations.AlterField(
             model_name="reportedaddress",
             name="report_count",
-            field=models.PositiveIntegerField(default=0, verbose_name="reports"),
+            field=models.PositiveIntegerField(default=0, verbose_name="report count"),
         ),
     ]

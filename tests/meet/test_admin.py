@@ -73,7 +73,7 @@ def test_live_stats_in_the_staff_members_language(staff_client, backend):
     assert labels == ["1 से. से कम", "1 से 5 से.", "5 से 15 से.", "15 से 60 से.", "60 से. से ज़्यादा"]
     match_event(timezone.now(), "disconnect")
     listing = staff_client.get("/admin/meet/matchevent/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
-    assert "Выберите звонок для просмотра" in listing and "Причина завершения" in listing  # the model and a column
+    assert "Выберите событие пары для просмотра" in listing and "Причина окончания" in listing  # the model and a column
     assert "Обрыв связи" in listing  # the end reasons in the filter
 
 

@@ -5,18 +5,18 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("meet", "0004_moderation_moves_out"),
+        ("meet", "0005_language_matches"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
             name="matchevent",
-            options={"ordering": ["-started_at"], "verbose_name": "match", "verbose_name_plural": "matches"},
+            options={"ordering": ["-started_at"], "verbose_name": "match event", "verbose_name_plural": "match events"},
         ),
         migrations.AlterField(
             model_name="matchevent",
             name="duration_seconds",
-            field=models.FloatField(verbose_name="length (s)"),
+            field=models.FloatField(verbose_name="duration seconds"),
         ),
         migrations.AlterField(
             model_name="matchevent",
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 choices=[("next", "Next"), ("leave", "Leave"), ("disconnect", "Disconnect")],
                 max_length=16,
-                verbose_name="ended by",
+                verbose_name="end reason",
             ),
         ),
         migrations.AlterField(
@@ -35,13 +35,18 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="matchevent",
             name="interest_matched",
-            field=models.BooleanField(default=False, verbose_name="common interest"),
+            field=models.BooleanField(default=False, verbose_name="interest matched"),
+        ),
+        migrations.AlterField(
+            model_name="matchevent",
+            name="language_matched",
+            field=models.BooleanField(default=False, verbose_name="language matched"),
         ),
         migrations.AlterField(
             model_name="matchevent",
             name="partner_wait_seconds",
             field=models.FloatField(
-                help_text="How long the second of the two had waited.", verbose_name="partner's wait (s)"
+                help_text="How long the second of the two had waited.", verbose_name="partner wait seconds"
             ),
         ),
         migrations.AlterField(
@@ -53,7 +58,7 @@ class Migration(migrations.Migration):
             model_name="matchevent",
             name="wait_seconds",
             field=models.FloatField(
-                help_text="How long the first of the two had waited in the queue.", verbose_name="wait (s)"
+                help_text="How long the first of the two had waited in the queue.", verbose_name="wait seconds"
             ),
         ),
     ]
