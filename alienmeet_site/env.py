@@ -110,7 +110,7 @@ def redis_prefix(environ: Mapping[str, str] = os.environ) -> str:
 def channel_layers(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     url = environ.get("REDIS_URL", "").strip()
     if not url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        return {"default": {"BACKEND": "meet.memory_layer.SweepingInMemoryChannelLayer"}}
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://; got {url!r}.")
     return {
