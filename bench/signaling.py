@@ -138,7 +138,7 @@ def cluster(config: Config, workdir: Path) -> Iterator[Cluster]:
                 command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", "/dev/null"]
                 command.append("alienmeet_site.asgi:application")
             elif config.server == "uvicorn":
-                # As in production (deploy/run-workers.sh).
+                # uvicorn on its fastest stack here: uvloop, httptools, the sans-I/O websockets protocol.
                 command = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
                 command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio"]
                 command += ["--no-proxy-headers", "--log-level", "warning", "alienmeet_site.asgi:application"]
