@@ -7,9 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-SYSTEM_PACKAGES := chromium coturn nginx-light
+SYSTEM_PACKAGES := chromium coturn nginx-light nftables conntrack iproute2 curl
 
-.PHONY: serve test lint check bench system-deps clean
+.PHONY: serve test lint check bench bench-pow vendor system-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ serve: $(STAMP)
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --skip-checks --no-input
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver --skip-checks $(HOST):$(PORT)
 
-# Debian packages the browser, TURN and proxy tests drive.
+# Debian packages the browser, TURN and proxy tests drive (nftables and conntrack: the network lab's NATs).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -32,6 +32,9 @@ system-deps:
 	command -v nginx >/dev/null || missing="$$missing nginx-light"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v nft >/dev/null || missing="$$missing nftables"; \
+	command -v conntrack >/dev/null || missing="$$missing conntrack"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -50,6 +53,15 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) bench/signaling.py
+
+# Refreshes static/vendor/ (the nudity shield's TensorFlow.js and model) from the npm registry at the
+# versions pinned in tools/vendor.py. The result is committed; the site and the tests never fetch it.
+vendor:
+	$(PYTHON) tools/vendor.py
+
+# What the anti-bot proof of work costs a browser, at the normal and the raised difficulty.
+bench-pow: $(STAMP) system-deps
+	$(PY) bench/pow.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles artifacts

@@ -21,6 +21,8 @@ _SITE_POLICY = {
 }
 # Django's admin templates set a few inline style attributes.
 _ADMIN_EXTRA = {"style-src": "'self' 'unsafe-inline'"}
+# The nudity shield's classifier runs as WebAssembly; this allows compiling it, not JavaScript eval.
+_CALL_EXTRA = {"script-src": "'self' 'wasm-unsafe-eval'"}
 
 # The call page needs the camera and microphone, for this site only; nothing needs the rest.
 PERMISSIONS_POLICY = (
@@ -33,6 +35,8 @@ def content_security_policy(request: HttpRequest) -> str:
     policy = dict(_SITE_POLICY)
     if request.path.startswith("/admin/"):
         policy.update(_ADMIN_EXTRA)
+    if request.path.startswith("/meet/"):
+        policy.update(_CALL_EXTRA)
     scheme = "wss" if request.is_secure() else "ws"
     # 'self' covers same-origin WebSockets in current browsers; naming it keeps older ones working.
     policy["connect-src"] = f"'self' {scheme}://{request.get_host()}"

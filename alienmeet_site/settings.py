@@ -116,6 +116,26 @@ MEET = {
     "RATE_BURST": env.env_number("MEET_RATE_BURST", 50, minimum=1),
     # Frames refused by the rate limit within 10 seconds before the connection is closed.
     "FLOOD_CLOSE_AFTER": int(env.env_number("MEET_FLOOD_CLOSE_AFTER", 100, minimum=1)),
+    # Next presses one connection may make per minute; more are refused with rate_limited.
+    "NEXT_PER_MINUTE": int(env.env_number("MEET_NEXT_PER_MINUTE", 30, minimum=1)),
+}
+
+# Admission to the queue: the rules the visitor accepted, and an ALTCHA proof of work.
+ADMISSION = {
+    # The one place the rules' version lives (content/rules.md is their text); change it and
+    # every visitor is asked to accept them again.
+    "RULES_VERSION": os.environ.get("MEET_RULES_VERSION", "").strip() or "2026-11-27",
+    # HMAC key that signs challenges; unset, one is derived from DJANGO_SECRET_KEY.
+    "POW_HMAC_KEY": os.environ.get("ALTCHA_HMAC_KEY", "").strip(),
+    # Largest secret number of a challenge: a browser tries half of them on average.
+    "POW_MAX_NUMBER": int(env.env_number("MEET_POW_MAX_NUMBER", 100_000, minimum=10)),
+    # The difficulty for an address that opened more than POW_BUSY_CONNECTS connections
+    # within POW_BUSY_WINDOW seconds.
+    "POW_BUSY_MAX_NUMBER": int(env.env_number("MEET_POW_BUSY_MAX_NUMBER", 1_000_000, minimum=10)),
+    "POW_BUSY_CONNECTS": int(env.env_number("MEET_POW_BUSY_CONNECTS", 20, minimum=1)),
+    "POW_BUSY_WINDOW": int(env.env_number("MEET_POW_BUSY_WINDOW", 60, minimum=1)),
+    # Seconds a challenge stays valid.
+    "POW_EXPIRES": int(env.env_number("MEET_POW_EXPIRES", 600, minimum=10)),
 }
 
 # Reports and bans (the moderation app): throttle, automatic ban, and how long evidence and history are kept.
@@ -175,6 +195,9 @@ STORAGES = {
 }
 
 ARTICLES_DIR = Path(os.environ.get("ARTICLES_DIR", "").strip() or BASE_DIR / "content")
+
+# Browser tests only: lets a test feed the nudity shield scores instead of running its model.
+SHIELD_TEST_HOOK = env.env_bool("SHIELD_TEST_HOOK", False)
 
 LOGGING = {
     "version": 1,

@@ -13,8 +13,11 @@ import contextlib
 import datetime
 import json
 import logging
+import math
 import random
 import secrets
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +27,7 @@ from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from meet import protocol
+from meet import admission, protocol
 from meet.addresses import address_hash, client_ip
 from meet.endings import announce_end
 from meet.ice import ice_servers
@@ -72,6 +75,9 @@ class MeetConsumer(AsyncWebsocketConsumer):
         self.lock = asyncio.Lock()
         self.bucket = TokenBucket(conf["RATE_PER_SECOND"], conf["RATE_BURST"])
         self.flood = FloodMeter(conf["FLOOD_CLOSE_AFTER"])
+        self.admitted = False  # rules accepted and proof of work done, on this connection
+        self.pow_max_number = 0
+        self.next_times: deque[float] = deque()
         self.runtime = ensure_runtime()
         if self.runtime.draining:
             await self.close(code=protocol.CLOSE_SHUTDOWN)
@@ -90,7 +96,8 @@ class MeetConsumer(AsyncWebsocketConsumer):
             online = (await self.matchmaker.snapshot()).online
         except MatchmakerUnavailable:
             pass
-        await self.send_json(protocol.hello(self.peer_id, online, ice_servers()))
+        challenge = await self._challenge()
+        await self.send_json(protocol.hello(self.peer_id, online, ice_servers(), admission.rules_version(), challenge))
         if not self.registered:
             await self._unavailable()
         # Without the group only the online count pushes are missed; matching retries on its own.
@@ -181,9 +188,13 @@ class MeetConsumer(AsyncWebsocketConsumer):
                     if self.match is not None:
                         await self._error(protocol.BAD_MESSAGE, "Already in a call; send next or leave first.")
                         return
+                    if not await self._admit(command):
+                        return
                     self.interests = interests
                     await self._queue()
                 case protocol.Next():
+                    if not await self._admit(command) or not await self._next_allowed():
+                        return
                     await self._end_match(protocol.LEFT_NEXT)
                     await self._queue()
                 case protocol.Leave():
@@ -193,6 +204,46 @@ class MeetConsumer(AsyncWebsocketConsumer):
                     await self.matchmaker.leave_queue(self.peer_id)
                 case protocol.Report(match_id=match_id, reason=reason, evidence=evidence):
                     await self._report(match_id, reason, evidence)
+
+    # Admission and the Next limit.
+
+    async def _challenge(self) -> dict[str, Any]:
+        self.pow_max_number = await admission.difficulty(self.ip_hash)
+        return admission.new_challenge(self.pow_max_number)
+
+    async def _admit(self, command: protocol.Join | protocol.Next) -> bool:
+        """Every join names the current rules; the first step into the queue also brings a proof of work."""
+        if self.admitted and isinstance(command, protocol.Next):
+            return True
+        refusal = admission.check_rules(command.rules)
+        if refusal is None and not self.admitted:
+            refusal = await admission.check_pow(command.pow)
+        if refusal is None:
+            self.admitted = True
+            return True
+        if refusal.code == protocol.RULES_REQUIRED:
+            await self.send_json(protocol.error(refusal.code, refusal.message, rules=admission.rules_version()))
+        else:
+            # A fresh challenge, so the browser can try again without reconnecting.
+            challenge = admission.new_challenge(self.pow_max_number)
+            await self.send_json(protocol.error(refusal.code, refusal.message, challenge=challenge))
+        return False
+
+    async def _next_allowed(self) -> bool:
+        limit = settings.MEET["NEXT_PER_MINUTE"]
+        now = time.monotonic()
+        while self.next_times and now - self.next_times[0] >= 60:
+            self.next_times.popleft()
+        if len(self.next_times) < limit:
+            self.next_times.append(now)
+            return True
+        retry_after = math.ceil(60 - (now - self.next_times[0]))
+        message = (
+            f"You are skipping strangers very fast (at most {limit} a minute). "
+            f"Please slow down and try Next again in {retry_after} seconds."
+        )
+        await self.send_json(protocol.error(protocol.RATE_LIMITED, message, retry_after=retry_after))
+        return False
 
     async def _report(self, match_id: str, reason: str, evidence: protocol.Evidence | None = None) -> None:
         if self.match is None or self.match.match_id != match_id:

@@ -21,6 +21,7 @@ MAX_SIGNAL_BYTES = 64 * 1024
 # The envelope around ``data`` ({"type":"signal","match_id":"…","data":…}) needs a little room.
 MAX_FRAME_BYTES = MAX_SIGNAL_BYTES + 512
 MAX_MATCH_ID_LENGTH = 64
+MAX_RULES_VERSION_LENGTH = 32
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
 # A report may carry evidence (``evidence``): one JPEG still frame and the last chat lines.
@@ -47,6 +48,11 @@ NOT_MATCHED = "not_matched"
 RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 BANNED = "banned"
+# Admission to the queue (meet/admission.py): the rules and the proof of work.
+RULES_REQUIRED = "rules_required"
+POW_REQUIRED = "pow_required"
+POW_INVALID = "pow_invalid"
+POW_EXPIRED = "pow_expired"
 
 # WebSocket close codes (4000-4999 are the application's own).
 CLOSE_BANNED = 4003
@@ -64,6 +70,8 @@ class ProtocolError(Exception):
 @dataclass(frozen=True)
 class Join:
     interests: tuple[str, ...] = ()
+    rules: str | None = None
+    pow: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,9 @@ class Signal:
 
 @dataclass(frozen=True)
 class Next:
-    pass
+    # Only read when ``next`` is a connection's first step into the queue.
+    rules: str | None = None
+    pow: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,17 @@ def _frame_size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
+def _admission(message: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    """The optional ``rules`` and ``pow`` fields of join and next; their values are judged on admission."""
+    rules = message.get("rules")
+    if rules is not None and (not isinstance(rules, str) or len(rules) > MAX_RULES_VERSION_LENGTH):
+        raise ProtocolError(BAD_MESSAGE, f"rules must be a string of at most {MAX_RULES_VERSION_LENGTH} characters")
+    solution = message.get("pow")
+    if solution is not None and not isinstance(solution, dict):
+        raise ProtocolError(BAD_MESSAGE, "pow must be a JSON object")
+    return rules, solution
+
+
 def parse_frame(text: str) -> Command:
     """Turn one text frame into a command, or raise ProtocolError."""
     size = _frame_size(text)
@@ -203,9 +224,9 @@ def parse_frame(text: str) -> Command:
         return Signal(_match_id(message), data)
     if kind == "join":
         interests = message.get("interests", [])
-        return Join(normalize_interests(interests if interests is not None else []))
+        return Join(normalize_interests(interests if interests is not None else []), *_admission(message))
     if kind == "next":
-        return Next()
+        return Next(*_admission(message))
     if kind == "leave":
         return Leave()
     if kind == "report":
@@ -221,13 +242,21 @@ def parse_frame(text: str) -> Command:
 # Server messages.
 
 
-def hello(peer_id: str, online: int, ice_servers: list[dict[str, Any]]) -> dict[str, Any]:
+def hello(
+    peer_id: str,
+    online: int,
+    ice_servers: list[dict[str, Any]],
+    rules: str = "",
+    challenge: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "type": "hello",
         "peer_id": peer_id,
         "online": online,
         "ice_servers": ice_servers,
         "protocol": PROTOCOL_VERSION,
+        "rules": rules,
+        "challenge": challenge,
     }
 
 

@@ -9,12 +9,15 @@ from typing import Any
 
 import websockets
 
+from tests.admission_solver import Admission
+
 
 class WsPeer:
     def __init__(self, connection: websockets.ClientConnection, hello: dict[str, Any]) -> None:
         self.connection = connection
         self.hello = hello
         self.received: list[dict[str, Any]] = []
+        self.admission = Admission(hello)
 
     @classmethod
     async def connect(cls, url: str, origin: str = "http://127.0.0.1", forwarded_for: str | None = None) -> WsPeer:
@@ -27,7 +30,8 @@ class WsPeer:
         return cls(connection, hello)
 
     async def send(self, message: dict[str, Any] | str) -> None:
-        await self.connection.send(message if isinstance(message, str) else json.dumps(message))
+        """Send a frame; join and next carry the accepted rules and the solved challenge unless they set them."""
+        await self.connection.send(message if isinstance(message, str) else json.dumps(self.admission.stamp(message)))
 
     async def receive(self, timeout: float = 10) -> dict[str, Any]:
         """The next frame other than the online count."""

@@ -44,6 +44,9 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
             # Never a manifest left in the work tree by an earlier `collectstatic`: see collect_static().
             "DJANGO_STATIC_ROOT": str(tmp_dir / "static"),
             "PYTHONUNBUFFERED": "1",
+            # Proofs of work the Python test clients solve in a blink, however many connections they open.
+            "MEET_POW_MAX_NUMBER": "1000",
+            "MEET_POW_BUSY_MAX_NUMBER": "2000",
             **extra,
         }
     )

@@ -51,7 +51,7 @@ def test_security_headers(client, settings):
     for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'"):
         assert directive in csp
     assert "connect-src 'self' ws://testserver" in csp
-    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "unsafe-inline" not in csp and "'unsafe-eval'" not in csp
     assert "camera=(self)" in response["Permissions-Policy"] and "microphone=(self)" in response["Permissions-Policy"]
     assert "geolocation=()" in response["Permissions-Policy"]
     assert response["Referrer-Policy"] == "same-origin"

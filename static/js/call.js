@@ -4,7 +4,10 @@ import { ChatView } from "./chat.js";
 import { ConnectDeadline } from "./connect_deadline.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
+import { ProofOfWork } from "./pow.js";
 import { ReportSender, collectEvidence } from "./report.js";
+import { RulesGate } from "./rules_gate.js";
+import { Shield } from "./shield.js";
 import { Signaling, signalingUrl } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -45,9 +48,18 @@ const chat = new ChatView({
   button: $("send"),
 });
 
+const shield = new Shield({
+  root: $("shield-notice"),
+  video: ui.remoteVideo,
+  toggle: $("shield-switch"),
+  onNext: () => next(),
+  onReport: (reason) => report(reason, true),
+});
+
 const MAX_INTERESTS = 5;
 const MAX_INTEREST_LENGTH = 24;
 const STATS_EVERY_MS = 2000;
+const ADMISSION_REFUSALS = new Set(["rules_required", "pow_required", "pow_invalid", "pow_expired"]);
 
 const state = {
   phase: "idle", // idle | searching | connecting | connected
@@ -65,6 +77,8 @@ const state = {
 
 const signaling = new Signaling(signalingUrl(root.dataset.wsPath));
 const reports = new ReportSender(signaling);
+const gate = new RulesGate($("rules-dialog"));
+const pow = new ProofOfWork();
 
 // Read by the browser tests, and handy in the console.
 window.alienmeet = {
@@ -151,8 +165,13 @@ async function start() {
     ui.interests.focus();
     return;
   }
+  if (!(await gate.ask())) {
+    ui.status.textContent = "Please accept the rules to meet strangers.";
+    return;
+  }
   if (state.mediaMode === null && !(await acquire(MEDIA_FULL))) return;
   state.wantCall = true;
+  shield.prepare();
   search("join");
 }
 
@@ -161,7 +180,34 @@ function search(kind) {
   setPhase("searching", "Looking for a stranger…");
   showRemoteMessage("Looking for a stranger…");
   // If the socket is down, the next hello sends the join.
-  signaling.send(kind === "next" ? { type: "next" } : { type: "join", interests: state.interests });
+  admit(kind === "next" ? { type: "next" } : { type: "join", interests: state.interests });
+}
+
+// Join and a connection's first Next carry the accepted rules and the solved challenge.
+async function admit(message) {
+  const solution = await pow.solution();
+  if (state.phase === "searching") signaling.send({ ...message, rules: gate.acceptedVersion, pow: solution });
+}
+
+function admissionRefused({ code, message, rules, challenge, retry_after: retryAfter }) {
+  if (code === "rules_required") {
+    gate.useVersion(rules);
+    state.wantCall = false;
+    setPhase("idle", message);
+    showRemoteMessage(message);
+    gate.ask().then((accepted) => { if (accepted) start(); });
+  } else if (code === "rate_limited") {
+    // Too many Next presses: this side already left the call, so leave the queue and look again later.
+    signaling.send({ type: "leave" });
+    setPhase("idle", message);
+    showRemoteMessage(message);
+    setTimeout(() => { if (state.wantCall && state.phase === "idle") search("join"); }, retryAfter * 1000);
+  } else if (pow.retry(challenge) && state.phase === "searching") {
+    admit({ type: "join", interests: state.interests });
+  } else {
+    state.wantCall = false;
+    setPhase("idle", message);
+  }
 }
 
 // The peer session.
@@ -180,6 +226,7 @@ function startSession({ match_id: matchId, polite, interests }) {
   });
   state.session = session;
   state.detached = false;
+  shield.startCall();
   const current = (handler) => (event) => { if (state.session === session) handler(event); };
   session.addEventListener("remotestream", current((event) => { ui.remoteVideo.srcObject = event.detail; }));
   session.addEventListener("state", current((event) => onConnectionState(event.detail)));
@@ -250,6 +297,7 @@ function endSession() {
   if (!session) return;
   state.session = null;
   state.detached = false;
+  shield.endCall();
   if (state.connectDeadline) state.connectDeadline.cancel();
   state.connectDeadline = null;
   session.close();
@@ -402,6 +450,8 @@ document.addEventListener("keydown", (event) => {
 // Signaling.
 
 signaling.addEventListener("hello", (event) => {
+  pow.start(event.detail.challenge);
+  gate.useVersion(event.detail.rules);
   state.iceServers = event.detail.ice_servers || [];
   showOnline(event.detail.online);
   if (state.session) {
@@ -450,6 +500,8 @@ signaling.addEventListener("error", (event) => {
     ui.start.disabled = true;
     setPhase("idle", message);
     showRemoteMessage(message);
+  } else if (ADMISSION_REFUSALS.has(code) || (code === "rate_limited" && "retry_after" in event.detail)) {
+    admissionRefused(event.detail);
   } else if (code === "unavailable" || code === "rate_limited") ui.status.textContent = message;
   else if (code !== "not_matched") console.warn("server refused a message:", code, message);
 });
@@ -467,3 +519,5 @@ signaling.addEventListener("close", (event) => {
 });
 
 signaling.connect();
+// Rules first: the gate opens before anything else is asked of the visitor.
+gate.ask();

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from conftest import require
 from tests.servers import Server, collect_static, migrate, server_env
@@ -84,9 +86,12 @@ def visitor(browser, site_server):
         server: Server | None = None,
         target_browser=None,
         prepare: Callable[[object], None] | None = None,
+        accept_rules: bool = True,
     ):
         context = (target_browser or browser).new_context(viewport=viewport or {"width": 1280, "height": 800})
         contexts.append(context)
+        if accept_rules:
+            accept_rules_in(context, server or site_server)
         page = context.new_page()
         if prepare:  # init scripts or routes that must be in place before the page loads
             prepare(page)
@@ -108,6 +113,18 @@ def visitor(browser, site_server):
     yield open_visitor
     for context in contexts:
         context.close()
+
+
+def rules_version(server: Server) -> str:
+    return server.environ.get("MEET_RULES_VERSION") or settings.ADMISSION["RULES_VERSION"]
+
+
+def accept_rules_in(context, server: Server) -> None:
+    """This browser context has accepted the server's current rules, as the rules gate records it."""
+    acceptance = json.dumps({"version": rules_version(server), "acceptedAt": "2026-11-27T12:00:00Z"})
+    context.add_init_script(
+        f"try {{ localStorage.setItem('alienmeet.rules', {json.dumps(acceptance)}); }} catch (error) {{}}"
+    )
 
 
 def wait_js(page, expression: str, timeout: float = 20000):

@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from alienmeet_site.asgi import application
 from conftest import REDIS_URL
 from meet.matchmaking.memory import STORE
+from tests.admission_solver import Admission
 
 ORIGIN = (b"origin", b"http://localhost")
 
@@ -47,6 +48,7 @@ class Peer:
     def __init__(self, communicator: WebsocketCommunicator, hello: dict[str, Any]) -> None:
         self.communicator = communicator
         self.hello = hello
+        self.admission = Admission(hello)
 
     @classmethod
     async def connect(cls, headers: list[tuple[bytes, bytes]] | None = None, client: str | None = None) -> Peer:
@@ -69,7 +71,8 @@ class Peer:
         return json.loads(message)
 
     async def send(self, message: dict[str, Any] | str) -> None:
-        text = message if isinstance(message, str) else json.dumps(message)
+        """Send a frame; join and next carry the accepted rules and the solved challenge unless they set them."""
+        text = message if isinstance(message, str) else json.dumps(self.admission.stamp(message))
         await self.communicator.send_to(text_data=text)
 
     async def receive(self, timeout: float = 5) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import pytest
 import websockets
 
 from conftest import REDIS_URL, require
+from tests.admission_solver import Admission
 from tests.protocol_client import WsPeer, matched_pair, measured
 from tests.servers import Server, free_port, migrate, server_env, servers, wait_until
 
@@ -228,7 +229,8 @@ async def test_client_that_never_reads_is_bounded(tmp_path, capsys):
     try:
         others = await make_pairs(server.ws_url, 20)
         sleeper = await websockets.connect(server.ws_url, origin="http://127.0.0.1", max_queue=1)
-        await sleeper.send(json.dumps({"type": "join"}))
+        admission = Admission(json.loads(await sleeper.recv()))
+        await sleeper.send(json.dumps(admission.stamp({"type": "join"})))
         sender = await WsPeer.connect(server.ws_url)
         await sender.send({"type": "join"})
         match_id = (await sender.expect("matched"))["match_id"]
@@ -304,14 +306,14 @@ async def test_hundred_thousand_fuzzed_frames(tmp_path, capsys):
     total = 100_000
     with servers(1, environ, tmp_path) as (server,):
         connection = await websockets.connect(server.ws_url, origin="http://127.0.0.1", max_size=2**20)
-        json.loads(await connection.recv())  # hello
+        admission = Admission(json.loads(await connection.recv()))
         started = time.perf_counter()
         answered = 0
         for _ in range(total // 1000):
             batch = [fuzz_frame(rng) for _ in range(1000)]
             for frame, _ in batch:
                 await connection.send(frame)
-            await connection.send(json.dumps({"type": "join"}))
+            await connection.send(json.dumps(admission.stamp({"type": "join"})))
             await connection.send(json.dumps({"type": "leave"}))
             expected = [code for _, code in batch if code is not None] + ["waiting"]
             for code in expected:

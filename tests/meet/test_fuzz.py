@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SERVER_TYPES = {"hello", "waiting", "matched", "signal", "partner_left", "online", "error"}
 ERROR_CODES = {"bad_json", "bad_message", "too_large", "not_matched", "rate_limited", "unavailable"}
+ERROR_CODES |= {"rules_required", "pow_required", "pow_invalid", "pow_expired"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),

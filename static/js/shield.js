@@ -1,0 +1,222 @@
+// The nudity shield: the stranger's video stays blurred until a sample of it, classified in this
+// browser, finds no nudity; it is sampled about once a second after that, and blurred again with a
+// notice when a sample crosses the threshold. No frame and no score ever leaves the browser.
+//
+// Usage (call.js): const shield = new Shield({ root, video, toggle, onNext, onReport });
+// shield.prepare() when the visitor asks for a call, startCall() for each stranger, endCall() after.
+
+import { loadClassifier } from "./shield_model.js";
+
+const SAMPLE_EVERY_MS = 1000;
+const FRAME_WAIT_MS = 100; // how often to look for the first frame of a new stranger
+const MAX_FAILURES = 5; // classifications failing in a row before the shield gives up
+const STORAGE_KEY = "alienmeet.shield";
+
+// Porn and Hentai are explicit nudity. Sexy (underwear, swimwear, a bare chest) alone is common on
+// webcams and is no reason to blur; it counts only on top of a real explicit score.
+const EXPLICIT_LIMIT = 0.5;
+const SUGGESTIVE_LIMIT = 0.8;
+const SUGGESTIVE_EXPLICIT_FLOOR = 0.2;
+
+export function crossesThreshold(scores) {
+  const explicit = (scores.Porn || 0) + (scores.Hentai || 0);
+  if (explicit >= EXPLICIT_LIMIT) return true;
+  return explicit >= SUGGESTIVE_EXPLICIT_FLOOR && explicit + (scores.Sexy || 0) >= SUGGESTIVE_LIMIT;
+}
+
+const MESSAGES = {
+  flagged: "The shield blurred the stranger's video: it may show nudity.",
+  failed: "The nudity shield could not start in this browser, so the stranger's video stays blurred.",
+};
+
+// States, also set as data-shield on the video for the stylesheet, which blurs the first three:
+// checking (until a sample passes) · flagged (notice shown) · failed (no classifier, notice shown) ·
+// clear (shown, sampled) · shown (the visitor chose to see this call) · idle (no call) · off
+
+function readEnabled() {
+  try {
+    return localStorage.getItem(STORAGE_KEY) !== "off";
+  } catch {
+    return true;
+  }
+}
+
+function saveEnabled(on) {
+  try {
+    if (on) localStorage.removeItem(STORAGE_KEY);
+    else localStorage.setItem(STORAGE_KEY, "off");
+  } catch {
+    // Storage refused (private mode): the choice holds for this page only.
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Shield {
+  constructor({ root, video, toggle, onNext, onReport }) {
+    this.root = root;
+    this.video = video;
+    this.toggle = toggle;
+    this.message = root.querySelector("[data-shield-message]");
+    const { tfCore, tfLayers, tfWasm, wasm, wasmSimd, model, weights } = root.dataset;
+    this.assets = { tfCore, tfLayers, tfWasm, wasm, wasmSimd, model, weights };
+    // Rendered only by a server started with SHIELD_TEST_HOOK for the browser tests.
+    this.testHook = root.dataset.testHook === "on";
+    this.enabled = readEnabled();
+    this.inCall = false;
+    this.run = 0; // bumped whenever sampling must stop: a new or ended call, the switch, Show anyway
+    this.classifier = null; // a promise, once prepare() ran
+    this.onFirstFrame = null;
+    this.stats = { modelLoadMs: null, classifications: 0, classifyMs: 0, firstFrameAt: null, firstClearAt: null, last: null };
+    this.toggle.checked = this.enabled;
+    this.toggle.addEventListener("change", () => this.setEnabled(this.toggle.checked));
+    root.querySelector("[data-shield-next]").addEventListener("click", () => onNext());
+    root.querySelector("[data-shield-report]").addEventListener("click", () => onReport("nudity"));
+    root.querySelector("[data-shield-show]").addEventListener("click", () => this.setState("shown"));
+    this.setState(this.enabled ? "idle" : "off");
+    window.alienmeetShield = this; // read by the browser tests and the benchmark
+  }
+
+  get state() {
+    return this.video.dataset.shield;
+  }
+
+  // Start loading the classifier (once per visit), before the first stranger arrives.
+  prepare() {
+    if (!this.enabled || this.classifier) return;
+    if (this.testHook && window.__shieldTestScores) {
+      const scores = () => window.__shieldTestScores;
+      this.classifier = Promise.resolve({ classify: async () => (typeof scores() === "function" ? scores()() : { ...scores() }) });
+      return;
+    }
+    const started = performance.now();
+    this.classifier = loadClassifier(this.assets).then((classifier) => {
+      this.stats.modelLoadMs = Math.round(performance.now() - started);
+      return classifier;
+    });
+    this.classifier.catch((error) => console.warn("nudity shield unavailable:", error));
+  }
+
+  startCall() {
+    this.inCall = true;
+    this.run += 1;
+    this.stats.firstFrameAt = null;
+    this.stats.firstClearAt = null;
+    this.noteFirstFrame();
+    if (!this.enabled) return;
+    this.setState("checking");
+    this.sample(this.run);
+  }
+
+  endCall() {
+    this.inCall = false;
+    this.run += 1;
+    if (this.enabled) this.setState("idle");
+  }
+
+  setEnabled(on) {
+    this.enabled = on;
+    this.toggle.checked = on;
+    saveEnabled(on);
+    this.run += 1;
+    if (!on) {
+      this.setState("off");
+    } else if (this.inCall) {
+      this.setState("checking");
+      this.sample(this.run);
+    } else {
+      this.setState("idle");
+    }
+  }
+
+  setState(state) {
+    if (state === "shown") this.run += 1; // no more samples for this call
+    this.video.dataset.shield = state;
+    const notice = MESSAGES[state];
+    this.root.hidden = !notice;
+    // Filled after the notice is visible, so screen readers announce it.
+    this.message.textContent = "";
+    if (notice) requestAnimationFrame(() => { if (this.state === state) this.message.textContent = notice; });
+  }
+
+  // The sampling loop: it ends as soon as `run` is no longer the current one.
+  async sample(run) {
+    this.prepare();
+    let classifier;
+    try {
+      classifier = await this.classifier;
+    } catch {
+      if (run === this.run) this.setState("failed");
+      return;
+    }
+    let failures = 0;
+    while (run === this.run) {
+      if (!this.hasFrame()) {
+        await this.nextFrame();
+        continue;
+      }
+      if (this.stats.firstFrameAt === null) this.stats.firstFrameAt = performance.now();
+      const started = performance.now();
+      let scores;
+      try {
+        scores = await classifier.classify(this.video);
+        failures = 0;
+      } catch (error) {
+        // A frame the browser could not draw (the stream just changed) is skipped; a classifier
+        // that keeps failing is broken, and the visitor is told.
+        console.warn("nudity shield skipped a frame:", error);
+        failures += 1;
+        if (failures >= MAX_FAILURES) {
+          if (run === this.run) this.setState("failed");
+          return;
+        }
+        await sleep(FRAME_WAIT_MS);
+        continue;
+      }
+      this.stats.classifications += 1;
+      this.stats.classifyMs += performance.now() - started;
+      this.stats.last = scores;
+      if (run !== this.run) return;
+      if (crossesThreshold(scores)) {
+        this.setState("flagged");
+        return;
+      }
+      if (this.state === "checking") {
+        this.stats.firstClearAt = performance.now();
+        this.setState("clear");
+      }
+      await sleep(SAMPLE_EVERY_MS);
+    }
+  }
+
+  hasFrame() {
+    return this.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && this.video.videoWidth > 0;
+  }
+
+  // Resolves when the video presents a frame, or after a short wait.
+  nextFrame() {
+    return new Promise((resolve) => {
+      if (!this.video.requestVideoFrameCallback) {
+        setTimeout(resolve, FRAME_WAIT_MS);
+        return;
+      }
+      const handle = this.video.requestVideoFrameCallback(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        this.video.cancelVideoFrameCallback(handle);
+        resolve();
+      }, FRAME_WAIT_MS);
+    });
+  }
+
+  // When the stranger's first frame is decoded (blurred or not), for the benchmark.
+  noteFirstFrame() {
+    this.video.removeEventListener("loadeddata", this.onFirstFrame);
+    this.onFirstFrame = () => {
+      if (this.stats.firstFrameAt === null) this.stats.firstFrameAt = performance.now();
+    };
+    this.video.addEventListener("loadeddata", this.onFirstFrame, { once: true });
+  }
+}

@@ -1,0 +1,163 @@
+"""Fixtures for calls across the network lab: the lab itself, the site and coturn in it, browsers in homes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, FAKE_MEDIA, wait_js
+from tests.netlab.lab import ENDPOINT_INDEPENDENT, OFFICE, SYMMETRIC, Lab, unavailable_reason
+from tests.netlab.services import Site, Turn, make_certificate, start_site, start_turn
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+MEASUREMENTS = ARTIFACTS / "netlab-measurements.json"
+
+# Which kind of router each home of the lab has.
+HOMES = {
+    "cone-a": ENDPOINT_INDEPENDENT,
+    "cone-b": ENDPOINT_INDEPENDENT,
+    "sym-a": SYMMETRIC,
+    "sym-b": SYMMETRIC,
+    "office": OFFICE,
+    "roaming": ENDPOINT_INDEPENDENT,
+}
+
+# Sampled every 50 ms inside the page: when its RTCPeerConnection appeared (the match) and when the
+# first frame of the stranger's video was decoded. Also when the page first said it could not connect
+# (the words may be replaced by the next status line before a poll from outside would see them).
+TIMING_SCRIPT = """
+(() => {
+  const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAfter: null };
+  window.__netlab = lab;
+  new MutationObserver(() => {
+    const text = document.body ? document.body.textContent.replace(/\u2019/g, "'") : '';
+    if (lab.cantConnectAfter === null && lab.matchedAt !== null && text.includes("Couldn't connect to this stranger")) {
+      // Kept as a duration: the next match (a new connection) moves matchedAt on.
+      lab.cantConnectAfter = performance.now() - lab.matchedAt;
+    }
+  }).observe(document, { subtree: true, childList: true, characterData: true });
+  setInterval(async () => {
+    const pc = window.alienmeet && window.alienmeet.peerConnection;
+    if (!pc) return;
+    if (lab.pc !== pc) Object.assign(lab, { pc, matchedAt: performance.now(), firstFrameAt: null });
+    if (lab.firstFrameAt !== null) return;
+    let frames = 0;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+    });
+    if (frames > 0 && lab.firstFrameAt === null) lab.firstFrameAt = performance.now();
+  }, 50);
+})();
+"""
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    reason = unavailable_reason()
+    require(reason is None, f"the network lab ({reason})")
+    network = Lab()
+    try:
+        network.build()
+        for label, kind in HOMES.items():
+            network.add_home(label, kind)
+        yield network
+    finally:
+        # Also when building failed half-way: every namespace made so far goes.
+        network.destroy()
+
+
+@pytest.fixture(scope="module")
+def lab_servers(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, Turn]:
+    directory = tmp_path_factory.mktemp("netlab")
+    cert, key = make_certificate(directory)
+    turn = start_turn(lab, directory, cert, key)
+    site = start_site(lab, directory, cert, key, turn)
+    return site, turn
+
+
+@pytest.fixture(scope="module")
+def lab_playwright():
+    require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+LabVisitor = Callable[..., object]
+
+
+@pytest.fixture
+def lab_visitor(lab: Lab, lab_servers: tuple[Site, Turn], lab_playwright, tmp_path: Path) -> Iterator[LabVisitor]:
+    """Open the call page in a Chromium that runs inside the given home."""
+    site, _turn = lab_servers
+    browsers = []
+
+    def open_visitor(home_label: str, hide_ip: bool = False):
+        home = lab.homes[home_label]
+        browser = lab_playwright.chromium.launch(
+            executable_path=str(lab.chromium_wrapper(home, tmp_path, CHROMIUM)),
+            headless=True,
+            # The lab's certificate is self-signed, for the page and for TURN over TLS alike.
+            args=[*COMMON_FLAGS, *FAKE_MEDIA, "--ignore-certificate-errors"],
+        )
+        browsers.append(browser)
+        context = browser.new_context(ignore_https_errors=True, viewport={"width": 960, "height": 720})
+        context.add_init_script(TIMING_SCRIPT)
+        page = context.new_page()
+        # Shown by pytest when a test fails.
+        page.on("console", lambda message: print(f"[{home_label} console] {message.type}: {message.text}"))
+        page.on("pageerror", lambda error: print(f"[{home_label} page error] {error}"))
+        received: list[str] = []
+        sent: list[str] = []
+
+        def watch(ws) -> None:
+            ws.on("framereceived", lambda payload: received.append(str(payload)))
+            ws.on("framesent", lambda payload: sent.append(str(payload)))
+
+        page.on("websocket", watch)
+        page.frames_from_server = received
+        page.frames_sent_to_server = sent
+        page.home = home
+        page.goto(f"{site.url}/meet/")
+        wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
+        if hide_ip:
+            page.get_by_role("switch", name="Hide my IP").check()
+        return page
+
+    yield open_visitor
+    for browser in browsers:
+        browser.close()
+
+
+class Measurements:
+    """Figures from the scenarios, written to artifacts/netlab-measurements.json for docs/connectivity.md."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, object]] = {}
+
+    def record(self, scenario: str, **figures: object) -> None:
+        self.rows[scenario] = {**figures, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        print(f"[netlab] {scenario}: {figures}")
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        ARTIFACTS.mkdir(exist_ok=True)
+        try:
+            previous = json.loads(MEASUREMENTS.read_text())
+        except (OSError, ValueError):
+            previous = {}
+        MEASUREMENTS.write_text(json.dumps({**previous, **self.rows}, indent=2) + "\n")
+
+
+@pytest.fixture(scope="module")
+def measurements() -> Iterator[Measurements]:
+    figures = Measurements()
+    yield figures
+    figures.write()

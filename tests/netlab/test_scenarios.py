@@ -1,0 +1,234 @@
+"""Calls across real NATs and firewalls: which path each call takes, and how long until the first frame.
+
+Each test puts two visitors in homes of the lab (tests/netlab/lab.py) and reads the path from
+RTCPeerConnection.getStats(). The times are recorded in artifacts/netlab-measurements.json; they are
+figures for docs/connectivity.md, not assertions (bounds here are only "it happens at all").
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.browser.conftest import remote_frames, wait_for_remote_video, wait_js
+from tests.netlab.lab import SITE_ADDRESS, TURN_ADDRESS
+from tests.netlab.services import TURNS_PORT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.netlab]
+
+# The selected candidate pair, with both candidates, and every candidate the stranger offered.
+PATH = """(await (async () => {
+  const pc = window.alienmeet.peerConnection;
+  if (!pc) return null;
+  const stats = await pc.getStats();
+  let pair = null;
+  const remotes = [];
+  stats.forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+    if (r.type === 'remote-candidate') remotes.push(r.address || r.ip);
+  });
+  if (!pair || pair.state !== 'succeeded') return null;
+  const describe = (c) => ({
+    type: c.candidateType, address: c.address || c.ip, port: c.port, protocol: c.protocol,
+    relayProtocol: c.relayProtocol || null, url: c.url || null,
+  });
+  return { local: describe(stats.get(pair.localCandidateId)), remote: describe(stats.get(pair.remoteCandidateId)),
+           remotes };
+})())"""
+
+
+ICE_UFRAG = "(window.alienmeet.peerConnection.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/) || [])[1]"
+
+
+# The page's timestamps (performance.now(), ms) and durations (ms) from conftest.TIMING_SCRIPT.
+TIMES = (
+    "(({ matchedAt, firstFrameAt, cantConnectAfter: after }) => ({ matchedAt, firstFrameAt, after }))(window.__netlab)"
+)
+
+
+def selected_path(page) -> dict:
+    return wait_js(page, PATH, timeout=20000)
+
+
+def pair_label(page) -> str:
+    """The selected pair as measured, e.g. "srflx -> prflx" or "relay/tls -> srflx"."""
+    path = selected_path(page)
+
+    def side(candidate: dict) -> str:
+        relay = candidate["relayProtocol"]
+        return candidate["type"] + (f"/{relay}" if relay else "")
+
+    return f"{side(path['local'])} -> {side(path['remote'])}"
+
+
+def call(first, second, timeout: float = 30000) -> None:
+    first.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(first, "window.alienmeet.phase === 'searching'")
+    second.get_by_role("button", name="Talk to Aliens").click()
+    for page in (first, second):
+        wait_js(page, "window.alienmeet.phase === 'connected'", timeout=timeout)
+        wait_for_remote_video(page, frames=5, timeout=timeout)
+
+
+def first_frame_seconds(page) -> float:
+    timing = wait_js(page, f"window.__netlab.firstFrameAt !== null && {TIMES}", timeout=10000)
+    return round((timing["firstFrameAt"] - timing["matchedAt"]) / 1000, 2)
+
+
+def candidates_offered(page) -> list[str]:
+    return [frame for frame in page.frames_sent_to_server if "candidate:" in frame]
+
+
+def test_endpoint_independent_nats_connect_directly(lab_visitor, measurements):
+    alice = lab_visitor("cone-a")
+    bob = lab_visitor("cone-b")
+    call(alice, bob)
+    for page, other in ((alice, bob), (bob, alice)):
+        path = selected_path(page)
+        assert "relay" not in (path["local"]["type"], path["remote"]["type"]), path
+        # The media comes straight from the stranger's router: its public address, learnt via STUN
+        # (srflx) or from the first check that arrived (prflx).
+        assert path["remote"]["type"] in {"srflx", "prflx"}, path
+        assert path["remote"]["address"] == other.home.wan_address, path
+        assert any("typ srflx" in frame for frame in candidates_offered(page))
+    measurements.record(
+        "endpoint-independent NAT, both sides",
+        kind="direct",
+        pairs=[pair_label(alice), pair_label(bob)],
+        first_frame_s=[first_frame_seconds(alice), first_frame_seconds(bob)],
+    )
+
+
+def test_symmetric_nats_connect_through_turn(lab_visitor, measurements):
+    alice = lab_visitor("sym-a")
+    bob = lab_visitor("sym-b")
+    call(alice, bob)
+    for page in (alice, bob):
+        path = selected_path(page)
+        # A symmetric NAT's mapping towards the stranger differs from the one STUN saw: only a path
+        # through the relay works (on one side the stranger's relay is the remote candidate).
+        assert "relay" in (path["local"]["type"], path["remote"]["type"]), path
+        assert TURN_ADDRESS in (path["local"]["address"], path["remote"]["address"]), path
+    measurements.record(
+        "symmetric NAT, both sides",
+        kind="relayed",
+        pairs=[pair_label(alice), pair_label(bob)],
+        first_frame_s=[first_frame_seconds(alice), first_frame_seconds(bob)],
+    )
+
+
+def test_udp_blocked_office_connects_over_turn_tls_on_443(lab_visitor, measurements):
+    worker = lab_visitor("office")
+    friend = lab_visitor("cone-a")
+    call(worker, friend)
+    path = selected_path(worker)
+    assert path["local"]["type"] == "relay", path
+    assert path["local"]["relayProtocol"] == "tls", path
+    assert path["local"]["url"] and f":{TURNS_PORT}" in path["local"]["url"], path
+    assert path["remote"]["address"] != worker.home.address
+    measurements.record(
+        "UDP blocked, TCP 443 only (one side)",
+        kind="relayed, TLS on 443 from the office",
+        pairs=[pair_label(worker), pair_label(friend)],
+        first_frame_s=[first_frame_seconds(worker), first_frame_seconds(friend)],
+    )
+
+
+def test_hide_my_ip_shows_the_stranger_only_the_relay(lab_visitor, measurements):
+    hidden = lab_visitor("cone-a", hide_ip=True)
+    stranger = lab_visitor("cone-b")
+    call(hidden, stranger)
+    own_addresses = {hidden.home.address, hidden.home.wan_address}
+    path = selected_path(stranger)
+    assert path["remote"]["type"] == "relay" and path["remote"]["address"] == TURN_ADDRESS, path
+    assert path["remotes"] and set(path["remotes"]) == {TURN_ADDRESS}, path
+    # Nothing the stranger's page received from the server names the hidden visitor's addresses.
+    received = "\n".join(stranger.frames_from_server)
+    assert "candidate:" in received
+    for address in own_addresses:
+        assert address not in received
+    assert all("typ relay" in frame for frame in candidates_offered(hidden))
+    measurements.record(
+        "Hide my IP, endpoint-independent NAT both sides",
+        kind="relayed, stranger sees only the relay",
+        pairs=[pair_label(hidden), pair_label(stranger)],
+        first_frame_s=[first_frame_seconds(hidden), first_frame_seconds(stranger)],
+    )
+
+
+def test_address_change_mid_call_recovers_with_ice_restart(lab, lab_visitor, measurements):
+    roaming = lab_visitor("roaming")
+    friend = lab_visitor("cone-b")
+    call(roaming, friend)
+    before = selected_path(friend)
+    assert before["remote"]["address"] == roaming.home.wan_address, before
+
+    ufrag_before = roaming.evaluate(ICE_UFRAG)
+
+    changed_at = time.monotonic()
+    new_address = lab.renumber("roaming", keep_tcp_to=SITE_ADDRESS)
+    # Media flows again once the friend decodes new frames over a path to the roaming visitor's new address.
+    wait_js(friend, f"((path) => path && path.remote.address === {new_address!r})({PATH})", timeout=30000)
+    frames = remote_frames(friend)
+    wait_for_remote_video(friend, frames=frames + 5, timeout=10000)
+    recovered_s = round(time.monotonic() - changed_at, 2)
+    wait_for_remote_video(roaming, frames=remote_frames(roaming) + 5, timeout=10000)
+    for page in (roaming, friend):
+        assert page.evaluate("window.alienmeet.phase") == "connected"
+    # New ICE credentials: the page restarted ICE (the old path could not come back by itself).
+    assert roaming.evaluate(ICE_UFRAG) != ufrag_before
+    measurements.record(
+        "home address changes mid-call (endpoint-independent NAT)",
+        kind="direct again, ICE restart to the new address",
+        pairs=[pair_label(roaming), pair_label(friend)],
+        recovered_s=recovered_s,
+    )
+
+
+def queue_requests(page) -> list[str]:
+    return [
+        frame
+        for frame in page.frames_sent_to_server
+        if '"type":"join"' in frame.replace(" ", "") or '"type":"next"' in frame.replace(" ", "")
+    ]
+
+
+def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
+    lab.block_all_input(lab.turn)
+    try:
+        alice = lab_visitor("sym-a")
+        bob = lab_visitor("sym-b")
+        alice.get_by_role("button", name="Talk to Aliens").click()
+        wait_js(alice, "window.alienmeet.phase === 'searching'")
+        bob.get_by_role("button", name="Talk to Aliens").click()
+        for page in (alice, bob):
+            wait_js(page, "window.__netlab.matchedAt !== null", timeout=15000)
+        failed_match = alice.evaluate("window.alienmeet.matchId")
+        queued = {page: len(queue_requests(page)) for page in (alice, bob)}
+        # Someone else is waiting by the time the two give up: they must not be paired again at once.
+        carol = lab_visitor("cone-a")
+        carol.get_by_role("button", name="Talk to Aliens").click()
+        gave_up_s = []
+        for page in (alice, bob):
+            timing = wait_js(page, f"window.__netlab.cantConnectAfter !== null && {TIMES}", timeout=25000)
+            gave_up_s.append(round(timing["after"] / 1000, 2))
+        # Back in the queue by themselves, without pressing anything.
+        for page in (alice, bob):
+            deadline = time.monotonic() + 10
+            while len(queue_requests(page)) <= queued[page]:
+                assert time.monotonic() < deadline, "not put back in the queue"
+                page.wait_for_timeout(100)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            ids = [page.evaluate("window.alienmeet.matchId") for page in (alice, bob)]
+            assert failed_match not in ids
+            assert ids[0] is None or ids[0] != ids[1], "the pair that could not connect was matched again"
+            alice.wait_for_timeout(200)
+        measurements.record(
+            "no path (TURN down, symmetric NAT both sides)",
+            kind="none: gives up and re-queues",
+            gave_up_s=gave_up_s,
+        )
+    finally:
+        lab.unblock_input(lab.turn)
