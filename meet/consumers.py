@@ -29,6 +29,7 @@ from django.conf import settings
 
 from meet import admission, protocol
 from meet.addresses import address_hash, client_ip
+from meet.dispatch import InTurnDispatch
 from meet.endings import announce_end
 from meet.ice import ice_servers
 from meet.layer import ChannelLayerUnavailable
@@ -50,7 +51,7 @@ class CurrentMatch:
     partner_channel: str
 
 
-class MeetConsumer(AsyncWebsocketConsumer):
+class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, a thread hop that
         # was most of the relay's cost. The few database calls here go through
