@@ -3,7 +3,7 @@
 import { ChatView } from "./chat.js";
 import { ConnectDeadline } from "./connect_deadline.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
-import { PeerSession } from "./peer.js";
+import { PeerSession, PreparedConnection } from "./peer.js";
 import { ProofOfWork } from "./pow.js";
 import { ReportSender, collectEvidence } from "./report.js";
 import { RulesGate } from "./rules_gate.js";
@@ -70,6 +70,7 @@ const state = {
   interests: [],
   session: null,
   connectDeadline: null, // from `matched` until the call first connects
+  prepared: null, // a PreparedConnection while searching
   detached: false, // the call goes on peer to peer, but the server no longer links the two of us
   statsTimer: null,
   lastQuality: null,
@@ -177,6 +178,7 @@ async function start() {
 
 function search(kind) {
   endSession();
+  prepareConnection();
   setPhase("searching", "Looking for a stranger…");
   showRemoteMessage("Looking for a stranger…");
   // If the socket is down, the next hello sends the join.
@@ -212,11 +214,20 @@ function admissionRefused({ code, message, rules, challenge, retry_after: retryA
 
 // The peer session.
 
+// The next call's connection, built while the visitor waits (peer.js).
+function prepareConnection() {
+  if (state.prepared) state.prepared.close();
+  state.prepared = new PreparedConnection({ iceServers: state.iceServers, relayOnly: ui.hideIp.checked, localStream: state.localStream });
+}
+
 function startSession({ match_id: matchId, polite, interests }) {
   endSession();
+  const prepared = state.prepared;
+  state.prepared = null;
   const session = new PeerSession({
     matchId,
     polite,
+    prepared,
     iceServers: state.iceServers,
     relayOnly: ui.hideIp.checked,
     localStream: state.localStream,
@@ -356,6 +367,8 @@ function stop() {
   if (state.session && state.detached) state.session.sendPeer({ kind: "bye" });
   state.wantCall = false;
   endSession();
+  if (state.prepared) state.prepared.close();
+  state.prepared = null;
   signaling.send({ type: "leave" });
   setPhase("idle", "Stopped. Press Talk to Aliens whenever you're ready.");
   showRemoteMessage("Press “Talk to Aliens” to meet a random stranger.");
