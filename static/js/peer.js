@@ -29,10 +29,13 @@ function trackIds(localStream) {
 
 // A connection built while the visitor waits for a stranger: its certificate, media senders and a
 // pool of candidates are ready when `matched` comes, so the first offer goes out at once. One
-// PeerSession takes it; close() it when none will.
+// PeerSession takes it; close() it when none will. It gathers without the TURN servers: a relay
+// allocated for every wait would cost coturn more than it saves, and the match brings a fresh
+// credential anyway.
 export class PreparedConnection {
   constructor({ iceServers, relayOnly, localStream }) {
-    this.pc = new RTCPeerConnection(connectionConfig(iceServers, relayOnly));
+    const withoutTurn = iceServers.filter((server) => ![].concat(server.urls).some((url) => url.startsWith("turn")));
+    this.pc = new RTCPeerConnection(connectionConfig(withoutTurn, relayOnly));
     this.channel = this.pc.createDataChannel("chat", { negotiated: true, id: 0, ordered: true });
     addMedia(this.pc, localStream);
     this.tracks = trackIds(localStream);
