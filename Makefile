@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SYSTEM_PACKAGES := chromium coturn nginx-light nftables conntrack iproute2 curl
 
-.PHONY: serve test lint check bench bench-pow vendor system-deps clean
+.PHONY: serve test lint check bench bench-pow vendor system-deps messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,8 @@ system-deps:
 	command -v conntrack >/dev/null || missing="$$missing conntrack"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	fc-list :lang=hi 2>/dev/null | grep -q . || missing="$$missing fonts-lohit-deva"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -48,6 +50,14 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py check --settings alienmeet_site.test_settings --fail-level CRITICAL
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# After changing a translatable string: refresh every catalog (locale/), translate what is new,
+# then compile. The compiled .mo files are committed, so serving needs no gettext;
+# tests/test_i18n.py checks they match their .po sources and that nothing is left untranslated.
+messages: $(STAMP) system-deps
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages --all
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages --all --domain djangojs
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore .venv --ignore node_modules --ignore staticfiles
 
 # Not part of `make test`: it takes minutes and prints figures, it asserts nothing.
 bench: $(STAMP)

@@ -1,20 +1,25 @@
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
 
 from alienmeet_site import health, views
 from alienmeet_site.login_throttle import ThrottledAdminLoginForm
-from articles.sitemaps import ArticleSitemap, PageSitemap
+from articles.sitemaps import ArticleSitemap, ArticleVersionSitemap, PageSitemap
 from meet import live, turn_health
 
 admin.site.login_form = ThrottledAdminLoginForm
 
-sitemaps = {"pages": PageSitemap, "articles": ArticleSitemap}
+sitemaps = {"pages": PageSitemap, "articles": ArticleSitemap, "translations": ArticleVersionSitemap}
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("articles/", include("articles.urls")),
     path("meet/", include("meet.urls")),
+    # The language switcher posts here; the choice is kept in a cookie, URLs stay as they are.
+    path("i18n/setlang/", set_language, name="set_language"),
+    # The call page's strings in the visitor's language, for static/js/i18n.js.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("admin/live-stats/", admin.site.admin_view(live.live_stats_page), name="live-stats"),
     path("admin/live-stats.json", live.live_stats_json, name="live-stats-json"),

@@ -12,9 +12,9 @@ def check_articles(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """Report every article file that the site cannot show."""
     return [
         Error(
-            f"Article {problem.path.name} cannot be shown: "
+            f"Article {problem.name} cannot be shown: "
             + (f"field {problem.field!r} {problem.message}" if problem.field else problem.message),
-            hint=f"Fix {problem.path}; until then /articles/{problem.path.stem}/ answers 404.",
+            hint=f"Fix {problem.path}; until then {problem.url} answers 404.",
             obj=str(problem.path),
             id="articles.E001",
         )

@@ -24,6 +24,8 @@ import redis.exceptions
 from altcha import create_challenge_v1, extract_params_v1, verify_solution_v1
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from meet import protocol
 from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
@@ -41,14 +43,16 @@ MEMORY_LIMIT = 100_000
 @dataclass(frozen=True)
 class Refusal:
     code: str
-    message: str
+    message: str | Promise  # translated lazily, sent in the visitor's language
 
 
-RULES_MESSAGE = "Please read and accept the rules (18+ only) before meeting strangers."
+RULES_MESSAGE = gettext_lazy("Please read and accept the rules (18+ only) before meeting strangers.")
 POW_MESSAGES = {
-    protocol.POW_REQUIRED: "Your browser has not finished its anti-bot check yet; please try again in a moment.",
-    protocol.POW_INVALID: "Your browser's anti-bot check did not pass; please try again.",
-    protocol.POW_EXPIRED: "Your browser's anti-bot check expired; please try again.",
+    protocol.POW_REQUIRED: gettext_lazy(
+        "Your browser has not finished its anti-bot check yet; please try again in a moment."
+    ),
+    protocol.POW_INVALID: gettext_lazy("Your browser's anti-bot check did not pass; please try again."),
+    protocol.POW_EXPIRED: gettext_lazy("Your browser's anti-bot check expired; please try again."),
 }
 
 
@@ -105,7 +109,7 @@ async def check_pow(solution: dict[str, Any] | None) -> Refusal | None:
     if remaining <= 0:
         return _pow_refusal(protocol.POW_EXPIRED)
     if not await _spend(payload["signature"], remaining):
-        return Refusal(protocol.POW_INVALID, "This anti-bot check was already used; please try again.")
+        return Refusal(protocol.POW_INVALID, gettext_lazy("This anti-bot check was already used; please try again."))
     return None
 
 

@@ -26,12 +26,15 @@ from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from meet import admission, protocol
 from meet.addresses import address_hash, client_ip
 from meet.dispatch import InTurnDispatch
 from meet.endings import announce_end
 from meet.ice import ice_servers
+from meet.language import in_language
 from meet.layer import ChannelLayerUnavailable
 from meet.matchmaking import EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
 from meet.matchmaking.base import JoinResult
@@ -41,7 +44,7 @@ from moderation import service as moderation
 
 logger = logging.getLogger("alienmeet.meet")
 
-UNAVAILABLE_MESSAGE = "Matchmaking is briefly unavailable; we keep trying."
+UNAVAILABLE_MESSAGE = _("Matchmaking is briefly unavailable; we keep trying.")
 ONLINE_SPREAD_SECONDS = 0.9
 
 
@@ -117,7 +120,8 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         return True
 
     async def _banned(self, until: datetime.datetime) -> None:
-        await self.send_json(protocol.error(protocol.BANNED, moderation.ban_message(until), until=until.isoformat()))
+        message = in_language(moderation.ban_message(until), self.scope)
+        await self.send_json(protocol.error(protocol.BANNED, message, until=until.isoformat()))
         await self.close(code=protocol.CLOSE_BANNED)
 
     async def _hear_bans(self) -> None:
@@ -162,10 +166,10 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                 logger.info("event=closed_for_flooding")
                 await self.close(code=protocol.CLOSE_FLOODING)
             elif self.flood.should_warn():
-                await self._error(protocol.RATE_LIMITED, "Too many messages; slow down.")
+                await self._error(protocol.RATE_LIMITED, _("Too many messages; slow down."))
             return
         if text_data is None:
-            await self._error(protocol.BAD_MESSAGE, "Binary frames are not accepted; send JSON text.")
+            await self._error(protocol.BAD_MESSAGE, _("Binary frames are not accepted; send JSON text."))
             return
         try:
             command = protocol.parse_frame(text_data)
@@ -187,7 +191,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             match command:
                 case protocol.Join(interests=interests):
                     if self.match is not None:
-                        await self._error(protocol.BAD_MESSAGE, "Already in a call; send next or leave first.")
+                        await self._error(protocol.BAD_MESSAGE, _("Already in a call; send next or leave first."))
                         return
                     if not await self._admit(command):
                         return
@@ -223,11 +227,15 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             self.admitted = True
             return True
         if refusal.code == protocol.RULES_REQUIRED:
-            await self.send_json(protocol.error(refusal.code, refusal.message, rules=admission.rules_version()))
+            await self.send_json(
+                protocol.error(refusal.code, in_language(refusal.message, self.scope), rules=admission.rules_version())
+            )
         else:
             # A fresh challenge, so the browser can try again without reconnecting.
             challenge = admission.new_challenge(self.pow_max_number)
-            await self.send_json(protocol.error(refusal.code, refusal.message, challenge=challenge))
+            await self.send_json(
+                protocol.error(refusal.code, in_language(refusal.message, self.scope), challenge=challenge)
+            )
         return False
 
     async def _next_allowed(self) -> bool:
@@ -239,16 +247,21 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             self.next_times.append(now)
             return True
         retry_after = math.ceil(60 - (now - self.next_times[0]))
-        message = (
-            f"You are skipping strangers very fast (at most {limit} a minute). "
-            f"Please slow down and try Next again in {retry_after} seconds."
+        message = in_language(
+            _(
+                "You are skipping strangers very fast (at most %(limit)s a minute). "
+                "Please slow down and try Next again in %(seconds)s seconds."
+            ),
+            self.scope,
+            limit=limit,
+            seconds=retry_after,
         )
         await self.send_json(protocol.error(protocol.RATE_LIMITED, message, retry_after=retry_after))
         return False
 
     async def _report(self, match_id: str, reason: str, evidence: protocol.Evidence | None = None) -> None:
         if self.match is None or self.match.match_id != match_id:
-            await self._error(protocol.NOT_MATCHED, "No current match with that match_id; nothing reported.")
+            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
             return
         try:
             filing = await moderation.prepare_report(self.ip_hash, self.peer_id, reason, evidence)
@@ -266,14 +279,14 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
 
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != match_id:
-            await self._error(protocol.NOT_MATCHED, "No current match with that match_id; message dropped.")
+            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; message dropped."))
             return
         try:
             await self.channel_layer.send(
                 self.match.partner_channel, {"type": "meet.signal", "match_id": match_id, "data": data}
             )
         except ChannelFull:
-            await self._error(protocol.UNAVAILABLE, "The stranger is not keeping up; message dropped.")
+            await self._error(protocol.UNAVAILABLE, _("The stranger is not keeping up; message dropped."))
         except ChannelLayerUnavailable:
             await self._unavailable()
 
@@ -436,8 +449,8 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             self.gone = True
             await super().close(code=code, reason=reason)
 
-    async def _error(self, code: str, message: str) -> None:
-        await self.send_json(protocol.error(code, message))
+    async def _error(self, code: str, message: str | Promise) -> None:
+        await self.send_json(protocol.error(code, in_language(message, self.scope)))
 
     async def _unavailable(self) -> None:
         await self._error(protocol.UNAVAILABLE, UNAVAILABLE_MESSAGE)

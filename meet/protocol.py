@@ -13,6 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 PROTOCOL_VERSION = 1
 
 MAX_INTERESTS = 5
@@ -61,7 +65,8 @@ CLOSE_SHUTDOWN = 4012
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    # The message is translated lazily: the consumer turns it into text in the visitor's language.
+    def __init__(self, code: str, message: str | Promise) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -116,18 +121,20 @@ Command = Join | Signal | Next | Leave | Report
 
 def normalize_interests(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise ProtocolError(BAD_MESSAGE, "interests must be a list of strings")
+        raise ProtocolError(BAD_MESSAGE, _("interests must be a list of strings"))
     if len(value) > MAX_INTERESTS:
-        raise ProtocolError(BAD_MESSAGE, f"at most {MAX_INTERESTS} interests")
+        raise ProtocolError(BAD_MESSAGE, format_lazy(_("at most {max} interests"), max=MAX_INTERESTS))
     interests: list[str] = []
     for item in value:
         if not isinstance(item, str):
-            raise ProtocolError(BAD_MESSAGE, "interests must be a list of strings")
+            raise ProtocolError(BAD_MESSAGE, _("interests must be a list of strings"))
         word = item.strip().lower()
         if not 1 <= len(word) <= MAX_INTEREST_LENGTH:
-            raise ProtocolError(BAD_MESSAGE, f"each interest must be 1 to {MAX_INTEREST_LENGTH} characters")
+            raise ProtocolError(
+                BAD_MESSAGE, format_lazy(_("each interest must be 1 to {max} characters"), max=MAX_INTEREST_LENGTH)
+            )
         if "," in word:
-            raise ProtocolError(BAD_MESSAGE, "an interest cannot contain a comma")
+            raise ProtocolError(BAD_MESSAGE, _("an interest cannot contain a comma"))
         if word not in interests:
             interests.append(word)
     return tuple(interests)
@@ -136,7 +143,7 @@ def normalize_interests(value: Any) -> tuple[str, ...]:
 def _match_id(message: dict[str, Any]) -> str:
     match_id = message.get("match_id")
     if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID_LENGTH:
-        raise ProtocolError(BAD_MESSAGE, "match_id must be a string")
+        raise ProtocolError(BAD_MESSAGE, _("match_id must be a string"))
     return match_id
 
 
@@ -144,33 +151,39 @@ def _parse_evidence(value: Any) -> Evidence | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ProtocolError(BAD_MESSAGE, "evidence must be a JSON object")
+        raise ProtocolError(BAD_MESSAGE, _("evidence must be a JSON object"))
     snapshot = value.get("snapshot")
     if snapshot is not None:
         if not isinstance(snapshot, str):
-            raise ProtocolError(BAD_MESSAGE, "evidence.snapshot must be a base64 string")
+            raise ProtocolError(BAD_MESSAGE, _("evidence.snapshot must be a base64 string"))
         if len(snapshot) > (MAX_SNAPSHOT_BYTES + 2) // 3 * 4:
-            raise ProtocolError(TOO_LARGE, f"evidence.snapshot is limited to {MAX_SNAPSHOT_BYTES} bytes")
+            raise ProtocolError(
+                TOO_LARGE, format_lazy(_("evidence.snapshot is limited to {max} bytes"), max=MAX_SNAPSHOT_BYTES)
+            )
         try:
             snapshot = base64.b64decode(snapshot, validate=True)
         except (binascii.Error, ValueError):
-            raise ProtocolError(BAD_MESSAGE, "evidence.snapshot must be a base64 string") from None
+            raise ProtocolError(BAD_MESSAGE, _("evidence.snapshot must be a base64 string")) from None
         if not snapshot:
-            raise ProtocolError(BAD_MESSAGE, "evidence.snapshot is empty")
+            raise ProtocolError(BAD_MESSAGE, _("evidence.snapshot is empty"))
     chat = value.get("chat", [])
     if not isinstance(chat, list):
-        raise ProtocolError(BAD_MESSAGE, "evidence.chat must be a list")
+        raise ProtocolError(BAD_MESSAGE, _("evidence.chat must be a list"))
     if len(chat) > MAX_REPORT_CHAT_LINES:
-        raise ProtocolError(BAD_MESSAGE, f"evidence.chat holds at most {MAX_REPORT_CHAT_LINES} lines")
+        raise ProtocolError(
+            BAD_MESSAGE, format_lazy(_("evidence.chat holds at most {max} lines"), max=MAX_REPORT_CHAT_LINES)
+        )
     lines = []
     for line in chat:
         if not isinstance(line, dict) or line.get("from") not in CHAT_SIDES or not isinstance(line.get("text"), str):
-            raise ProtocolError(BAD_MESSAGE, 'each chat line must be {"from": "me" or "stranger", "text": string}')
+            raise ProtocolError(BAD_MESSAGE, _('each chat line must be {"from": "me" or "stranger", "text": string}'))
         text = line["text"]
         if not 0 < len(text) <= MAX_REPORT_CHAT_LENGTH:
-            raise ProtocolError(BAD_MESSAGE, f"each chat line must be 1 to {MAX_REPORT_CHAT_LENGTH} characters")
+            raise ProtocolError(
+                BAD_MESSAGE, format_lazy(_("each chat line must be 1 to {max} characters"), max=MAX_REPORT_CHAT_LENGTH)
+            )
         if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
-            raise ProtocolError(BAD_MESSAGE, "chat lines must be valid Unicode text")
+            raise ProtocolError(BAD_MESSAGE, _("chat lines must be valid Unicode text"))
         lines.append(ChatLine(line["from"], text))
     if snapshot is None and not lines:
         return None
@@ -192,10 +205,13 @@ def _admission(message: dict[str, Any]) -> tuple[str | None, dict[str, Any] | No
     """The optional ``rules`` and ``pow`` fields of join and next; their values are judged on admission."""
     rules = message.get("rules")
     if rules is not None and (not isinstance(rules, str) or len(rules) > MAX_RULES_VERSION_LENGTH):
-        raise ProtocolError(BAD_MESSAGE, f"rules must be a string of at most {MAX_RULES_VERSION_LENGTH} characters")
+        raise ProtocolError(
+            BAD_MESSAGE,
+            format_lazy(_("rules must be a string of at most {max} characters"), max=MAX_RULES_VERSION_LENGTH),
+        )
     solution = message.get("pow")
     if solution is not None and not isinstance(solution, dict):
-        raise ProtocolError(BAD_MESSAGE, "pow must be a JSON object")
+        raise ProtocolError(BAD_MESSAGE, _("pow must be a JSON object"))
     return rules, solution
 
 
@@ -203,7 +219,7 @@ def parse_frame(text: str) -> Command:
     """Turn one text frame into a command, or raise ProtocolError."""
     size = _frame_size(text)
     if size > max(MAX_FRAME_BYTES, *FRAME_LIMITS.values()):
-        raise ProtocolError(TOO_LARGE, f"frames are limited to {MAX_FRAME_BYTES} bytes")
+        raise ProtocolError(TOO_LARGE, format_lazy(_("frames are limited to {max} bytes"), max=MAX_FRAME_BYTES))
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):
@@ -212,15 +228,15 @@ def parse_frame(text: str) -> Command:
     kind = message.get("type") if isinstance(message, dict) else None
     limit = FRAME_LIMITS.get(kind, MAX_FRAME_BYTES) if isinstance(kind, str) else MAX_FRAME_BYTES
     if size > limit:
-        raise ProtocolError(TOO_LARGE, f"frames are limited to {limit} bytes")
+        raise ProtocolError(TOO_LARGE, format_lazy(_("frames are limited to {max} bytes"), max=limit))
     if message is _NOT_JSON:
-        raise ProtocolError(BAD_JSON, "frame is not valid JSON")
+        raise ProtocolError(BAD_JSON, _("frame is not valid JSON"))
     if not isinstance(message, dict):
-        raise ProtocolError(BAD_MESSAGE, "frame must be a JSON object")
+        raise ProtocolError(BAD_MESSAGE, _("frame must be a JSON object"))
     if kind == "signal":
         data = message.get("data")
         if not isinstance(data, dict):
-            raise ProtocolError(BAD_MESSAGE, "data must be a JSON object")
+            raise ProtocolError(BAD_MESSAGE, _("data must be a JSON object"))
         return Signal(_match_id(message), data)
     if kind == "join":
         interests = message.get("interests", [])
@@ -232,11 +248,13 @@ def parse_frame(text: str) -> Command:
     if kind == "report":
         reason = message.get("reason")
         if reason not in REPORT_REASONS:
-            raise ProtocolError(BAD_MESSAGE, f"reason must be one of {', '.join(REPORT_REASONS)}")
+            raise ProtocolError(
+                BAD_MESSAGE, format_lazy(_("reason must be one of {reasons}"), reasons=", ".join(REPORT_REASONS))
+            )
         return Report(_match_id(message), reason, _parse_evidence(message.get("evidence")))
     if not isinstance(kind, str):
-        raise ProtocolError(BAD_MESSAGE, "type must be a string")
-    raise ProtocolError(BAD_MESSAGE, f"unknown message type {kind[:32]!r}")
+        raise ProtocolError(BAD_MESSAGE, _("type must be a string"))
+    raise ProtocolError(BAD_MESSAGE, format_lazy(_("unknown message type {type}"), type=repr(kind[:32])))
 
 
 # Server messages.

@@ -12,6 +12,9 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from moderation.models import Ban
 
@@ -35,10 +38,11 @@ def active_ban_until(ip_hash: str, now: datetime.datetime | None = None) -> date
     return ban.until if ban else None
 
 
-def ban_message(until: datetime.datetime) -> str:
+def ban_message(until: datetime.datetime) -> str | Promise:
+    """Translated lazily: the connection turns it into text in its visitor's language."""
     if until >= PERMANENT:
-        return "You are banned from AlienMeet permanently."
-    return f"You are banned from AlienMeet until {until:%Y-%m-%d %H:%M} UTC."
+        return _("You are banned from AlienMeet permanently.")
+    return format_lazy(_("You are banned from AlienMeet until {until} UTC."), until=f"{until:%Y-%m-%d %H:%M}")
 
 
 def create_ban(ip_hash: str, until: datetime.datetime, reason: str) -> Ban:

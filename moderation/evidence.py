@@ -6,6 +6,9 @@ import io
 import warnings
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from meet.protocol import MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_SIDE, MIN_SNAPSHOT_SIDE
@@ -14,7 +17,7 @@ SNAPSHOT_QUALITIES = (80, 60, 40, 20)
 
 
 class EvidenceError(Exception):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str | Promise) -> None:
         super().__init__(message)
         self.message = message
 
@@ -28,7 +31,7 @@ class ChatLine:
 def clean_snapshot(data: bytes) -> bytes:
     """The JPEG re-encoded from its pixels alone (no EXIF, comments or ICC profile), or EvidenceError."""
     if len(data) > MAX_SNAPSHOT_BYTES:
-        raise EvidenceError(f"the snapshot is larger than {MAX_SNAPSHOT_BYTES} bytes")
+        raise EvidenceError(format_lazy(_("the snapshot is larger than {max} bytes"), max=MAX_SNAPSHOT_BYTES))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -37,14 +40,18 @@ def clean_snapshot(data: bytes) -> bytes:
                 width, height = image.size
                 if not all(MIN_SNAPSHOT_SIDE <= side <= MAX_SNAPSHOT_SIDE for side in (width, height)):
                     raise EvidenceError(
-                        f"the snapshot must be {MIN_SNAPSHOT_SIDE} to {MAX_SNAPSHOT_SIDE} pixels on each side"
+                        format_lazy(
+                            _("the snapshot must be {min} to {max} pixels on each side"),
+                            min=MIN_SNAPSHOT_SIDE,
+                            max=MAX_SNAPSHOT_SIDE,
+                        )
                     )
                 image.load()
                 pixels = image.convert("RGB")
     except EvidenceError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
-        raise EvidenceError("the snapshot is not a readable JPEG image") from None
+        raise EvidenceError(_("the snapshot is not a readable JPEG image")) from None
     clean = Image.frombytes("RGB", pixels.size, pixels.tobytes())
     # What is stored stays within the limit the reporter had to meet, whatever the picture.
     for quality in SNAPSHOT_QUALITIES:

@@ -11,6 +11,9 @@ import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from meet import protocol
 from moderation.bans import BANNED_MESSAGE, active_ban_until, ban_group, ban_message
@@ -34,7 +37,7 @@ SIDES = {"me": "reporter", "stranger": "reported"}
 
 
 class ReportRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str | Promise) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -46,7 +49,7 @@ async def prepare_report(
     """The report as a channel-layer payload for the reported side, or ReportRefused (nothing filed)."""
     key = reporter_key(ip_hash)
     if not await allow_report(key or fallback_key):
-        raise ReportRefused(protocol.RATE_LIMITED, "Too many reports in a short time; nothing was reported.")
+        raise ReportRefused(protocol.RATE_LIMITED, _("Too many reports in a short time; nothing was reported."))
     snapshot = None
     chat: tuple[ChatLine, ...] = ()
     if evidence is not None:
@@ -54,12 +57,14 @@ async def prepare_report(
             try:
                 snapshot = await sync_to_async(clean_snapshot, thread_sensitive=False)(evidence.snapshot)
             except EvidenceError as error:
-                raise ReportRefused(protocol.BAD_MESSAGE, f"{error.message}; nothing was reported.") from None
+                raise ReportRefused(
+                    protocol.BAD_MESSAGE, format_lazy(_("{problem}; nothing was reported."), problem=error.message)
+                ) from None
             except Exception:
                 # Whatever the image does to the decoder, the visitor gets an answer and the connection lives.
                 logger.exception("event=snapshot_check_failed")
                 raise ReportRefused(
-                    protocol.BAD_MESSAGE, "The snapshot could not be read; nothing was reported."
+                    protocol.BAD_MESSAGE, _("The snapshot could not be read; nothing was reported.")
                 ) from None
         chat = tuple(ChatLine(SIDES[line.side], line.text) for line in evidence.chat)
     filing = Filing(reason=reason, reporter_key=key, snapshot=snapshot, chat=chat)

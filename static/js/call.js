@@ -2,6 +2,7 @@
 
 import { ChatView } from "./chat.js";
 import { ConnectDeadline } from "./connect_deadline.js";
+import { format, formatList, formatNumber, gettext, ngettext } from "./i18n.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession, PreparedConnection } from "./peer.js";
 import { ProofOfWork } from "./pow.js";
@@ -113,7 +114,7 @@ function showRemoteMessage(text) {
 
 function showOnline(count) {
   if (typeof count !== "number") return;
-  ui.online.textContent = count === 1 ? "1 alien online" : `${count.toLocaleString()} aliens online`;
+  ui.online.textContent = format(ngettext("%(count)s alien online", "%(count)s aliens online", count), { count: formatNumber(count) });
 }
 
 function parseInterests(text) {
@@ -121,10 +122,10 @@ function parseInterests(text) {
   for (const raw of text.split(",")) {
     const word = raw.trim().toLowerCase();
     if (!word || words.includes(word)) continue;
-    if (word.length > MAX_INTEREST_LENGTH) throw new Error(`Each interest can be at most ${MAX_INTEREST_LENGTH} characters.`);
+    if (word.length > MAX_INTEREST_LENGTH) throw new Error(format(gettext("Each interest can be at most %(max)s characters."), { max: formatNumber(MAX_INTEREST_LENGTH) }));
     words.push(word);
   }
-  if (words.length > MAX_INTERESTS) throw new Error(`Up to ${MAX_INTERESTS} interests, please.`);
+  if (words.length > MAX_INTERESTS) throw new Error(format(gettext("Up to %(max)s interests, please."), { max: formatNumber(MAX_INTERESTS) }));
   return words;
 }
 
@@ -137,7 +138,7 @@ function useStream(stream, mode) {
   const hasVideo = Boolean(stream && stream.getVideoTracks().length);
   const hasAudio = Boolean(stream && stream.getAudioTracks().length);
   ui.localOff.hidden = hasVideo;
-  ui.localOff.textContent = hasVideo ? "Camera off" : hasAudio ? "Audio only" : "Text only";
+  ui.localOff.textContent = hasVideo ? gettext("Camera off") : hasAudio ? gettext("Audio only") : gettext("Text only");
   ui.camera.disabled = !hasVideo;
   ui.mute.disabled = !hasAudio;
   ui.mediaProblem.hidden = true;
@@ -145,14 +146,14 @@ function useStream(stream, mode) {
 }
 
 async function acquire(mode) {
-  ui.status.textContent = "Asking for your camera and microphone…";
+  ui.status.textContent = gettext("Asking for your camera and microphone…");
   try {
     useStream(await openMedia(mode), mode);
     return true;
   } catch (error) {
     ui.mediaProblemText.textContent = explainMediaError(error);
     ui.mediaProblem.hidden = false;
-    setPhase("idle", "Camera and microphone are not available.");
+    setPhase("idle", gettext("Camera and microphone are not available."));
     ui.mediaProblem.querySelector("button").focus();
     return false;
   }
@@ -167,7 +168,7 @@ async function start() {
     return;
   }
   if (!(await gate.ask())) {
-    ui.status.textContent = "Please accept the rules to meet strangers.";
+    ui.status.textContent = gettext("Please accept the rules to meet strangers.");
     return;
   }
   if (state.mediaMode === null && !(await acquire(MEDIA_FULL))) return;
@@ -179,8 +180,8 @@ async function start() {
 function search(kind) {
   endSession();
   prepareConnection();
-  setPhase("searching", "Looking for a stranger…");
-  showRemoteMessage("Looking for a stranger…");
+  setPhase("searching", gettext("Looking for a stranger…"));
+  showRemoteMessage(gettext("Looking for a stranger…"));
   // If the socket is down, the next hello sends the join.
   admit(kind === "next" ? { type: "next" } : { type: "join", interests: state.interests });
 }
@@ -251,9 +252,14 @@ function startSession({ match_id: matchId, polite, interests }) {
     if (state.detached) strangerLeft();
   }));
   session.addEventListener("peermessage", current((event) => onPeerMessage(event.detail)));
-  chat.add(interests.length ? `Matched! You both like ${interests.join(", ")}.` : "Matched with a random stranger. Say hi!", "notice");
-  setPhase("connecting", "Connecting…");
-  showRemoteMessage("Connecting…");
+  chat.add(
+    interests.length
+      ? format(gettext("Matched! You both like %(interests)s."), { interests: formatList(interests) })
+      : gettext("Matched with a random stranger. Say hi!"),
+    "notice",
+  );
+  setPhase("connecting", gettext("Connecting…"));
+  showRemoteMessage(gettext("Connecting…"));
   state.connectDeadline = new ConnectDeadline(() => { if (state.session === session) couldNotConnect("next"); });
 }
 
@@ -262,19 +268,19 @@ function startSession({ match_id: matchId, polite, interests }) {
 function couldNotConnect(kind) {
   state.wantCall = true;
   search(kind);
-  chat.add("Couldn't connect to this stranger. Looking for someone new…", "notice");
-  ui.status.textContent = "Couldn't connect to this stranger. Looking for someone new…";
-  showRemoteMessage("Couldn't connect to this stranger. Looking for someone new…");
+  chat.add(gettext("Couldn't connect to this stranger. Looking for someone new…"), "notice");
+  ui.status.textContent = gettext("Couldn't connect to this stranger. Looking for someone new…");
+  showRemoteMessage(gettext("Couldn't connect to this stranger. Looking for someone new…"));
 }
 
 function onConnectionState(connectionState) {
   if (connectionState === "connected") {
     if (state.connectDeadline) state.connectDeadline.cancel();
-    setPhase("connected", "Connected");
+    setPhase("connected", gettext("Connected"));
     showRemoteMessage("");
     startStats();
   } else if (connectionState === "disconnected" || connectionState === "failed") {
-    ui.status.textContent = "Reconnecting to the stranger…";
+    ui.status.textContent = gettext("Reconnecting to the stranger…");
     if (state.detached && connectionState === "failed") strangerLeft();
   }
 }
@@ -324,15 +330,15 @@ function endSession() {
 
 function strangerLeft() {
   endSession();
-  chat.add("Stranger left.", "notice");
+  chat.add(gettext("Stranger left."), "notice");
   if (state.wantCall && ui.autoNext.checked) {
     search("join");
-    ui.status.textContent = "Stranger left. Looking for someone new…";
+    ui.status.textContent = gettext("Stranger left. Looking for someone new…");
   } else {
     state.wantCall = false;
     signaling.send({ type: "leave" });
-    setPhase("idle", "Stranger left. Press Talk to Aliens to meet someone new.");
-    showRemoteMessage("Stranger left.");
+    setPhase("idle", gettext("Stranger left. Press Talk to Aliens to meet someone new."));
+    showRemoteMessage(gettext("Stranger left."));
   }
 }
 
@@ -344,9 +350,9 @@ function startStats() {
     const quality = await session.quality(state.lastQuality);
     state.lastQuality = quality;
     if (!quality.type) return;
-    const parts = [quality.type];
-    if (quality.rttMs !== null) parts.push(`${quality.rttMs} ms`);
-    if (quality.kbps !== null) parts.push(`${quality.kbps} kbps`);
+    const parts = [quality.type === "relayed" ? gettext("relayed") : gettext("direct")];
+    if (quality.rttMs !== null) parts.push(format(gettext("%(ms)s ms"), { ms: formatNumber(quality.rttMs) }));
+    if (quality.kbps !== null) parts.push(format(gettext("%(kbps)s kbps"), { kbps: formatNumber(quality.kbps) }));
     ui.connInfo.textContent = parts.join(" · ");
     ui.connInfo.hidden = false;
   }, STATS_EVERY_MS);
@@ -360,7 +366,7 @@ function next() {
   const wasInCall = Boolean(state.session);
   state.wantCall = true;
   search("next");
-  if (wasInCall) chat.add("You moved on.", "notice");
+  if (wasInCall) chat.add(gettext("You moved on."), "notice");
 }
 
 function stop() {
@@ -370,8 +376,8 @@ function stop() {
   if (state.prepared) state.prepared.close();
   state.prepared = null;
   signaling.send({ type: "leave" });
-  setPhase("idle", "Stopped. Press Talk to Aliens whenever you're ready.");
-  showRemoteMessage("Press “Talk to Aliens” to meet a random stranger.");
+  setPhase("idle", gettext("Stopped. Press Talk to Aliens whenever you're ready."));
+  showRemoteMessage(gettext("Press “Talk to Aliens” to meet a random stranger."));
 }
 
 async function report(reason, withEvidence) {
@@ -381,10 +387,10 @@ async function report(reason, withEvidence) {
   if (state.session !== session) return; // the call ended while the snapshot was taken
   if (!reports.send(session.matchId, reason, evidence)) return;
   endSession();
-  chat.add("Thanks. The stranger was reported and you moved on.", "notice");
+  chat.add(gettext("Thanks. The stranger was reported and you moved on."), "notice");
   state.wantCall = true;
-  setPhase("searching", "Reported. Looking for someone new…");
-  showRemoteMessage("Looking for a stranger…");
+  setPhase("searching", gettext("Reported. Looking for someone new…"));
+  showRemoteMessage(gettext("Looking for a stranger…"));
 }
 
 function toggle(button, kind, tracks, localOff) {
@@ -425,13 +431,13 @@ ui.switchCamera.addEventListener("click", async () => {
     state.localStream.addTrack(track);
     ui.localVideo.srcObject = state.localStream;
   } catch {
-    ui.status.textContent = "Could not switch camera.";
+    ui.status.textContent = gettext("Could not switch camera.");
   }
 });
 ui.hideIp.addEventListener("change", () => {
   const relayOnly = ui.hideIp.checked;
   const hasTurn = state.iceServers.some((server) => [].concat(server.urls).some((url) => url.startsWith("turn")));
-  if (relayOnly && !hasTurn) ui.status.textContent = "Hide my IP needs our relay, which is not available right now.";
+  if (relayOnly && !hasTurn) ui.status.textContent = gettext("Hide my IP needs our relay, which is not available right now.");
   if (state.session) state.session.setRelayOnly(relayOnly, state.iceServers);
 });
 $("media-retry").addEventListener("click", async () => { if (await acquire(MEDIA_FULL)) start(); });
@@ -447,7 +453,7 @@ chat.form.addEventListener("submit", (event) => {
   if (state.session && state.session.sendPeer({ kind: "text", text })) {
     chat.add(text, "me");
   } else {
-    chat.add("Not sent: you are not connected to a stranger yet.", "notice");
+    chat.add(gettext("Not sent: you are not connected to a stranger yet."), "notice");
   }
 });
 chat.input.addEventListener("input", () => {
@@ -473,12 +479,12 @@ signaling.addEventListener("hello", (event) => {
   } else if (state.wantCall) {
     search("join");
   } else if (state.phase === "idle") {
-    ui.status.textContent = "Ready when you are.";
+    ui.status.textContent = gettext("Ready when you are.");
   }
 });
 signaling.addEventListener("online", (event) => showOnline(event.detail.count));
 signaling.addEventListener("waiting", () => {
-  if (state.phase === "searching") showRemoteMessage("Looking for a stranger…");
+  if (state.phase === "searching") showRemoteMessage(gettext("Looking for a stranger…"));
 });
 signaling.addEventListener("matched", (event) => {
   if (!state.wantCall) {
@@ -501,7 +507,7 @@ signaling.addEventListener("partner_left", (event) => {
   }
   if (event.detail.reason === "disconnect" && session.pc.connectionState === "connected") {
     detach();
-    chat.add("The stranger lost touch with our server, but your call goes on.", "notice");
+    chat.add(gettext("The stranger lost touch with our server, but your call goes on."), "notice");
     return;
   }
   strangerLeft();
@@ -520,10 +526,10 @@ signaling.addEventListener("error", (event) => {
 });
 signaling.addEventListener("close", (event) => {
   if (event.detail.final) {
-    if (!ui.start.disabled) ui.status.textContent = "Disconnected from AlienMeet.";
+    if (!ui.start.disabled) ui.status.textContent = gettext("Disconnected from AlienMeet.");
     return;
   }
-  ui.status.textContent = "Connection to AlienMeet lost. Reconnecting…";
+  ui.status.textContent = gettext("Connection to AlienMeet lost. Reconnecting…");
   if (state.session && state.session.pc.connectionState === "connected") {
     detach();
   } else if (state.session) {

@@ -1,5 +1,7 @@
 // The chat log and typing indicator. Text is only ever set with textContent.
 
+import { gettext } from "./i18n.js";
+
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SEND_EVERY_MS = 2000;
 export const MAX_CHAT_LENGTH = 1000;
@@ -22,6 +24,9 @@ export class ChatView {
     const item = document.createElement("li");
     item.className = from === "me" ? "from-me" : from === "stranger" ? "from-stranger" : "notice";
     item.textContent = text;
+    // The speaker's name shows through CSS (::before), in the page's language.
+    if (from === "me") item.dataset.speaker = gettext("You:");
+    else if (from === "stranger") item.dataset.speaker = gettext("Stranger:");
     this.log.append(item);
     while (this.log.childElementCount > MAX_CHAT_ITEMS) this.log.firstElementChild.remove();
     this.scroller.scrollTop = this.scroller.scrollHeight;
@@ -34,7 +39,7 @@ export class ChatView {
   }
 
   showTyping() {
-    this.typing.textContent = "Stranger is typing…";
+    this.typing.textContent = gettext("Stranger is typing…");
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => this.clearTyping(), TYPING_SHOWN_MS);
   }

@@ -1,14 +1,16 @@
 // The admin's Live stats page: figures and small bar charts, updated over a staff-only WebSocket
 // (polling the JSON if the socket cannot stay open).
 
+import { format as fill, formatNumber, gettext } from "./i18n.js";
+
 const root = document.getElementById("live-stats");
 const SVG = "http://www.w3.org/2000/svg";
 
 function format(value, unit) {
   if (value === null || value === undefined) return "–";
-  if (unit === "%") return `${(value * 100).toFixed(1)} %`;
-  if (unit === "s") return `${value.toFixed(1)} s`;
-  return value.toLocaleString();
+  if (unit === "%") return new Intl.NumberFormat(document.documentElement.lang || "en", { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value);
+  if (unit === "s") return fill(gettext("%(seconds)s s"), { seconds: new Intl.NumberFormat(document.documentElement.lang || "en", { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value) });
+  return formatNumber(value);
 }
 
 function barChart(container, points, label) {
@@ -29,7 +31,7 @@ function barChart(container, points, label) {
     rect.setAttribute("width", String(Math.max(1, step - 2)));
     rect.setAttribute("height", String(barHeight));
     const title = document.createElementNS(SVG, "title");
-    title.textContent = `${point.label}: ${point.value}`;
+    title.textContent = `${point.label}: ${formatNumber(point.value)}`;
     rect.append(title);
     svg.append(rect);
   });
@@ -47,27 +49,27 @@ function barChart(container, points, label) {
   top.setAttribute("class", "axis");
   top.setAttribute("x", "0");
   top.setAttribute("y", "10");
-  top.textContent = `max ${max}`;
+  top.textContent = fill(gettext("max %(value)s"), { value: formatNumber(max) });
   svg.append(top);
   container.replaceChildren(svg);
 }
 
 const clock = (iso, withDate) =>
-  new Date(iso).toLocaleString([], withDate ? { hour: "2-digit", minute: "2-digit", day: "numeric", month: "short" } : { hour: "2-digit", minute: "2-digit" });
+  new Date(iso).toLocaleString(document.documentElement.lang || "en", withDate ? { hour: "2-digit", minute: "2-digit", day: "numeric", month: "short" } : { hour: "2-digit", minute: "2-digit" });
 
 function show(stats) {
   const live = stats.live;
-  document.getElementById("fig-online").textContent = live ? live.online.toLocaleString() : "unavailable";
-  document.getElementById("fig-waiting").textContent = live ? live.waiting.toLocaleString() : "unavailable";
-  document.getElementById("fig-in-calls").textContent = live ? live.in_calls.toLocaleString() : "unavailable";
+  document.getElementById("fig-online").textContent = live ? formatNumber(live.online) : gettext("unavailable");
+  document.getElementById("fig-waiting").textContent = live ? formatNumber(live.waiting) : gettext("unavailable");
+  document.getElementById("fig-in-calls").textContent = live ? formatNumber(live.in_calls) : gettext("unavailable");
   for (const cell of root.querySelectorAll("td[data-window]")) {
     cell.textContent = format(stats.windows[cell.dataset.window][cell.dataset.key], cell.dataset.unit);
   }
   const charts = stats.charts;
-  barChart(document.getElementById("chart-minute"), charts.per_minute.map((p) => ({ label: clock(p.t), value: p.matches })), "Matches per minute");
-  barChart(document.getElementById("chart-hour"), charts.per_hour.map((p) => ({ label: clock(p.t, true), value: p.matches })), "Matches per hour");
-  barChart(document.getElementById("chart-wait"), charts.wait_histogram.map((b) => ({ label: b.label, value: b.count })), "Wait before a match");
-  document.getElementById("live-updated").textContent = `Updated ${new Date(stats.generated_at).toLocaleTimeString()}`;
+  barChart(document.getElementById("chart-minute"), charts.per_minute.map((p) => ({ label: clock(p.t), value: p.matches })), gettext("Matches per minute"));
+  barChart(document.getElementById("chart-hour"), charts.per_hour.map((p) => ({ label: clock(p.t, true), value: p.matches })), gettext("Matches per hour"));
+  barChart(document.getElementById("chart-wait"), charts.wait_histogram.map((b) => ({ label: b.label, value: b.count })), gettext("Wait before a match"));
+  document.getElementById("live-updated").textContent = fill(gettext("Updated %(time)s"), { time: new Date(stats.generated_at).toLocaleTimeString(document.documentElement.lang || "en") });
 }
 
 async function poll() {

@@ -1,5 +1,7 @@
 // Camera and microphone: asking for them, explaining failures, switching cameras.
 
+import { gettext } from "./i18n.js";
+
 export const MEDIA_FULL = "full";
 export const MEDIA_AUDIO = "audio";
 export const MEDIA_NONE = "none";
@@ -19,17 +21,17 @@ export function explainMediaError(error) {
   switch (error && error.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return "Your browser blocked the camera and microphone. Allow them in the address bar's site settings and try again, or carry on with audio only or text chat.";
+      return gettext("Your browser blocked the camera and microphone. Allow them in the address bar's site settings and try again, or carry on with audio only or text chat.");
     case "NotFoundError":
     case "OverconstrainedError":
-      return "We could not find a camera or microphone. Plug one in and try again, or carry on with audio only or text chat.";
+      return gettext("We could not find a camera or microphone. Plug one in and try again, or carry on with audio only or text chat.");
     case "NotReadableError":
     case "AbortError":
-      return "Your camera seems to be in use by another program. Close that program and try again, or carry on with audio only or text chat.";
+      return gettext("Your camera seems to be in use by another program. Close that program and try again, or carry on with audio only or text chat.");
     case "NotSupportedError":
-      return "This browser cannot share a camera here (a secure https:// page is needed). You can still use text chat.";
+      return gettext("This browser cannot share a camera here (a secure https:// page is needed). You can still use text chat.");
     default:
-      return "The camera and microphone could not be started. Try again, or carry on with audio only or text chat.";
+      return gettext("The camera and microphone could not be started. Try again, or carry on with audio only or text chat.");
   }
 }
 

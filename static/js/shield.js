@@ -6,6 +6,7 @@
 // shield.prepare() when the visitor asks for a call, startCall() for each stranger, endCall() after.
 
 import { loadClassifier } from "./shield_model.js";
+import { gettext } from "./i18n.js";
 
 const SAMPLE_EVERY_MS = 1000;
 const FRAME_WAIT_MS = 100; // how often to look for the first frame of a new stranger
@@ -25,8 +26,8 @@ export function crossesThreshold(scores) {
 }
 
 const MESSAGES = {
-  flagged: "The shield blurred the stranger's video: it may show nudity.",
-  failed: "The nudity shield could not start in this browser, so the stranger's video stays blurred.",
+  flagged: gettext("The shield blurred the stranger's video: it may show nudity."),
+  failed: gettext("The nudity shield could not start in this browser, so the stranger's video stays blurred."),
 };
 
 // States, also set as data-shield on the video for the stylesheet, which blurs the first three:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import start_server, wait_js
+from tests.browser.conftest import accept_rules_in, start_server, wait_js
 from tests.servers import ROOT, Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,6 +34,7 @@ def visitor_from(browser, proxied_server):
     def open_from(address: str):
         context = browser.new_context(extra_http_headers={"X-Forwarded-For": address})
         contexts.append(context)
+        accept_rules_in(context, proxied_server)
         page = context.new_page()
         page.on("console", lambda message: print(f"[{address} console] {message.type}: {message.text}"))
         page.goto(f"{proxied_server.http_url}/meet/")

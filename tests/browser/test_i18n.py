@@ -1,0 +1,167 @@
+"""The site in other languages, in a real browser: no English left on screen, Arabic mirrored, the switcher sticks."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import screenshot, wait_js
+
+# The same in every language: the brand, and the names of the technologies the About article lists.
+SAME_IN_EVERY_LANGUAGE = {
+    "AlienMeet",
+    "WebRTC",
+    "webrtc",
+    "Django Channels",
+    "daphne",
+    "Redis",
+    "PostgreSQL",
+    "coturn",
+    "TURN",
+    "MDN",
+}
+PAGES = {"landing": "/", "article": "/articles/about-alienmeet/", "call": "/meet/"}
+
+# Every piece of text a visitor can see, one string per text node, except text explicitly marked
+# as another language than the page's: the language menu and the links to an article's
+# translations (each language is named in itself, by design), and an article not translated yet
+# (shown in English with a note saying so).
+VISIBLE_TEXT = """() => {
+  const pageLanguage = document.documentElement.lang;
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const element = node.parentElement;
+    const text = node.textContent.trim();
+    if (!text || !element || element.closest("script, style, noscript, select")) continue;
+    if (!element.checkVisibility({ visibilityProperty: true, opacityProperty: true })) continue;
+    if (element.closest("[lang]").getAttribute("lang") !== pageLanguage) continue;
+    texts.push(text);
+  }
+  return texts;
+}"""
+
+
+def open_page(browser, site_server, path: str, locale: str, viewport: dict | None = None):
+    context = browser.new_context(locale=locale, viewport=viewport or {"width": 1280, "height": 800})
+    page = context.new_page()
+    page.on("pageerror", lambda error: print(f"[{locale} page error] {error}"))
+    page.goto(f"{site_server.http_url}{path}")
+    if path == "/meet/":
+        # The script's own strings are in place once the server said hello (the online count shows).
+        wait_js(
+            page, "window.alienmeet && window.alienmeet.signalingOpen && document.getElementById('online').textContent"
+        )
+    return context, page
+
+
+def visible_text(browser, site_server, path: str, locale: str) -> list[str]:
+    context, page = open_page(browser, site_server, path, locale)
+    try:
+        return page.evaluate(VISIBLE_TEXT)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["es-ES", "ar", "hi-IN"])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_english_left_on_screen(browser, site_server, locale, name):
+    english = set(visible_text(browser, site_server, PAGES[name], "en-US"))
+    translated = visible_text(browser, site_server, PAGES[name], locale)
+    assert len(translated) > 10
+    left = [
+        text
+        for text in translated
+        if text in english and text not in SAME_IN_EVERY_LANGUAGE and any(c.isalpha() for c in text)
+    ]
+    assert not left, f"English left on the {locale} {name} page: {left}"
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def accept_rules(page, name: str) -> None:
+    """Screenshot the rules dialog the call page opens first (in the page's language), then accept it."""
+    page.wait_for_selector("#rules-dialog[open]")
+    screenshot(page, f"{name}-rules")
+    page.check("#rules-adult")
+    page.click("#rules-accept")
+    page.wait_for_selector("#rules-dialog:not([open])", state="attached")
+
+
+def test_arabic_is_right_to_left_and_mirrored(browser, site_server):
+    context, page = open_page(browser, site_server, "/", "ar")
+    try:
+        assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
+        # The brand starts the header, which in Arabic is its right-hand side.
+        brand, nav = box(page, ".brand"), box(page, ".site-header nav")
+        assert brand["x"] > nav["x"]
+        screenshot(page, "i18n-ar-landing")
+        page.goto(f"{site_server.http_url}/meet/")
+        wait_js(
+            page, "window.alienmeet && window.alienmeet.signalingOpen && document.getElementById('online').textContent"
+        )
+        assert page.evaluate("document.documentElement.dir") == "rtl"
+        accept_rules(page, "i18n-ar-call")
+        # The video comes first, so it stands on the right and the controls on the left.
+        stage, panel = box(page, ".stage"), box(page, ".panel")
+        assert stage["x"] > panel["x"]
+        # The own-camera preview sits at the video's inline end: the left-hand corner in Arabic.
+        remote, local = box(page, ".remote"), box(page, ".local")
+        assert local["x"] < remote["x"] + remote["width"] / 2
+        assert page.evaluate("getComputedStyle(document.getElementById('status')).direction") == "rtl"
+        # The online count in Arabic words and digits (Intl.NumberFormat in the page's language).
+        online = page.locator("#online").text_content()
+        assert "متصل" in online
+        assert not any(c in "0123456789" for c in online) or "واحد" in online
+        # A chat line: the speaker's label comes first, on the right.
+        page.evaluate(
+            "() => { const li = document.createElement('li'); li.className = 'from-me';"
+            " li.dataset.speaker = django.gettext('You:'); li.textContent = 'مرحبا';"
+            " document.getElementById('chat-log').append(li); }"
+        )
+        label = page.evaluate("getComputedStyle(document.querySelector('#chat-log .from-me'), '::before').content")
+        assert "أنت" in label
+        screenshot(page, "i18n-ar-call")
+    finally:
+        context.close()
+
+
+def test_hindi_call_page_screenshot(browser, site_server):
+    context, page = open_page(browser, site_server, "/meet/", "hi-IN")
+    try:
+        assert page.evaluate("document.documentElement.lang") == "hi"
+        assert "एलियन ऑनलाइन" in page.locator("#online").text_content()
+        accept_rules(page, "i18n-hi-call")
+        screenshot(page, "i18n-hi-call")
+    finally:
+        context.close()
+
+
+def test_the_switcher_changes_the_language_and_keeps_it(browser, site_server):
+    context, page = open_page(browser, site_server, "/", "en-US")
+    try:
+        assert page.evaluate("document.documentElement.lang") == "en"
+        page.select_option("#language-header", "es")
+        page.locator(".site-header .language-switcher button").click()
+        page.wait_for_function("document.documentElement.lang === 'es'")
+        assert page.url == f"{site_server.http_url}/"  # same address, now in Spanish
+        assert page.locator(".hero .button-primary").text_content().strip() == "Hablar con alienígenas"
+        # Kept across pages, over the browser's own English.
+        page.goto(f"{site_server.http_url}/meet/")
+        wait_js(
+            page, "window.alienmeet && window.alienmeet.signalingOpen && document.getElementById('online').textContent"
+        )
+        assert page.evaluate("document.documentElement.lang") == "es"
+        assert page.locator("#start").text_content().strip() == "Hablar con alienígenas"
+        assert "conectado" in page.locator("#online").text_content()
+        # The footer's switcher does the same (keyboard only: label, select, button).
+        page.goto(f"{site_server.http_url}/articles/")
+        page.focus("#language-footer")
+        page.select_option("#language-footer", "ar")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.documentElement.dir === 'rtl'")
+        assert page.url == f"{site_server.http_url}/articles/"
+    finally:
+        context.close()
