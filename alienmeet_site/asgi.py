@@ -9,13 +9,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alienmeet_site.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from alienmeet_site.origins import SameOriginValidator  # noqa: E402
 from meet.routing import websocket_urlpatterns  # noqa: E402
+from meet.send_backlog import SendBacklogMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": SendBacklogMiddleware(SameOriginValidator(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
@@ -24,11 +25,27 @@ def _database() -> None:
 async def _channel_layer() -> None:
     layer = get_channel_layer()
     channel = await layer.new_channel("healthz.")
-    token = secrets.token_hex(4)
-    await layer.send(channel, {"type": "healthz", "token": token})
-    message = await layer.receive(channel)
-    if message.get("token") != token:
-        raise RuntimeError("channel layer returned another message")
+    try:
+        token = secrets.token_hex(4)
+        await layer.send(channel, {"type": "healthz", "token": token})
+        message = await layer.receive(channel)
+        if message.get("token") != token:
+            raise RuntimeError("channel layer returned another message")
+    finally:
+        await _release(layer, channel)
+
+
+async def _release(layer: BaseChannelLayer, channel: str) -> None:
+    """Give the probe's channel back: the pub/sub layer unsubscribes a channel whose receive is cancelled.
+
+    Channels has no call to delete a channel; a consumer's channel ends this way when the
+    consumer stops. Without it every probe left one Redis subscription behind for good.
+    """
+    waiting = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)  # let it start waiting, so the cancellation runs its clean-up
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
 
 
 async def _matchmaking() -> None:

@@ -98,6 +98,8 @@ MATCHMAKER = {
     "INTEREST_WAIT": env.env_number("MATCH_INTEREST_WAIT", 5),
     # Two people who parted with Next are not paired again this soon while anyone else waits.
     "REMATCH_COOLDOWN": env.env_number("MATCH_REMATCH_COOLDOWN", 60),
+    # Someone who reported a stranger is never paired with that address again for this long (30 days).
+    "REPORT_BLOCK": env.env_number("MATCH_REPORT_BLOCK", 30 * 24 * 3600),
     # A server process that misses its heartbeat this long is presumed dead and its peers reaped.
     "LEASE": env.env_number("MATCH_LEASE", 5, minimum=1),
 }
@@ -119,6 +121,10 @@ MEET = {
     "RATE_BURST": env.env_number("MEET_RATE_BURST", 50, minimum=1),
     # Frames refused by the rate limit within 10 seconds before the connection is closed.
     "FLOOD_CLOSE_AFTER": int(env.env_number("MEET_FLOOD_CLOSE_AFTER", 100, minimum=1)),
+    # Per address (an IPv6 /64 counts as one), across all processes; 0 turns a limit off. A family
+    # or a small office shares one address: each open call page is one socket.
+    "ADDRESS_MAX_CONNECTIONS": int(env.env_number("MEET_ADDRESS_MAX_CONNECTIONS", 20)),
+    "ADDRESS_CONNECTS_PER_MINUTE": int(env.env_number("MEET_ADDRESS_CONNECTS_PER_MINUTE", 60)),
     # Next presses one connection may make per minute; more are refused with rate_limited.
     "NEXT_PER_MINUTE": int(env.env_number("MEET_NEXT_PER_MINUTE", 30, minimum=1)),
 }

@@ -17,6 +17,8 @@ def _in(address: str, networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6N
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a dual-stack socket shows an IPv4 proxy as ::ffff:a.b.c.d
     return any(ip in network for network in networks)
 
 
@@ -45,8 +47,32 @@ def client_ip(scope: dict[str, Any]) -> str | None:
     return peer
 
 
-def address_hash(ip: str | None) -> str:
-    """HMAC-SHA256 of the address with a key derived from SECRET_KEY; "" when unknown."""
+# An IPv6 subscriber gets a whole /64 and privacy extensions rotate the rest every few hours,
+# so the /64 is what stands for one household, as the single address does in IPv4.
+IPV6_HOUSEHOLD_PREFIX = 64
+
+
+def address_key(ip: str | None) -> str:
+    """What stands for one visitor's address: the IPv4 address, or the IPv6 /64 ("" when unknown)."""
     if not ip:
         return ""
-    return salted_hmac(HASH_SALT, ip, algorithm="sha256").hexdigest()
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip.strip()
+    if isinstance(address, ipaddress.IPv6Address):
+        # ::ffff:198.51.100.7 is the IPv4 visitor 198.51.100.7 seen through a dual-stack socket.
+        mapped = address.ipv4_mapped
+        if mapped is not None:
+            return str(mapped)
+        network = ipaddress.IPv6Network((address, IPV6_HOUSEHOLD_PREFIX), strict=False)
+        return str(network)
+    return str(address)
+
+
+def address_hash(ip: str | None) -> str:
+    """HMAC-SHA256 of the address key with a key derived from SECRET_KEY; "" when unknown."""
+    key = address_key(ip)
+    if not key:
+        return ""
+    return salted_hmac(HASH_SALT, key, algorithm="sha256").hexdigest()

@@ -23,29 +23,35 @@ from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import ChannelFull
+from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from meet import admission, protocol
+from meet.address_limits import get_address_limits
 from meet.addresses import address_hash, client_ip
 from meet.dispatch import InTurnDispatch
 from meet.endings import announce_end
 from meet.ice import ice_servers
 from meet.language import in_language
 from meet.layer import ChannelLayerUnavailable
-from meet.matchmaking import EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
+from meet.matchmaking import Busy, EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
 from meet.matchmaking.base import JoinResult
 from meet.ratelimit import FloodMeter, TokenBucket
 from meet.runtime import ensure_runtime
+from meet.send_backlog import backlog_of
 from moderation import service as moderation
 
 logger = logging.getLogger("alienmeet.meet")
 
 UNAVAILABLE_MESSAGE = _("Matchmaking is briefly unavailable; we keep trying.")
+UNHANDLED_MESSAGE = _("This frame could not be handled; nothing was done.")
 ONLINE_SPREAD_SECONDS = 0.9
+# How long a queued visitor may be "busy" (matched, notice on its way) before the notice counts as lost.
+LOST_NOTICE_SECONDS = 3.0
+NOT_READING_MESSAGE = _("The stranger is not keeping up; message dropped.")
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,16 @@ class CurrentMatch:
 
 
 class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
+    cleaned = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the handler ends (a crash, the server cancelling it), the cleanup runs,
+            # shielded so a second cancellation cannot cut it short.
+            await asyncio.shield(self._cleanup())
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, a thread hop that
         # was most of the relay's cost. The few database calls here go through
@@ -62,7 +78,18 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            # One frame or message must never end the connection's handler: it would take the
+            # disconnect path with it, and the peer would stay matched and queued as a ghost.
+            logger.exception("event=handler_failed message=%s", message["type"])
+            if message["type"] == "websocket.receive":
+                await self._error(protocol.BAD_MESSAGE, UNHANDLED_MESSAGE)
+            elif message["type"] == "websocket.connect":
+                await self.close(code=1011)
 
     async def connect(self) -> None:
         conf = settings.MEET
@@ -90,8 +117,11 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self.matchmaker = get_matchmaker()
         # Only the keyed hash is kept, and only for as long as the connection lives.
         self.ip_hash = address_hash(client_ip(self.scope))
+        self.address_place = ""
+        self.dropped_told_at = float("-inf")
+        self.connection_reported = ""  # the match this browser last reported its connection for
         await self.accept()
-        if await self._refuse_if_banned():
+        if await self._refuse_if_over_address_limit() or await self._refuse_if_banned():
             return
         await self._hear_bans()
         online = 0
@@ -107,6 +137,29 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         # Without the group only the online count pushes are missed; matching retries on its own.
         with contextlib.suppress(ChannelLayerUnavailable):
             await self.channel_layer.group_add(self.runtime.online_group, self.channel_name)
+
+    async def _refuse_if_over_address_limit(self) -> bool:
+        if not self.ip_hash:
+            return False
+        place = secrets.token_hex(8)
+        refusal = await get_address_limits().admit(self.ip_hash, place)
+        if refusal is None:
+            self.address_place = place
+            return False
+        logger.info("event=refused_address_limit reason=%s", refusal.reason)
+        if refusal.reason == "rate":
+            message = _("Too many new connections from your network; try again in a minute.")
+        else:
+            message = _("Too many connections from your network at once; close another AlienMeet tab first.")
+        details = {"reason": refusal.reason, "retry_after": refusal.retry_after}
+        await self.send_json(protocol.error(protocol.TOO_MANY_CONNECTIONS, in_language(message, self.scope), **details))
+        await self.close(code=protocol.CLOSE_TOO_MANY_CONNECTIONS)
+        return True
+
+    async def _give_back_address_place(self) -> None:
+        place, self.address_place = self.address_place, ""
+        if place:
+            await get_address_limits().release(self.ip_hash, place)
 
     async def _refuse_if_banned(self) -> bool:
         try:
@@ -131,27 +184,43 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                 await self.channel_layer.group_add(moderation.ban_group(self.ip_hash), self.channel_name)
 
     async def disconnect(self, code: int) -> None:
+        await self._cleanup()
+
+    async def _cleanup(self) -> None:
         self.gone = True
-        if not hasattr(self, "matchmaker"):
-            return  # refused before it began
+        if self.cleaned or not hasattr(self, "matchmaker"):
+            return  # done already, or refused before it began
+        self.cleaned = True
         try:
             await self._leave()
+        except Exception:
+            logger.exception("event=cleanup_failed")
         finally:
             self.runtime.closed()
+            await self._give_back_address_place()
 
     async def _leave(self) -> None:
         self._stop_retrying()
-        with contextlib.suppress(ChannelLayerUnavailable):
+        try:
             await self.channel_layer.group_discard(self.runtime.online_group, self.channel_name)
+        except ChannelLayerUnavailable:
+            pass
+        except Exception:
+            logger.exception("event=group_discard_failed")
         if self.ip_hash:
-            with contextlib.suppress(ChannelLayerUnavailable):
+            try:
                 await self.channel_layer.group_discard(moderation.ban_group(self.ip_hash), self.channel_name)
+            except ChannelLayerUnavailable:
+                pass
+            except Exception:
+                logger.exception("event=group_discard_failed")
         if not self.registered:
             return
+        self.registered = False
         try:
             ended = await self.matchmaker.unregister(self.peer_id)
         except MatchmakerUnavailable:
-            # The peer key expires with its lease; the partner learns through the reaper.
+            # This process's next heartbeat drops the peer; the partner learns through it.
             return
         if ended:
             await announce_end(self.channel_layer, ended, self.runtime.events)
@@ -185,6 +254,9 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         if isinstance(command, protocol.Signal):
             await self._relay(command.match_id, command.data)
             return
+        if isinstance(command, protocol.ConnectionReport):
+            await self._connection_report(command)
+            return
         # One matchmaking step at a time per connection, so the retry loop and
         # the visitor's own commands never interleave.
         async with self.lock:
@@ -193,7 +265,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                     if self.match is not None:
                         await self._error(protocol.BAD_MESSAGE, _("Already in a call; send next or leave first."))
                         return
-                    if not await self._admit(command):
+                    if not await self._admit(command) or not await self._next_allowed(count=False):
                         return
                     self.interests = interests
                     await self._queue()
@@ -203,10 +275,17 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                     await self._end_match(protocol.LEFT_NEXT)
                     await self._queue()
                 case protocol.Leave():
+                    if self.match is not None:
+                        # Leave then join skips a stranger as Next does, so it counts towards the same limit.
+                        self._count_skip()
                     await self._end_match(protocol.LEFT_LEAVE)
                     self._stop_retrying()
-                    self.ticket = ""
+                    queued, self.ticket = bool(self.ticket), ""
                     await self.matchmaker.leave_queue(self.peer_id)
+                    if queued:
+                        # A partner may have matched this visitor an instant ago; its notice
+                        # will be ignored, so that match ends now instead of lingering.
+                        await self._end_stale_match(None)
                 case protocol.Report(match_id=match_id, reason=reason, evidence=evidence):
                     await self._report(match_id, reason, evidence)
 
@@ -238,13 +317,23 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             )
         return False
 
-    async def _next_allowed(self) -> bool:
-        limit = settings.MEET["NEXT_PER_MINUTE"]
-        now = time.monotonic()
+    def _recent_skips(self, now: float) -> int:
         while self.next_times and now - self.next_times[0] >= 60:
             self.next_times.popleft()
-        if len(self.next_times) < limit:
-            self.next_times.append(now)
+        return len(self.next_times)
+
+    def _count_skip(self) -> None:
+        now = time.monotonic()
+        self._recent_skips(now)
+        self.next_times.append(now)
+
+    async def _next_allowed(self, count: bool = True) -> bool:
+        """Next skips a stranger; so does leave followed by join, which ``count=False`` checks without counting."""
+        limit = settings.MEET["NEXT_PER_MINUTE"]
+        now = time.monotonic()
+        if self._recent_skips(now) < limit:
+            if count:
+                self.next_times.append(now)
             return True
         retry_after = math.ceil(60 - (now - self.next_times[0]))
         message = in_language(
@@ -274,8 +363,18 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             self.match.partner_channel, {"type": "meet.reported", "match_id": match_id, "filing": filing}
         )
         await self.send_json(protocol.reported(match_id))
-        await self._end_match(protocol.LEFT_NEXT)
+        await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
         await self._queue()
+
+    async def _connection_report(self, report: protocol.ConnectionReport) -> None:
+        if self.match is None or self.match.match_id != report.match_id:
+            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
+            return
+        if self.connection_reported == report.match_id:
+            await self._error(protocol.RATE_LIMITED, _("One connection report per match; this one is ignored."))
+            return
+        self.connection_reported = report.match_id
+        self.runtime.connection_reports.add(report.outcome, report.connect_ms)
 
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != match_id:
@@ -286,14 +385,14 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                 self.match.partner_channel, {"type": "meet.signal", "match_id": match_id, "data": data}
             )
         except ChannelFull:
-            await self._error(protocol.UNAVAILABLE, _("The stranger is not keeping up; message dropped."))
+            await self._error(protocol.UNAVAILABLE, NOT_READING_MESSAGE)
         except ChannelLayerUnavailable:
             await self._unavailable()
 
     # Matchmaking.
 
     async def _register(self) -> None:
-        await self.matchmaker.register(self.peer_id, self.channel_name)
+        await self.matchmaker.register(self.peer_id, self.channel_name, self.ip_hash)
         self.registered = True
 
     async def _join(self) -> JoinResult:
@@ -312,14 +411,14 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         if isinstance(result, Matched):
             await self._take(result)
             return
+        if isinstance(result, Busy) and await self._adopt(result):
+            return
         if isinstance(result, Queued):
             await self.send_json(protocol.waiting())
         # Busy: a matched notice is on its way; retrying also covers the case where it never comes.
         self._keep_retrying()
 
     async def _take(self, result: Matched) -> None:
-        self._stop_retrying()
-        self.ticket = ""
         notice = {
             "type": "meet.matched",
             "match_id": result.match_id,
@@ -331,18 +430,34 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             await self.channel_layer.send(result.partner_channel, notice)
         except (ChannelLayerUnavailable, ChannelFull):
             # The partner cannot be told, so the match cannot go on; it will re-queue by itself.
-            await self.matchmaker.end(self.peer_id, result.match_id, protocol.LEFT_LEAVE)
-            self.ticket = secrets.token_hex(6)
+            # This side stays queued (its ticket kept) and the retry loop takes it from here.
+            ended = await self.matchmaker.end(self.peer_id, result.match_id, protocol.LEFT_LEAVE)
+            if ended:  # the partner may have taken the match by itself meanwhile (_adopt)
+                await announce_end(self.channel_layer, ended, self.runtime.events)
             raise ChannelLayerUnavailable("partner not reachable") from None
+        self._stop_retrying()
+        self.ticket = ""
         self.match = CurrentMatch(result.match_id, result.partner_channel)
         await self.send_json(protocol.matched(result.match_id, False, result.shared_interests, ice_servers()))
         logger.info("event=match_start wait=%.2f interest_matched=%s", result.wait, bool(result.shared_interests))
 
-    async def _end_match(self, reason: str) -> None:
+    async def _end_match(self, reason: str, keep_apart: bool = False) -> None:
         if self.match is None:
             return
         current, self.match = self.match, None
-        ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason)
+        ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason, keep_apart)
+        if ended:
+            await announce_end(self.channel_layer, ended, self.runtime.events)
+
+    async def _end_stale_match(self, match_id: str | None) -> None:
+        """End a match the shared state holds for this visitor though it is not (or no longer) its
+        current one; ``None`` ends whichever. The current match is never touched."""
+        if self.match is not None and match_id in (None, self.match.match_id):
+            return
+        try:
+            ended = await self.matchmaker.end(self.peer_id, match_id, protocol.LEFT_LEAVE)
+        except MatchmakerUnavailable:
+            return  # the partner's retry loop ends it once Redis is back (see _end_lost_match)
         if ended:
             await announce_end(self.channel_layer, ended, self.runtime.events)
 
@@ -358,25 +473,57 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
     async def _retry_loop(self) -> None:
         """While queued, try again now and then: interests stop mattering after the wait, Redis may come back."""
         period = min(max(settings.MATCHMAKER["INTEREST_WAIT"], 0.2), 2.0)
+        busy_since: float | None = None
         while True:
             await asyncio.sleep(period)
-            async with self.lock:
-                if not self.ticket or self.match is not None:
-                    return
-                try:
+            # Whatever fails, the loop goes on: a visitor who is left waiting must never be forgotten.
+            try:
+                async with self.lock:
+                    if not self.ticket or self.match is not None:
+                        return
                     result = await self._join()
-                except MatchmakerUnavailable:
-                    continue
-                if isinstance(result, Matched):
-                    await self._take(result)
-                    return
+                    if isinstance(result, Matched):
+                        await self._take(result)
+                        return
+                    if isinstance(result, Busy) and await self._adopt(result):
+                        return
+                    busy_since = await self._end_lost_match(result, busy_since)
+            except (MatchmakerUnavailable, ChannelLayerUnavailable):
+                continue
+            except Exception:
+                logger.exception("event=retry_failed")
+
+    async def _adopt(self, busy: Busy) -> bool:
+        """Take a match made for this queue entry whose notice has not come: pub/sub drops a notice
+        published while this channel was not subscribed (Redis just came back). A notice that
+        does come later names the current match and changes nothing."""
+        if not busy.match_id or not busy.partner_channel or busy.ticket != self.ticket:
+            return False
+        self._stop_retrying()
+        self.ticket = ""
+        self.match = CurrentMatch(busy.match_id, busy.partner_channel)
+        await self.send_json(protocol.matched(busy.match_id, busy.polite, busy.shared_interests, ice_servers()))
+        return True
+
+    async def _end_lost_match(self, result: JoinResult, busy_since: float | None) -> float | None:
+        """A match this visitor cannot take (not for its current queue entry) would keep it matched
+        with nobody, so after a while that match is ended."""
+        if not isinstance(result, Busy):
+            return None
+        now = asyncio.get_running_loop().time()
+        if busy_since is None or now - busy_since < LOST_NOTICE_SECONDS:
+            return now if busy_since is None else busy_since
+        await self._end_stale_match(None)
+        return None
 
     # Messages from the channel layer (other consumers and the runtime).
 
     async def meet_matched(self, message: dict[str, Any]) -> None:
         async with self.lock:
             if self.match is not None or not self.ticket or message["ticket"] != self.ticket:
-                return  # a notice for a queue entry this connection already left
+                # A notice for a queue entry this connection already left: that match ends here.
+                await self._end_stale_match(message["match_id"])
+                return
             self._stop_retrying()
             self.ticket = ""
             self.match = CurrentMatch(message["match_id"], message["partner_channel"])
@@ -386,12 +533,32 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
 
     async def meet_signal(self, message: dict[str, Any]) -> None:
         if self.match is not None and self.match.match_id == message["match_id"]:
+            if backlog_of(self.scope) > protocol.MAX_QUEUED_BYTES:
+                await self._signal_dropped(message["match_id"])
+                return
             await self.send_json(protocol.signal(message["match_id"], message["data"]))
 
-    async def meet_partner_left(self, message: dict[str, Any]) -> None:
+    async def _signal_dropped(self, match_id: str) -> None:
+        """This browser is not reading: tell the sender, at most once a second, instead of buffering."""
+        now = asyncio.get_running_loop().time()
+        if now - self.dropped_told_at < 1.0 or self.match is None:
+            return
+        self.dropped_told_at = now
+        with contextlib.suppress(ChannelLayerUnavailable, ChannelFull):
+            await self.channel_layer.send(
+                self.match.partner_channel, {"type": "meet.signal_dropped", "match_id": match_id}
+            )
+
+    async def meet_signal_dropped(self, message: dict[str, Any]) -> None:
         if self.match is not None and self.match.match_id == message["match_id"]:
-            self.match = None
-            await self.send_json(protocol.partner_left(message["match_id"], message["reason"]))
+            await self._error(protocol.UNAVAILABLE, NOT_READING_MESSAGE)
+
+    async def meet_partner_left(self, message: dict[str, Any]) -> None:
+        # Under the lock: the retry loop may be between taking a match and noting it.
+        async with self.lock:
+            if self.match is not None and self.match.match_id == message["match_id"]:
+                self.match = None
+                await self.send_json(protocol.partner_left(message["match_id"], message["reason"]))
 
     async def meet_reported(self, message: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != message["match_id"] or not self.ip_hash:
@@ -437,8 +604,10 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
     async def send_json(self, content: dict[str, Any]) -> None:
         if self.gone:
             return
+        # Encoding errors are ours to hear about (dispatch logs them); only sending means the browser left.
+        text = json.dumps(content, separators=(",", ":"), allow_nan=False)
         try:
-            await self.send(text_data=json.dumps(content, separators=(",", ":")))
+            await self.send(text_data=text)
         except Exception:
             # The browser is gone (the server raises its own "disconnected" error); its
             # disconnect event is on the way and cleans up.

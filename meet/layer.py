@@ -17,7 +17,9 @@ from typing import Any
 import redis.exceptions
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, _wrap_close
 
-REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+# Any error from Redis, not only a lost connection: out of memory and read-only after a
+# failover come back as ResponseError, and they too mean "unavailable", never a crash.
+REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 RETRY_SECONDS = 0.5
 
 logger = logging.getLogger("alienmeet.meet")

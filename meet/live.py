@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.crypto import constant_time_compare
 
+from meet.connection_stats import OUTCOME_FIELDS
 from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet.stats import live_stats
 
@@ -99,7 +100,37 @@ def prometheus_text(stats: dict[str, Any]) -> str:
     _gauge(lines, "quick_next_ratio", "Share of calls ended by Next within 10 seconds.", per_window("quick_next_share"))
     _gauge(lines, "interest_matched_ratio", "Share of matches on a common interest.", per_window("interest_share"))
     _gauge(lines, "reports", "Reports filed in the window.", per_window("reports"))
+    _connection_gauges(lines, stats["connections"])
     return "\n".join(lines) + "\n"
+
+
+def _connection_gauges(lines: list[str], connections: dict[str, dict[str, Any]]) -> None:
+    _gauge(
+        lines,
+        "connection_reports",
+        "Calls whose browser reported how it connected, in the window (one per browser).",
+        [(f'{{window="{name}"}}', figures["reports"]) for name, figures in connections.items()],
+    )
+    _gauge(
+        lines,
+        "connection_ratio",
+        "Share of reported calls by path: direct, relay_udp, relay_tcp, relay_tls or failed.",
+        [
+            (f'{{window="{name}",outcome="{outcome}"}}', figures[f"{outcome}_share"])
+            for name, figures in connections.items()
+            for outcome in OUTCOME_FIELDS
+        ],
+    )
+    _gauge(
+        lines,
+        "connect_seconds_within",
+        "Time from match to connection: the quantile of calls connected within this many seconds (binned).",
+        [
+            (f'{{window="{name}",quantile="{q}"}}', figures[key])
+            for name, figures in connections.items()
+            for q, key in (("0.5", "connect_p50_within"), ("0.95", "connect_p95_within"))
+        ],
+    )
 
 
 async def metrics(request: HttpRequest) -> HttpResponse:

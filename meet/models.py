@@ -44,3 +44,30 @@ class MinuteBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minute:%Y-%m-%d %H:%M}: {self.matches} matches"
+
+
+class ConnectionBucket(models.Model):
+    """How browsers connected their calls, counted per minute: each browser reports its own path once per call.
+
+    Only counts: no match, no peer, no address, and no single call's time (times are binned).
+    """
+
+    minute = models.DateTimeField(unique=True)
+    direct = models.PositiveIntegerField(default=0, help_text="Peer to peer, no relay on this side.")
+    relay_udp = models.PositiveIntegerField(default=0, help_text="Through our TURN relay over UDP.")
+    relay_tcp = models.PositiveIntegerField(default=0, help_text="Through our TURN relay over TCP.")
+    relay_tls = models.PositiveIntegerField(default=0, help_text="Through our TURN relay over TLS.")
+    failed = models.PositiveIntegerField(default=0, help_text="Never connected.")
+    # Time from the match to the connection, for connected calls, in bins.
+    connected_under_1s = models.PositiveIntegerField(default=0)
+    connected_under_2s = models.PositiveIntegerField(default=0)
+    connected_under_5s = models.PositiveIntegerField(default=0)
+    connected_under_10s = models.PositiveIntegerField(default=0)
+    connected_under_30s = models.PositiveIntegerField(default=0)
+    connected_over_30s = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-minute"]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M}: connection reports"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,21 @@ MAX_SIGNAL_BYTES = 64 * 1024
 # The envelope around ``data`` ({"type":"signal","match_id":"…","data":…}) needs a little room.
 MAX_FRAME_BYTES = MAX_SIGNAL_BYTES + 512
 MAX_MATCH_ID_LENGTH = 64
+# Bytes the server may hold for one socket that is not reading; relayed signals beyond are
+# dropped and their sender told ``unavailable``.
+MAX_QUEUED_BYTES = 256 * 1024
 MAX_RULES_VERSION_LENGTH = 32
+# Arrays and objects nest at most this deep, the frame's own object counting as the first level.
+# SDP and ICE candidates need 3; the limit keeps every encoder on the way (JSON, msgpack) far
+# from its own recursion limit.
+MAX_DEPTH = 16
+# Integers beyond what a JavaScript number holds exactly are refused, so every encoder on the
+# way (msgpack takes 64 bits at most) and the partner's browser read the same value.
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_INTEGER_DIGITS = 16
+
+# A lone UTF-16 surrogate ("\ud800" escaped in JSON) is no character: UTF-8 cannot carry it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
 # A report may carry evidence (``evidence``): one JPEG still frame and the last chat lines.
@@ -38,6 +54,10 @@ CHAT_SIDES = ("me", "stranger")
 # Only a report may be larger than MAX_FRAME_BYTES: the base64 snapshot plus 20 escaped chat lines.
 MAX_REPORT_FRAME_BYTES = 320 * 1024
 FRAME_LIMITS = {"report": MAX_REPORT_FRAME_BYTES}
+
+# How a browser's side of a call connected (connection_report), and the longest time it may report.
+CONNECTION_OUTCOMES = ("direct", "relay_udp", "relay_tcp", "relay_tls", "failed")
+MAX_CONNECT_MS = 600_000
 
 # Reasons a partner_left carries.
 LEFT_NEXT = "next"
@@ -52,6 +72,7 @@ NOT_MATCHED = "not_matched"
 RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 BANNED = "banned"
+TOO_MANY_CONNECTIONS = "too_many_connections"
 # Admission to the queue (meet/admission.py): the rules and the proof of work.
 RULES_REQUIRED = "rules_required"
 POW_REQUIRED = "pow_required"
@@ -61,6 +82,7 @@ POW_EXPIRED = "pow_expired"
 # WebSocket close codes (4000-4999 are the application's own).
 CLOSE_BANNED = 4003
 CLOSE_FLOODING = 4008
+CLOSE_TOO_MANY_CONNECTIONS = 4029
 CLOSE_SHUTDOWN = 4012
 
 
@@ -116,7 +138,14 @@ class Report:
     evidence: Evidence | None = None
 
 
-Command = Join | Signal | Next | Leave | Report
+@dataclass(frozen=True)
+class ConnectionReport:
+    match_id: str
+    outcome: str
+    connect_ms: int | None
+
+
+Command = Join | Signal | Next | Leave | Report | ConnectionReport
 
 
 def normalize_interests(value: Any) -> tuple[str, ...]:
@@ -145,6 +174,21 @@ def _match_id(message: dict[str, Any]) -> str:
     if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID_LENGTH:
         raise ProtocolError(BAD_MESSAGE, _("match_id must be a string"))
     return match_id
+
+
+def _connection_report(message: dict[str, Any]) -> ConnectionReport:
+    if set(message) - {"type", "match_id", "outcome", "connect_ms"}:
+        raise ProtocolError(BAD_MESSAGE, "connection_report takes only match_id, outcome and connect_ms")
+    outcome = message.get("outcome")
+    if outcome not in CONNECTION_OUTCOMES:
+        raise ProtocolError(BAD_MESSAGE, f"outcome must be one of {', '.join(CONNECTION_OUTCOMES)}")
+    connect_ms = message.get("connect_ms")
+    if outcome == "failed":
+        if connect_ms is not None:
+            raise ProtocolError(BAD_MESSAGE, "a failed connection has no connect_ms")
+    elif type(connect_ms) is not int or not 0 <= connect_ms <= MAX_CONNECT_MS:
+        raise ProtocolError(BAD_MESSAGE, f"connect_ms must be a whole number from 0 to {MAX_CONNECT_MS}")
+    return ConnectionReport(_match_id(message), outcome, connect_ms)
 
 
 def _parse_evidence(value: Any) -> Evidence | None:
@@ -215,14 +259,63 @@ def _admission(message: dict[str, Any]) -> tuple[str | None, dict[str, Any] | No
     return rules, solution
 
 
+def _parse_int(digits: str) -> int:
+    # Checked before int() so a 4,000-digit number costs nothing.
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ProtocolError(BAD_MESSAGE, format_lazy(_("integers must lie within ±{max}"), max=MAX_SAFE_INTEGER))
+    return int(digits)
+
+
+def _refuse_constant(name: str) -> None:
+    raise ProtocolError(BAD_JSON, format_lazy(_("{name} is not JSON"), name=name))
+
+
+def _check_values(message: dict[str, Any]) -> None:
+    """Refuse what some encoder between the two browsers cannot carry: deep nesting, lone
+    surrogates, integers beyond 2**53 and infinite floats."""
+    pending: list[tuple[Any, int]] = [(message, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise ProtocolError(BAD_MESSAGE, _("strings must not contain lone UTF-16 surrogates"))
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ProtocolError(
+                    BAD_MESSAGE, format_lazy(_("arrays and objects nest at most {max} deep"), max=MAX_DEPTH)
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    raise ProtocolError(BAD_MESSAGE, _("strings must not contain lone UTF-16 surrogates"))
+                pending.append((item, depth + 1))
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            if abs(value) > MAX_SAFE_INTEGER:
+                raise ProtocolError(
+                    BAD_MESSAGE, format_lazy(_("integers must lie within ±{max}"), max=MAX_SAFE_INTEGER)
+                )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ProtocolError(BAD_MESSAGE, _("numbers must be finite"))
+
+
 def parse_frame(text: str) -> Command:
     """Turn one text frame into a command, or raise ProtocolError."""
     size = _frame_size(text)
     if size > max(MAX_FRAME_BYTES, *FRAME_LIMITS.values()):
         raise ProtocolError(TOO_LARGE, format_lazy(_("frames are limited to {max} bytes"), max=MAX_FRAME_BYTES))
     try:
-        message = json.loads(text)
-    except (ValueError, RecursionError):
+        message = json.loads(text, parse_int=_parse_int, parse_constant=_refuse_constant)
+    except ProtocolError as error:
+        message, refusal = _NOT_JSON, error
+    except ValueError:
+        message, refusal = _NOT_JSON, ProtocolError(BAD_JSON, _("frame is not valid JSON"))
+    except RecursionError:
+        # Far deeper than MAX_DEPTH: the decoder gave up before we could count.
+        refusal = ProtocolError(
+            BAD_MESSAGE, format_lazy(_("arrays and objects nest at most {max} deep"), max=MAX_DEPTH)
+        )
         message = _NOT_JSON
     # Only a frame that is a message allowed to be larger escapes the normal limit.
     kind = message.get("type") if isinstance(message, dict) else None
@@ -230,9 +323,10 @@ def parse_frame(text: str) -> Command:
     if size > limit:
         raise ProtocolError(TOO_LARGE, format_lazy(_("frames are limited to {max} bytes"), max=limit))
     if message is _NOT_JSON:
-        raise ProtocolError(BAD_JSON, _("frame is not valid JSON"))
+        raise refusal
     if not isinstance(message, dict):
         raise ProtocolError(BAD_MESSAGE, _("frame must be a JSON object"))
+    _check_values(message)
     if kind == "signal":
         data = message.get("data")
         if not isinstance(data, dict):
@@ -252,6 +346,8 @@ def parse_frame(text: str) -> Command:
                 BAD_MESSAGE, format_lazy(_("reason must be one of {reasons}"), reasons=", ".join(REPORT_REASONS))
             )
         return Report(_match_id(message), reason, _parse_evidence(message.get("evidence")))
+    if kind == "connection_report":
+        return _connection_report(message)
     if not isinstance(kind, str):
         raise ProtocolError(BAD_MESSAGE, _("type must be a string"))
     raise ProtocolError(BAD_MESSAGE, format_lazy(_("unknown message type {type}"), type=repr(kind[:32])))

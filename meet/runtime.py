@@ -21,6 +21,8 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from meet.address_limits import close_address_limits, get_address_limits
+from meet.connection_stats import ConnectionReportBuffer
 from meet.endings import announce_end
 from meet.events import EventBuffer
 from meet.layer import ChannelLayerUnavailable
@@ -44,6 +46,7 @@ class ProcessRuntime:
         self.last_online: int | None = None
         self.redis_down = False
         self.events = EventBuffer()
+        self.connection_reports = ConnectionReportBuffer()
         self.connections = 0
         self.draining = False
         self.drained = asyncio.Event()
@@ -74,6 +77,7 @@ class ProcessRuntime:
             logger.warning("event=drain_incomplete connections=%d", self.connections)
         self.task.cancel()
         await self.events.flush()
+        await self.connection_reports.flush()
         with contextlib.suppress(Exception):
             await get_matchmaker().shutdown()
         logger.info("event=drained")
@@ -96,6 +100,8 @@ class ProcessRuntime:
             try:
                 await self.tick()
                 await self.events.flush()
+                await self.connection_reports.flush()
+                await get_address_limits().renew()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -145,4 +151,6 @@ async def stop_runtime() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await runtime.task
         await runtime.events.flush()
+        await runtime.connection_reports.flush()
     await get_matchmaker().shutdown()
+    await close_address_limits()

@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from meet.connection_stats import connection_figures
 from meet.events import QUICK_NEXT_SECONDS, WAIT_BINS
 from meet.matchmaking import Snapshot
 from meet.models import MatchEvent, MinuteBucket
@@ -105,4 +106,5 @@ def live_stats(snapshot: Snapshot | None, now: datetime.datetime | None = None) 
         "live": asdict(snapshot) if snapshot else None,
         "windows": {name: asdict(window_figures(now - span)) for name, span in WINDOWS.items()},
         "charts": charts(now),
+        "connections": {name: connection_figures(now - span) for name, span in WINDOWS.items()},
     }

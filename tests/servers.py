@@ -40,6 +40,12 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
             "DJANGO_HTTPS": "0",
             "DJANGO_SECRET_KEY": "test-servers-key",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # The protocol clients present the port-less origin of a page on 127.0.0.1, as a
+            # deployment lists its public origin; browsers present the server's own origin.
+            "DJANGO_CSRF_TRUSTED_ORIGINS": "http://127.0.0.1",
+            # Every test client comes from 127.0.0.1; tests of the per-address limits set their own.
+            "MEET_ADDRESS_MAX_CONNECTIONS": "0",
+            "MEET_ADDRESS_CONNECTS_PER_MINUTE": "0",
             "DATABASE_URL": f"sqlite:///{tmp_dir / 'servers.sqlite3'}",
             # Never a manifest left in the work tree by an earlier `collectstatic`: see collect_static().
             "DJANGO_STATIC_ROOT": str(tmp_dir / "static"),

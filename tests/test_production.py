@@ -10,11 +10,13 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets
 
 from conftest import REDIS_URL, require
 from tests.protocol_client import matched_pair
@@ -177,6 +179,7 @@ async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
             for log in (access_log, tmp_path / "nginx-error.log"):
                 assert "127.0.0.1" not in log.read_text(), f"an address is in {log.name}"
                 assert "client:" not in log.read_text()
+            await check_websocket_limits(url)
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -214,3 +217,40 @@ def check_hashed_static(origin: str, served_by: str | None) -> None:
     # Without gzip in Accept-Encoding, the plain file.
     headers, body = fetch(f"{origin}{script[1].decode()}", gzip_ok=False)
     assert "Content-Encoding" not in headers and body.startswith(b"//")
+
+
+async def _handshake(url: str) -> websockets.ClientConnection | int:
+    """An open socket, or the HTTP status nginx refused the handshake with."""
+    try:
+        return await websockets.connect(url, origin="http://127.0.0.1", open_timeout=10)
+    except websockets.InvalidStatus as refused:
+        return refused.response.status_code
+
+
+async def check_websocket_limits(url: str) -> None:
+    """nginx's per-address backstop on /ws/: 40 sockets at once, then 1 a second after a burst of 60."""
+    held = []
+    try:
+        for _ in range(40):
+            socket = await _handshake(url)
+            assert not isinstance(socket, int), f"socket {len(held) + 1} of 40 refused with {socket}"
+            held.append(socket)
+        # Fewer than 60 handshakes so far: this one is over the simultaneous limit, not the rate.
+        assert await _handshake(url) == 429
+    finally:
+        for socket in held:
+            await socket.close()
+
+    # One socket at a time now, so only the rate can refuse; what is left of the burst runs out.
+    deadline = time.monotonic() + 20
+    accepted = 0
+    while True:
+        assert time.monotonic() < deadline, f"no 429 after {accepted} sequential handshakes"
+        socket = await _handshake(url)
+        if socket == 429:
+            break
+        assert not isinstance(socket, int), socket
+        accepted += 1
+        await socket.close()
+    # Sockets were free again (several accepted) and the burst ran out well before 60 more.
+    assert 5 <= accepted <= 40

@@ -12,6 +12,7 @@ import asyncio
 from django.conf import settings
 
 from meet.matchmaking.base import (
+    DEFAULT_REPORT_BLOCK,
     Busy,
     EndedMatch,
     Gone,
@@ -40,7 +41,14 @@ _by_loop: dict[int, tuple[asyncio.AbstractEventLoop, tuple[object, ...], Matchma
 
 def _config() -> tuple[object, ...]:
     conf = settings.MATCHMAKER
-    return (conf["BACKEND"], conf.get("URL"), conf.get("PREFIX"), conf["INTEREST_WAIT"], conf["REMATCH_COOLDOWN"])
+    return (
+        conf["BACKEND"],
+        conf.get("URL"),
+        conf.get("PREFIX"),
+        conf["INTEREST_WAIT"],
+        conf["REMATCH_COOLDOWN"],
+        conf.get("REPORT_BLOCK", DEFAULT_REPORT_BLOCK),
+    )
 
 
 def get_matchmaker() -> Matchmaker:
@@ -63,6 +71,7 @@ def get_matchmaker() -> Matchmaker:
             interest_wait=conf["INTEREST_WAIT"],
             rematch_cooldown=conf["REMATCH_COOLDOWN"],
             lease=conf["LEASE"],
+            report_block=conf.get("REPORT_BLOCK", DEFAULT_REPORT_BLOCK),
         )
     else:
         from meet.matchmaking.memory import MemoryMatchmaker
@@ -70,6 +79,7 @@ def get_matchmaker() -> Matchmaker:
         matchmaker = MemoryMatchmaker(
             interest_wait=conf["INTEREST_WAIT"],
             rematch_cooldown=conf["REMATCH_COOLDOWN"],
+            report_block=conf.get("REPORT_BLOCK", DEFAULT_REPORT_BLOCK),
         )
     _by_loop[id(loop)] = (loop, config, matchmaker)
     return matchmaker

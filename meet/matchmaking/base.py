@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+# How long two people are kept apart after one reported the other, in seconds (30 days).
+DEFAULT_REPORT_BLOCK = 30 * 24 * 3600
+
 
 class MatchmakerUnavailable(Exception):
     """The shared matchmaking state (Redis) cannot be reached."""
@@ -29,7 +32,18 @@ class Queued:
 
 @dataclass(frozen=True)
 class Busy:
-    """The caller was matched by someone else meanwhile; a ``matched`` notice is on its way."""
+    """The caller was matched by someone else meanwhile; a ``matched`` notice is on its way.
+
+    The fields name that match, so the caller can take it by itself should the notice be lost
+    (published while its channel was not subscribed, during a Redis outage). ``ticket`` is the
+    caller's queue entry that was matched.
+    """
+
+    match_id: str = ""
+    partner_channel: str = ""
+    ticket: str = ""
+    polite: bool = True
+    shared_interests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,8 +84,12 @@ JoinResult = Matched | Queued | Busy | Gone
 
 
 class Matchmaker(Protocol):
-    async def register(self, peer_id: str, channel_name: str) -> None:
-        """Make a connected peer known (idle, not queued) under this process's lease."""
+    async def register(self, peer_id: str, channel_name: str, address: str = "") -> None:
+        """Make a connected peer known (idle, not queued) under this process's lease.
+
+        ``address`` is the keyed hash of the connection's address ("" when unknown): the Next
+        cooldown and the report rule hold between addresses, so reconnecting resets neither.
+        """
 
     async def unregister(self, peer_id: str) -> EndedMatch | None:
         """Forget a peer that disconnected; end its match (reason ``disconnect``) if it had one."""
@@ -84,8 +102,12 @@ class Matchmaker(Protocol):
         the partner which queue entry was matched, so a stale notice is ignored.
         """
 
-    async def end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
-        """End the peer's current match (only if it is ``match_id``, when given)."""
+    async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
+        """End the peer's current match (only if it is ``match_id``, when given).
+
+        ``keep_apart`` (a report): the two are never paired again, whatever the cooldown says,
+        for the report block period.
+        """
 
     async def leave_queue(self, peer_id: str) -> None:
         """Take a waiting peer out of the queue; a matched peer is untouched."""

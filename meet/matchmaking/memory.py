@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from meet.matchmaking.base import Busy, EndedMatch, Gone, JoinResult, Matched, Queued, Snapshot
+from meet.matchmaking.base import DEFAULT_REPORT_BLOCK, Busy, EndedMatch, Gone, JoinResult, Matched, Queued, Snapshot
 from meet.protocol import LEFT_DISCONNECT, LEFT_NEXT
 
 
@@ -19,6 +19,7 @@ from meet.protocol import LEFT_DISCONNECT, LEFT_NEXT
 class _Peer:
     peer_id: str
     channel: str
+    address: str = ""
     state: str = "idle"  # idle | waiting | matched
     ticket: str = ""
     interests: tuple[str, ...] = ()
@@ -32,6 +33,7 @@ class _Match:
     started_at: float
     waits: tuple[float, float]
     shared: bool
+    polite_id: str = ""  # the side that waited
 
 
 @dataclass
@@ -42,6 +44,8 @@ class MemoryStore:
     by_interest: dict[str, dict[str, None]] = field(default_factory=dict)
     matches: dict[str, _Match] = field(default_factory=dict)
     cooldowns: dict[frozenset[str], float] = field(default_factory=dict)
+    # Pairs kept apart after a report, until the time given.
+    blocks: dict[frozenset[str], float] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.peers.clear()
@@ -49,6 +53,7 @@ class MemoryStore:
         self.by_interest.clear()
         self.matches.clear()
         self.cooldowns.clear()
+        self.blocks.clear()
 
 
 # The one store of this process.
@@ -56,13 +61,20 @@ STORE = MemoryStore()
 
 
 class MemoryMatchmaker:
-    def __init__(self, interest_wait: float, rematch_cooldown: float, store: MemoryStore = STORE) -> None:
+    def __init__(
+        self,
+        interest_wait: float,
+        rematch_cooldown: float,
+        report_block: float = DEFAULT_REPORT_BLOCK,
+        store: MemoryStore = STORE,
+    ) -> None:
         self.interest_wait = interest_wait
         self.rematch_cooldown = rematch_cooldown
+        self.report_block = report_block
         self.store = store
 
-    async def register(self, peer_id: str, channel_name: str) -> None:
-        self.store.peers[peer_id] = _Peer(peer_id, channel_name)
+    async def register(self, peer_id: str, channel_name: str, address: str = "") -> None:
+        self.store.peers[peer_id] = _Peer(peer_id, channel_name, address)
 
     async def unregister(self, peer_id: str) -> EndedMatch | None:
         ended = self._end(peer_id, None, LEFT_DISCONNECT)
@@ -75,7 +87,7 @@ class MemoryMatchmaker:
         if me is None:
             return Gone()
         if me.state == "matched":
-            return Busy()
+            return self._busy(me)
         now = time.time()
         if me.state == "waiting":
             self._dequeue(peer_id)
@@ -90,13 +102,13 @@ class MemoryMatchmaker:
         match_id = secrets.token_urlsafe(12)
         shared = tuple(i for i in me.interests if i in partner.interests)
         waits = (now - partner.queued_at, now - me.queued_at)
-        self.store.matches[match_id] = _Match(now, waits, bool(shared))
+        self.store.matches[match_id] = _Match(now, waits, bool(shared), partner.peer_id)
         for peer, other in ((me, partner), (partner, me)):
             peer.state, peer.match_id, peer.partner = "matched", match_id, other.peer_id
         return Matched(match_id, partner.peer_id, partner.channel, partner.ticket, shared, waits[1])
 
-    async def end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
-        return self._end(peer_id, match_id, reason)
+    async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
+        return self._end(peer_id, match_id, reason, keep_apart)
 
     async def leave_queue(self, peer_id: str) -> None:
         me = self.store.peers.get(peer_id)
@@ -109,9 +121,10 @@ class MemoryMatchmaker:
 
     async def heartbeat(self) -> list[EndedMatch]:
         now = time.time()
-        for pair, until in list(self.store.cooldowns.items()):
-            if until <= now:
-                del self.store.cooldowns[pair]
+        for kept in (self.store.cooldowns, self.store.blocks):
+            for pair, until in list(kept.items()):
+                if until <= now:
+                    del kept[pair]
         return []
 
     async def shutdown(self) -> None:
@@ -119,11 +132,32 @@ class MemoryMatchmaker:
 
     # Internals, each runs without awaiting.
 
+    def _busy(self, me: _Peer) -> Busy:
+        partner = self.store.peers.get(me.partner)
+        record = self.store.matches.get(me.match_id)
+        if partner is None or record is None:
+            return Busy()
+        shared = tuple(i for i in me.interests if i in partner.interests)
+        return Busy(me.match_id, partner.channel, me.ticket, record.polite_id == me.peer_id, shared)
+
     def _is_open(self, peer: _Peer, now: float) -> bool:
         return not peer.interests or now - peer.queued_at >= self.interest_wait
 
+    def _who(self, peer_id: str) -> str:
+        """Who a peer is for the cooldown and report rules: its address, when known."""
+        peer = self.store.peers.get(peer_id)
+        return peer.address if peer is not None and peer.address else f"peer:{peer_id}"
+
+    def _pair(self, a: str, b: str) -> frozenset[str]:
+        pair = frozenset((self._who(a), self._who(b)))
+        # Two people behind one address (a shared NAT) can only be told apart by connection.
+        return pair if len(pair) == 2 else frozenset((f"peer:{a}", f"peer:{b}"))
+
     def _cooled(self, a: str, b: str, now: float) -> bool:
-        return self.store.cooldowns.get(frozenset((a, b)), 0.0) > now
+        return self.store.cooldowns.get(self._pair(a, b), 0.0) > now
+
+    def _blocked(self, a: str, b: str, now: float) -> bool:
+        return self.store.blocks.get(self._pair(a, b), 0.0) > now
 
     def _pick(self, me: _Peer, now: float) -> _Peer | None:
         peers, queue = self.store.peers, self.store.queue
@@ -131,6 +165,8 @@ class MemoryMatchmaker:
         best: _Peer | None = None
         for interest in me.interests:
             for other_id in self.store.by_interest.get(interest, {}):
+                if self._blocked(me.peer_id, other_id, now):
+                    continue
                 if not self._cooled(me.peer_id, other_id, now):
                     other = peers[other_id]
                     if best is None or other.queued_at < best.queued_at:
@@ -143,6 +179,8 @@ class MemoryMatchmaker:
         if self._is_open(me, now):
             for other_id in queue:
                 other = peers[other_id]
+                if self._blocked(me.peer_id, other_id, now):
+                    continue
                 if self._cooled(me.peer_id, other_id, now):
                     cooled.append(other)
                 elif self._is_open(other, now):
@@ -170,7 +208,7 @@ class MemoryMatchmaker:
                 if not waiting:
                     del self.store.by_interest[interest]
 
-    def _end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
+    def _end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
         me = self.store.peers.get(peer_id)
         if me is None or me.state != "matched" or (match_id is not None and match_id != me.match_id):
             return None
@@ -183,7 +221,9 @@ class MemoryMatchmaker:
         record = self.store.matches.pop(ended_id)
         now = time.time()
         if reason == LEFT_NEXT and other is not None:
-            self.store.cooldowns[frozenset((peer_id, other.peer_id))] = now + self.rematch_cooldown
+            self.store.cooldowns[self._pair(peer_id, other.peer_id)] = now + self.rematch_cooldown
+        if keep_apart and other is not None:
+            self.store.blocks[self._pair(peer_id, other.peer_id)] = now + self.report_block
         return EndedMatch(
             match_id=ended_id,
             other_id=other.peer_id if other else "",

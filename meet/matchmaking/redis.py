@@ -17,13 +17,23 @@ from typing import Any, ParamSpec, TypeVar
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from meet.matchmaking.base import Busy, EndedMatch, Gone, JoinResult, Matched, MatchmakerUnavailable, Queued, Snapshot
+from meet.matchmaking.base import (
+    DEFAULT_REPORT_BLOCK,
+    Busy,
+    EndedMatch,
+    Gone,
+    JoinResult,
+    Matched,
+    MatchmakerUnavailable,
+    Queued,
+    Snapshot,
+)
 from meet.protocol import LEFT_DISCONNECT
 
 LUA_DIR = Path(__file__).with_name("lua")
 SCAN_LIMIT = 32
-# Renew the peers' keys every this many heartbeats; they are only a backstop for
-# when no process is left to reap.
+# Renew the served peers' keys, and drop the others, every this many heartbeats; the keys'
+# expiry is only a backstop for when no process is left to reap.
 PEER_RENEW_EVERY = 5
 
 P = ParamSpec("P")
@@ -46,7 +56,8 @@ def _unavailable_on_redis_errors(method: Callable[P, Awaitable[T]]) -> Callable[
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(*args, **kwargs)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as error:
+        # Any Redis error (ResponseError for out of memory or read-only included) means unavailable.
+        except (redis.exceptions.RedisError, OSError) as error:
             raise MatchmakerUnavailable(str(error)) from error
 
     return wrapper
@@ -78,6 +89,7 @@ class RedisMatchmaker:
         interest_wait: float,
         rematch_cooldown: float,
         lease: float,
+        report_block: float = DEFAULT_REPORT_BLOCK,
     ) -> None:
         # A blocking pool queues bursts (hundreds of sockets joining at once)
         # instead of failing them, and bounds this process's Redis connections.
@@ -88,33 +100,47 @@ class RedisMatchmaker:
         self.prefix = prefix
         self.interest_wait_ms = int(interest_wait * 1000)
         self.cooldown_ms = int(rematch_cooldown * 1000)
+        self.report_block_ms = int(report_block * 1000)
         self.lease_ms = int(lease * 1000)
         self.peer_ttl_ms = self.lease_ms * 6
         self.process_id = secrets.token_hex(8)
         self.beats = 0
+        # The peers this process serves, each with the number of its registration: the heartbeat
+        # drops every other peer listed under this process (one whose unregister failed).
+        self.serving: dict[str, int] = {}
+        self.registrations = 0
         self.scripts = {name: self.client.register_script(source) for name, source in SCRIPTS.items()}
 
     async def _run(self, name: str, *args: Any) -> Any:
         return await self.scripts[name](args=[self.prefix, *args])
 
     @_unavailable_on_redis_errors
-    async def register(self, peer_id: str, channel_name: str) -> None:
-        await self._run("register", peer_id, channel_name, self.process_id, self.peer_ttl_ms, self.lease_ms)
+    async def register(self, peer_id: str, channel_name: str, address: str = "") -> None:
+        self.registrations += 1
+        seq = self.serving[peer_id] = self.registrations
+        await self._run(
+            "register", peer_id, channel_name, self.process_id, self.peer_ttl_ms, self.lease_ms, seq, address
+        )
 
     @_unavailable_on_redis_errors
     async def unregister(self, peer_id: str) -> EndedMatch | None:
+        # Forgotten here first: should Redis fail now, the next sweep removes the peer there.
+        self.serving.pop(peer_id, None)
         result = await self._run("unregister", peer_id, self.process_id)
         return _ended(result, LEFT_DISCONNECT) if _text(result[0]) == "ended" else None
 
     @_unavailable_on_redis_errors
     async def join(self, peer_id: str, ticket: str, interests: tuple[str, ...]) -> JoinResult:
         match_id = secrets.token_urlsafe(12)
-        result = await self._run("join", peer_id, ticket, self.interest_wait_ms, match_id, SCAN_LIMIT, *interests)
+        result = await self._run(
+            "join", peer_id, ticket, self.interest_wait_ms, match_id, SCAN_LIMIT, self.peer_ttl_ms, *interests
+        )
         outcome = _text(result[0])
         if outcome == "waiting":
             return Queued()
         if outcome == "busy":
-            return Busy()
+            _, mid, channel, my_ticket, polite, shared = (_text(f) for f in result)
+            return Busy(mid, channel, my_ticket, polite == "1", tuple(shared.split(",")) if shared else ())
         if outcome == "gone":
             return Gone()
         _, partner, channel, partner_ticket, shared, wait = (_text(f) for f in result)
@@ -123,8 +149,9 @@ class RedisMatchmaker:
         )
 
     @_unavailable_on_redis_errors
-    async def end(self, peer_id: str, match_id: str | None, reason: str) -> EndedMatch | None:
-        result = await self._run("end", peer_id, match_id or "", reason, self.cooldown_ms)
+    async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
+        block_ms = max(self.report_block_ms, 1) if keep_apart else 0
+        result = await self._run("end", peer_id, match_id or "", reason, self.cooldown_ms, block_ms)
         return _ended(result, reason) if _text(result[0]) == "ended" else None
 
     @_unavailable_on_redis_errors
@@ -138,9 +165,12 @@ class RedisMatchmaker:
 
     @_unavailable_on_redis_errors
     async def heartbeat(self) -> list[EndedMatch]:
-        renew = self.peer_ttl_ms if self.beats % PEER_RENEW_EVERY == 0 else 0
+        sweep = self.beats % PEER_RENEW_EVERY == 0
         self.beats += 1
-        flat = await self._run("heartbeat", self.process_id, self.lease_ms, renew)
+        serving = list(self.serving) if sweep else []
+        flat = await self._run(
+            "heartbeat", self.process_id, self.lease_ms, self.peer_ttl_ms, int(sweep), self.registrations, *serving
+        )
         return [_ended(flat[i : i + 9], LEFT_DISCONNECT) for i in range(0, len(flat), 9)]
 
     async def shutdown(self) -> None:

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("meet", "0002_moderation_and_buckets"),
+        ("meet", "0003_connection_stats"),
         ("moderation", "0001_initial"),
     ]
 

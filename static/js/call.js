@@ -2,6 +2,7 @@
 
 import { ChatView } from "./chat.js";
 import { ConnectDeadline } from "./connect_deadline.js";
+import { watchConnection } from "./connection_report.js";
 import { format, formatList, formatNumber, gettext, ngettext } from "./i18n.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession, PreparedConnection } from "./peer.js";
@@ -238,6 +239,7 @@ function startSession({ match_id: matchId, polite, interests }) {
   });
   state.session = session;
   state.detached = false;
+  watchConnection(session.pc, (report) => { if (state.session === session) signaling.send({ type: "connection_report", match_id: matchId, ...report }); });
   shield.startCall();
   const current = (handler) => (event) => { if (state.session === session) handler(event); };
   session.addEventListener("remotestream", current((event) => { ui.remoteVideo.srcObject = event.detail; }));

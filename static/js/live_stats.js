@@ -63,7 +63,8 @@ function show(stats) {
   document.getElementById("fig-waiting").textContent = live ? formatNumber(live.waiting) : gettext("unavailable");
   document.getElementById("fig-in-calls").textContent = live ? formatNumber(live.in_calls) : gettext("unavailable");
   for (const cell of root.querySelectorAll("td[data-window]")) {
-    cell.textContent = format(stats.windows[cell.dataset.window][cell.dataset.key], cell.dataset.unit);
+    const group = cell.dataset.group ? stats[cell.dataset.group] : stats.windows;
+    cell.textContent = format(group[cell.dataset.window][cell.dataset.key], cell.dataset.unit);
   }
   const charts = stats.charts;
   barChart(document.getElementById("chart-minute"), charts.per_minute.map((p) => ({ label: clock(p.t), value: p.matches })), gettext("Matches per minute"));

@@ -50,6 +50,11 @@ def test_live_stats_follow_a_call(visitor, browser, site_server):
     wait_js(staff, "document.getElementById('fig-in-calls').textContent === '1'")
     assert staff.locator("#fig-online").inner_text() == "2"
     assert staff.locator("#chart-minute svg rect").count() == 60
+    # Both browsers report their (direct, loopback) connection; the table follows.
+    connections = '#live-connections td[data-window="hour"][data-key="{}"]'
+    wait_js(staff, f"document.querySelector('{connections.format('reports')}').textContent === '2'")
+    assert staff.locator(connections.format("direct_share")).inner_text().startswith("100")
+    assert staff.locator(connections.format("connect_p95_within")).inner_text()[0].isdigit()
     screenshot(staff, "live-stats")
 
     alice.get_by_role("button", name="Stop").click()

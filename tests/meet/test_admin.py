@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from alienmeet_site.asgi import application
-from meet.models import MatchEvent, MinuteBucket
+from meet.models import ConnectionBucket, MatchEvent, MinuteBucket
 from tests.meet.conftest import ORIGIN
 
 
@@ -134,8 +134,10 @@ def test_purge_stats_deletes_only_old_rows():
         at = now - datetime.timedelta(days=days)
         match_event(at, "leave")
         MinuteBucket.objects.create(minute=at.replace(second=0, microsecond=0), matches=1)
+        ConnectionBucket.objects.create(minute=at.replace(second=0, microsecond=0), direct=1)
     call_command("purge_stats", "--older-than", "7")
     assert MatchEvent.objects.count() == 1
     assert MinuteBucket.objects.count() == 1
+    assert ConnectionBucket.objects.count() == 1
     with pytest.raises(CommandError):
         call_command("purge_stats", "--older-than", "0")

@@ -223,6 +223,30 @@ async def test_too_many_next_presses_are_refused_in_words_and_change_nothing(bac
     await second.close()
 
 
+async def test_leave_then_join_counts_as_next_towards_the_limit(backend, settings):
+    settings.MEET = {**settings.MEET, "NEXT_PER_MINUTE": 1}
+    first = await Peer.connect()
+    await first.send({"type": "join"})
+    await first.expect("waiting")
+    second = await Peer.connect()
+    await second.send({"type": "join"})
+    match_id = (await second.expect("matched"))["match_id"]
+    await first.expect("matched", match_id=match_id)
+    # Skipping by leave: the stranger is freed at once, as always.
+    await first.send({"type": "leave"})
+    await second.expect("partner_left", match_id=match_id, reason="leave")
+    await first.send({"type": "leave"})  # leaving while not matched counts nothing
+    # Joining again straight away would skip past the limit.
+    await first.send({"type": "join"})
+    refused = await first.expect("error", code=protocol.RATE_LIMITED)
+    assert 0 < refused["retry_after"] <= 60
+    # The stranger who was left behind may join again: being skipped never counts.
+    await second.send({"type": "join"})
+    await second.expect("waiting")
+    await first.close()
+    await second.close()
+
+
 @pytest.mark.slow
 @pytest.mark.redis
 async def test_a_solution_is_refused_on_a_second_server_process(redis_prefix, tmp_path):

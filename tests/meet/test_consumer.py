@@ -8,10 +8,12 @@ import json
 import time
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
 from meet import protocol
+from meet.matchmaking import Matched, get_matchmaker
 from meet.models import MatchEvent
 from tests.meet.conftest import Peer, pair
 
@@ -192,6 +194,19 @@ async def test_match_events_are_recorded_without_identifiers(backend):
         ('{"type": "signal", "data": {}}', "bad_message"),
         ('{"type": "signal", "match_id": 3, "data": {}}', "bad_message"),
         ('{"type": "signal", "match_id": "nope", "data": {}}', "not_matched"),
+        # Past the limits every hop between the browsers can carry (docs/protocol.md).
+        ('{"type": "signal", "match_id": "m", "data": ' + '{"a": ' * 1000 + "1" + "}" * 1000 + "}", "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": ' + "[" * 20000 + "]" * 20000 + "}", "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"a": ' + "[" * 15 + "]" * 15 + "}}", "bad_message"),
+        ('{"type": "join", "interests": ["music", "\\ud800"]}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"sdp": "v=0\\udfff"}}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"\\ud800": 1}}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": 9007199254740992}}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": -' + "9" * 5000 + "}}", "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": 1e999}}', "bad_message"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": NaN}}', "bad_json"),
+        ('{"type": "signal", "match_id": "m", "data": {"n": -Infinity}}', "bad_json"),
+        ('{"type": "signal", "match_id": "m", "data": 12}', "bad_message"),
     ],
 )
 async def test_bad_frames_get_an_error_and_the_connection_stays(backend, frame, code):
@@ -265,3 +280,119 @@ async def test_online_count_is_pushed(backend):
     assert seen == 2
     await second.close()
     await first.close()
+
+
+async def test_data_within_the_limits_is_relayed_unchanged(backend):
+    first, second, match_id = await pair()
+    # The frame's object, data, 13 arrays and the innermost object: 16 levels, the most allowed.
+    deep = {"n": 9007199254740991, "m": -9007199254740991}
+    for _ in range(13):
+        deep = [deep]
+    data = {"a": deep, "alien": "👽"}  # sent as the paired escape "\ud83d\udc7d"
+    await second.send({"type": "signal", "match_id": match_id, "data": data})
+    assert (await first.expect("signal"))["data"] == data
+    await first.close()
+    await second.close()
+
+
+async def test_a_failing_handler_is_answered_and_cleanup_still_runs(backend, monkeypatch, caplog):
+    """Whatever raises inside a handler, the connection stays, and its disconnect frees the partner."""
+    first, second, match_id = await pair()
+    layer = get_channel_layer()
+    original = layer.send
+
+    async def broken_send(channel, message):
+        if message["type"] == "meet.signal":
+            raise RuntimeError("unexpected")
+        await original(channel, message)
+
+    monkeypatch.setattr(layer, "send", broken_send)
+    await second.send({"type": "signal", "match_id": match_id, "data": {"candidate": None}})
+    await second.expect("error", code="bad_message")
+    assert "event=handler_failed" in caplog.text
+    await second.close()
+    await first.expect("partner_left", match_id=match_id, reason="disconnect")
+    await first.close()
+    snapshot = await get_matchmaker().snapshot()
+    assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (0, 0, 0)
+
+
+async def test_cleanup_runs_even_when_the_handler_is_cancelled(backend):
+    first, second, match_id = await pair()
+    # The server gives up on the application (as daphne does once a socket is long gone).
+    second.communicator.future.cancel()
+    await first.expect("partner_left", match_id=match_id, reason="disconnect")
+    assert (await get_matchmaker().snapshot()).online == 1
+    await first.close()
+
+
+async def test_leave_racing_a_match_ends_that_match(backend):
+    """A waiting visitor leaves at the very moment a newcomer's join matches them: the newcomer is
+    never left in a call with nobody, and the leaver's next join is answered."""
+    for trial in range(40):
+        leaver = await Peer.connect()
+        await leaver.send({"type": "join"})
+        await leaver.expect("waiting")
+        joiner = await Peer.connect()
+        # Vary which side's frame the server reaches first, around the instant of the match.
+        first, second = (leaver, joiner) if trial % 2 else (joiner, leaver)
+        frames = {leaver: {"type": "leave"}, joiner: {"type": "join"}}
+        await first.send(frames[first])
+        for _ in range(trial % 4):
+            await asyncio.sleep(0)
+        await second.send(frames[second])
+        answer = await joiner.receive()
+        if answer["type"] == "matched":
+            await joiner.expect("partner_left", match_id=answer["match_id"], reason="leave", timeout=3)
+        else:
+            assert answer["type"] == "waiting", answer
+        await leaver.send({"type": "join"})
+        reply = await leaver.receive(timeout=3)
+        assert reply["type"] in {"waiting", "matched"}, reply
+        await joiner.close()
+        await leaver.close()
+        snapshot = await get_matchmaker().snapshot()
+        assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (0, 0, 0)
+
+
+async def test_reported_stranger_is_not_matched_again_after_reconnecting(backend, settings):
+    reporter = await Peer.connect(client="198.51.100.7")
+    await reporter.send({"type": "join"})
+    await reporter.expect("waiting")
+    reported = await Peer.connect(client="203.0.113.9")
+    await reported.send({"type": "join"})
+    match_id = (await reported.expect("matched"))["match_id"]
+    await reporter.expect("matched", match_id=match_id)
+    await reporter.send({"type": "report", "match_id": match_id, "reason": "spam"})
+    await reporter.expect("reported", match_id=match_id)
+    await reporter.expect("waiting")
+    await reported.expect("partner_left", match_id=match_id, reason="next")
+    # A new socket from the same address is the same stranger.
+    await reported.close()
+    reported = await Peer.connect(client="203.0.113.9")
+    await reported.send({"type": "join"})
+    await reported.expect("waiting")
+    await reported.nothing(timeout=settings.MATCHMAKER["INTEREST_WAIT"] * 3)
+    await reporter.nothing(timeout=0.1)
+    newcomer = await Peer.connect(client="192.0.2.1")
+    await newcomer.send({"type": "join"})
+    await newcomer.expect("matched")
+    for peer in (reporter, reported, newcomer):
+        await peer.close()
+
+
+async def test_a_matched_notice_that_never_comes_does_not_strand_the_visitor(backend):
+    """Matched in the shared state, but the partner's notice was lost (published while this
+    visitor's channel was not subscribed, as right after a Redis outage): the visitor takes the
+    match by itself, as the polite side, and relays to the partner."""
+    waiting = await Peer.connect()
+    await waiting.send({"type": "join", "interests": ["chess"]})
+    await waiting.expect("waiting")
+    mm = get_matchmaker()
+    await mm.register("silent", "silent-partner")
+    result = await mm.join("silent", "t", ("chess",))
+    assert isinstance(result, Matched)
+    await waiting.expect("matched", timeout=5, match_id=result.match_id, polite=True, interests=["chess"])
+    await waiting.send({"type": "signal", "match_id": result.match_id, "data": {"candidate": None}})
+    await waiting.nothing(0.2)  # relayed, not refused
+    await waiting.close()

@@ -145,6 +145,64 @@ async def test_redis_outage_reports_unavailable_and_matching_resumes(tmp_path, c
             assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
 
 
+async def test_queued_visitor_survives_a_redis_outage(tmp_path, capsys):
+    """A visitor who joined while Redis was down is matched once it is back (empty), every time.
+
+    The race this guards against lost the waiting visitor in about half of the trials, so
+    several are run on the same server."""
+    trials = 6
+    with private_redis(tmp_path) as (url, stop_redis, start_redis):
+        environ = server_env(tmp_path, REDIS_URL=url, MATCH_INTEREST_WAIT="1", MATCH_LEASE="3")
+        migrate(environ)
+        with servers(1, environ, tmp_path) as (server,):
+            resumed = []
+            for _ in range(trials):
+                alice = await WsPeer.connect(server.ws_url)
+                stop_redis()
+                await alice.send({"type": "join"})
+                await alice.expect("error", code="unavailable", timeout=10)
+                await asyncio.sleep(3)
+                back = start_redis()
+                bob = await WsPeer.connect(server.ws_url)
+                await bob.send({"type": "join"})
+                kinds = {"waiting", "matched", "online"}
+                matched = [await alice.receive(timeout=8), await bob.receive(timeout=8)]
+                for index, peer in enumerate((alice, bob)):
+                    while matched[index]["type"] != "matched":
+                        assert matched[index]["type"] in kinds or matched[index].get("code") == "unavailable"
+                        matched[index] = await peer.receive(timeout=max(0.1, back + 8 - time.perf_counter()))
+                assert matched[0]["match_id"] == matched[1]["match_id"]
+                resumed.append(time.perf_counter() - back)
+                await alice.close()
+                await bob.close()
+            measured(
+                capsys,
+                f"queued visitor matched {max(resumed):.2f} s at worst after Redis came back (empty), {trials} outages",
+            )
+            assert max(resumed) < 5
+            log = server.log_text()
+            assert "Traceback" not in log and "never retrieved" not in log, log[-4000:]
+
+
+async def test_any_redis_error_counts_as_unavailable(tmp_path, redis_prefix):
+    """Out of memory (or read-only after a failover) comes back as ResponseError: unavailable too."""
+    from meet.matchmaking import MatchmakerUnavailable
+    from meet.matchmaking.redis import RedisMatchmaker
+
+    with private_redis(tmp_path) as (url, _, _):
+        import redis
+
+        client = redis.Redis.from_url(url)
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", 1)
+        matchmaker = RedisMatchmaker(url, redis_prefix, interest_wait=1, rematch_cooldown=1, lease=1)
+        with pytest.raises(MatchmakerUnavailable, match="maxmemory"):
+            await matchmaker.register("a", "chan-a")
+        with pytest.raises(MatchmakerUnavailable, match="maxmemory"):
+            await matchmaker.heartbeat()
+        await matchmaker.client.aclose()
+
+
 async def relay_round_trips(pairs: list[tuple[WsPeer, WsPeer, str]], seconds: float) -> list[float]:
     """Each pair bounces a signal back and forth for a while; returns one-way relay times in ms."""
     timings: list[float] = []
@@ -223,11 +281,14 @@ async def test_flooding_client_is_closed_and_others_do_not_notice(tmp_path, caps
 
 
 async def test_client_that_never_reads_is_bounded(tmp_path, capsys):
-    environ = server_env(tmp_path)
+    # Pings as in production (daphne's defaults), so the ping timeout does not end the test's
+    # pressure early; the sender may send as fast as it likes.
+    environ = server_env(tmp_path, MEET_RATE_BURST="100000", MEET_RATE_PER_SECOND="100000")
     migrate(environ)
-    server = Server(environ, tmp_path / "server.log", extra_args=["--ping-interval", "2", "--ping-timeout", "3"])
+    server = Server(environ, tmp_path / "server.log", extra_args=["--ping-interval", "20", "--ping-timeout", "30"])
     try:
         others = await make_pairs(server.ws_url, 20)
+        quiet = await relay_round_trips(others, 2)
         sleeper = await websockets.connect(server.ws_url, origin="http://127.0.0.1", max_queue=1)
         admission = Admission(json.loads(await sleeper.recv()))
         await sleeper.send(json.dumps(admission.stamp({"type": "join"})))
@@ -236,26 +297,53 @@ async def test_client_that_never_reads_is_bounded(tmp_path, capsys):
         match_id = (await sender.expect("matched"))["match_id"]
         # From here on the sleeper never reads again; its socket buffers fill up.
         before = rss_kib(server.process.pid)
+        answers: list[str] = []
+
+        async def read_answers() -> None:
+            with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+                while True:
+                    message = await sender.receive(timeout=30)
+                    answers.append(message.get("code", message["type"]))
+
+        reader = asyncio.ensure_future(read_answers())
         big = {"sdp": "z" * 60_000}
         sent = 0
-        partner_left = asyncio.ensure_future(sender.expect("partner_left", timeout=30))
-        deadline = time.monotonic() + 20
-        while not partner_left.done() and time.monotonic() < deadline:
-            with contextlib.suppress(websockets.ConnectionClosed):
-                await sender.send({"type": "signal", "match_id": match_id, "data": big})
-                sent += 1
+        samples = []
+        started = time.monotonic()
+        # 36 MB aimed at one socket, as fast as the sender manages (bounded in time all the same).
+        while sent < 600 and time.monotonic() - started < 30:
+            await sender.send({"type": "signal", "match_id": match_id, "data": big})
+            sent += 1
+            if sent % 100 == 0:
+                samples.append(rss_kib(server.process.pid) - before)
+            await asyncio.sleep(0.005)
+        elapsed = time.monotonic() - started
+        # Everything sent has been handled once a frame sent after it is answered.
+        await sender.send({"type": "signal", "match_id": "after-the-flood", "data": {}})
+        deadline = time.monotonic() + 10
+        while "not_matched" not in answers and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        left = await partner_left
         grown = rss_kib(server.process.pid) - before
+        reader.cancel()
         timings = await relay_round_trips(others, 2)
         measured(
             capsys,
-            f"never-reading client: {sent} x 60 kB sent at it, dropped by ping timeout "
-            f"({left['reason']}), server RSS grew {grown / 1024:.1f} MiB, others' relay p99 {p99(timings):.2f} ms",
+            f"never-reading client: {sent} x 60 kB ({sent * 60 / 1000:.0f} MB) sent at it in {elapsed:.1f} s, "
+            f"server RSS grew {grown / 1024:.1f} MiB (per 100 frames: "
+            f"{', '.join(f'{kib / 1024:.1f}' for kib in samples)} MiB), "
+            f"{answers.count('unavailable')} unavailable notices, others' relay p99 {p99(quiet):.2f} ms before, "
+            f"{p99(timings):.2f} ms after",
         )
-        assert left["reason"] == "disconnect"
-        assert grown < 64 * 1024
-        assert p99(timings) < 50
+        # Flat: what grows is the kernel's socket buffers and the bounded backlog, early on.
+        assert grown < 16 * 1024
+        assert grown - samples[len(samples) // 2] < 4 * 1024
+        assert "not_matched" in answers
+        assert "unavailable" in answers
+        assert sent == 600
+        # The others' signals all still went through (each bounce waits for its answer); how fast
+        # is a figure for the log, not a pass mark, on a machine shared with other work.
+        assert len(timings) >= len(others)
+        await sleeper.close()
         assert "Traceback" not in server.log_text()
     finally:
         server.stop()

@@ -8,10 +8,10 @@ from channels.layers import get_channel_layer
 from meet.matchmaking import Busy, Gone, Matched, Queued, Snapshot, get_matchmaker
 
 
-async def registered(*names: str):
+async def registered(*names: str, addresses: dict[str, str] | None = None):
     matchmaker = get_matchmaker()
     for name in names:
-        await matchmaker.register(name, f"channel-{name}")
+        await matchmaker.register(name, f"channel-{name}", (addresses or {}).get(name, ""))
     return matchmaker
 
 
@@ -162,3 +162,80 @@ async def test_ended_match_events_carry_reason(backend, reason):
 
 async def test_channel_layer_is_configured(backend):
     assert get_channel_layer() is not None
+
+
+async def test_next_cooldown_follows_the_address_not_the_connection(backend):
+    """Reconnecting (a new peer id from the same address) does not reset the Next cooldown."""
+    mm = await registered("a", "b", "c", addresses={"a": "hash-a", "b": "hash-b", "c": "hash-c"})
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    await mm.end("a", first.match_id, "next")
+    await mm.unregister("a")
+    await mm.register("a-again", "channel-a-again", "hash-a")
+    assert isinstance(await mm.join("b", "t3", ()), Queued)
+    await asyncio.sleep(0.01)  # queue times are kept to the millisecond
+    assert isinstance(await mm.join("a-again", "t4", ()), Queued)
+    result = await mm.join("c", "t5", ())
+    assert isinstance(result, Matched) and result.partner_id == "b"
+
+
+async def test_reported_stranger_is_never_matched_with_the_reporter_again(backend, settings):
+    """Unlike a Next, a report keeps the two addresses apart even when nobody else waits, once the
+    cooldown is over, and across reconnects."""
+    settings.MATCHMAKER = {**settings.MATCHMAKER, "REMATCH_COOLDOWN": 0}
+    addresses = {"reporter": "hash-r", "reported": "hash-x", "other": "hash-o"}
+    mm = await registered("reporter", "reported", addresses=addresses)
+    await mm.join("reported", "t1", ("chess",))
+    first = await mm.join("reporter", "t2", ("chess",))
+    ended = await mm.end("reporter", first.match_id, "next", keep_apart=True)
+    assert ended is not None and ended.reason == "next"
+    await mm.unregister("reported")
+    await mm.register("reported-again", "channel-x2", "hash-x")
+    assert isinstance(await mm.join("reported-again", "t3", ("chess",)), Queued)
+    assert isinstance(await mm.join("reporter", "t4", ("chess",)), Queued)
+    await asyncio.sleep(settings.MATCHMAKER["INTEREST_WAIT"] + 0.1)
+    assert isinstance(await mm.join("reporter", "t4", ("chess",)), Queued)
+    assert isinstance(await mm.join("reported-again", "t3", ("chess",)), Queued)
+    # Anyone else is still matched with either of them.
+    await mm.register("other", "channel-o", "hash-o")
+    result = await mm.join("other", "t5", ("chess",))
+    assert isinstance(result, Matched) and result.partner_id in {"reporter", "reported-again"}
+
+
+async def test_peers_without_an_address_are_told_apart_by_peer_id(backend):
+    mm = await registered("a", "b", "c")
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    await mm.end("a", first.match_id, "next")
+    assert isinstance(await mm.join("a", "t3", ()), Queued)
+    result = await mm.join("c", "t4", ())
+    assert isinstance(result, Matched) and result.partner_id == "a"
+
+
+async def test_people_behind_one_address_are_told_apart_by_connection(backend):
+    """A Next between two people sharing an address (a NAT) keeps only those two apart."""
+    shared = {"a": "hash-nat", "b": "hash-nat", "c": "hash-nat"}
+    mm = await registered("a", "b", "c", addresses=shared)
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    await mm.end("a", first.match_id, "next", keep_apart=True)
+    assert isinstance(await mm.join("a", "t3", ()), Queued)
+    result = await mm.join("c", "t4", ())
+    assert isinstance(result, Matched) and result.partner_id == "a"
+    assert isinstance(await mm.join("b", "t5", ()), Queued)
+
+
+async def test_busy_names_the_match_so_a_lost_notice_can_be_made_up_for(backend):
+    mm = await registered("a", "b")
+    await mm.join("a", "ta", ("chess", "art"))
+    matched = await mm.join("b", "tb", ("art", "chess"))
+    assert isinstance(matched, Matched)
+    waited = await mm.join("a", "ta", ("chess", "art"))
+    assert waited == Busy(matched.match_id, "channel-b", "ta", True, ("chess", "art"))
+    joined = await mm.join("b", "tb", ())
+    assert (joined.match_id, joined.partner_channel, joined.ticket, joined.polite) == (
+        matched.match_id,
+        "channel-a",
+        "tb",
+        False,
+    )

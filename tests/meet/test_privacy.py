@@ -56,6 +56,9 @@ async def test_privacy_walk_across_two_processes(redis_prefix, tmp_path):
         offer = {"description": {"type": "offer", "sdp": f"v=0 {SECRET_WORDS} c=IN IP4 {ALICE}"}}
         await alice.send({"type": "signal", "match_id": match_id, "data": offer})
         await bob.expect("signal", data=offer)
+        # Each browser says how it connected; only a count for the minute is kept.
+        await alice.send({"type": "connection_report", "match_id": match_id, "outcome": "direct", "connect_ms": 731})
+        await bob.send({"type": "connection_report", "match_id": match_id, "outcome": "relay_tls", "connect_ms": 1234})
 
         # Alice reports Bob: Bob's own process files it, keyed by his address hash.
         await alice.send({"type": "report", "match_id": match_id, "reason": "harassment"})
@@ -98,6 +101,10 @@ async def test_privacy_walk_across_two_processes(redis_prefix, tmp_path):
     assert any(row["model"] == "moderation.report" for row in data)
     assert any(row["model"] == "meet.matchevent" for row in data)
     assert any(row["model"] == "moderation.ban" for row in data)
+    [connections] = [row["fields"] for row in data if row["model"] == "meet.connectionbucket"]
+    assert (connections["direct"], connections["relay_tls"], connections["connected_under_2s"]) == (1, 1, 1)
+    for exact_time in ("731", "1234"):
+        assert exact_time not in json.dumps(connections)
     for secret in [ALICE, BOB, CAROL, SECRET_WORDS, match_id, *peer_ids]:
         assert secret not in tables, f"{secret!r} is stored"
         assert secret not in logs, f"{secret!r} is in the server log"

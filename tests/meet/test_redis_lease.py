@@ -1,17 +1,18 @@
 """Liveness in the Redis backend: a process that stops renewing its lease is reaped by the others."""
 
 import asyncio
+import time
 
 import pytest
 import redis
 
 from conftest import REDIS_URL
-from meet.matchmaking import Matched
-from meet.matchmaking.redis import RedisMatchmaker
+from meet.matchmaking import Matched, MatchmakerUnavailable, Snapshot
+from meet.matchmaking.redis import PEER_RENEW_EVERY, RedisMatchmaker
 
 
-def make(prefix: str, lease: float = 0.5) -> RedisMatchmaker:
-    return RedisMatchmaker(REDIS_URL, prefix, interest_wait=0.2, rematch_cooldown=60, lease=lease)
+def make(prefix: str, lease: float = 0.5, cooldown: float = 60) -> RedisMatchmaker:
+    return RedisMatchmaker(REDIS_URL, prefix, interest_wait=0.2, rematch_cooldown=cooldown, lease=lease)
 
 
 async def test_dead_process_is_reaped_and_partner_reported(redis_prefix):
@@ -71,3 +72,88 @@ async def test_unreachable_redis_raises_unavailable():
         await broken.register("a", "chan")
     with pytest.raises(MatchmakerUnavailable):
         await broken.snapshot()
+
+
+async def test_zombie_peer_is_dropped_by_its_own_process(redis_prefix, monkeypatch):
+    """A peer whose unregister failed (a Redis blip) is not renewed forever: the process's own
+    heartbeat drops it and frees its partner."""
+    mm = make(redis_prefix, lease=5)
+    for name in ("zombie", "partner", "bystander"):
+        await mm.register(name, f"chan-{name}")
+    await mm.join("zombie", "t1", ())
+    matched = await mm.join("partner", "t2", ())
+    assert isinstance(matched, Matched)
+    await mm.join("bystander", "t3", ("chess",))
+
+    run = mm._run
+
+    async def blip(name, *args):
+        raise redis.exceptions.ConnectionError("blip")
+
+    monkeypatch.setattr(mm, "_run", blip)
+    with pytest.raises(MatchmakerUnavailable):
+        await mm.unregister("zombie")
+    monkeypatch.setattr(mm, "_run", run)
+
+    reaped = []
+    for _ in range(PEER_RENEW_EVERY + 1):
+        reaped += await mm.heartbeat()
+    assert [(e.match_id, e.other_id, e.other_channel, e.reason) for e in reaped] == [
+        (matched.match_id, "partner", "chan-partner", "disconnect")
+    ]
+    snapshot = await mm.snapshot()
+    assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (2, 1, 0)
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    assert not client.exists(f"{redis_prefix}peer:zombie")
+    assert client.exists(f"{redis_prefix}peer:partner") and client.exists(f"{redis_prefix}peer:bystander")
+    await mm.shutdown()
+
+
+async def test_every_key_expires_when_every_process_is_down(redis_prefix):
+    one, two = make(redis_prefix, cooldown=1), make(redis_prefix, cooldown=1)
+    for mm, names in ((one, ("a", "b", "c")), (two, ("d", "e", "f"))):
+        for name in names:
+            await mm.register(name, f"chan-{name}")
+    await one.join("a", "t1", ())
+    first = await two.join("d", "t2", ())
+    await one.end("a", first.match_id, "next")  # a cooldown key
+    await one.join("b", "t3", ())
+    await two.join("e", "t4", ())  # b and e in a call
+    await one.join("c", "t5", ("chess", "music"))  # waiting, with interests
+    await two.join("f", "t6", ("art",))
+    await one.heartbeat()
+    await two.heartbeat()
+    assert await one.snapshot() == Snapshot(online=6, waiting=2, in_calls=1)
+
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    keys = list(client.scan_iter(match=f"{redis_prefix}*"))
+    assert {key.split(":")[1] for key in keys} >= {"peer", "q", "qi", "match", "matches", "cd", "procs", "procpeers"}
+    assert all(client.pttl(key) > 0 for key in keys), {key: client.pttl(key) for key in keys}
+
+    # Both processes stop at once, without a word (SIGKILL, a host going down): nobody reaps.
+    deadline = time.monotonic() + one.peer_ttl_ms / 1000 + 5
+    while list(client.scan_iter(match=f"{redis_prefix}*")) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert list(client.scan_iter(match=f"{redis_prefix}*")) == []
+
+    fresh = make(redis_prefix)
+    await fresh.heartbeat()
+    assert await fresh.snapshot() == Snapshot(online=0, waiting=0, in_calls=0)
+    for mm in (one, two, fresh):
+        await mm.shutdown()
+
+
+async def test_counters_stay_true_when_records_expired_under_them(redis_prefix):
+    """Keys expire one by one; the counts of people waiting and in calls follow."""
+    mm = make(redis_prefix, lease=5)
+    for name in ("a", "b", "c"):
+        await mm.register(name, f"chan-{name}")
+    await mm.join("a", "t1", ())
+    await mm.join("b", "t2", ())
+    await mm.join("c", "t3", ())
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    client.delete(*client.scan_iter(match=f"{redis_prefix}peer:*"), *client.scan_iter(match=f"{redis_prefix}match:*"))
+    await mm.heartbeat()
+    snapshot = await mm.snapshot()
+    assert (snapshot.waiting, snapshot.in_calls) == (0, 0)
+    await mm.shutdown()

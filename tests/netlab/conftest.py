@@ -6,11 +6,12 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from conftest import require
-from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, FAKE_MEDIA, wait_js
+from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, FAKE_MEDIA, accept_rules_in, wait_js
 from tests.netlab.lab import ENDPOINT_INDEPENDENT, OFFICE, SYMMETRIC, Lab, unavailable_reason
 from tests.netlab.services import Site, Turn, make_certificate, start_site, start_turn
 
@@ -109,6 +110,9 @@ def lab_visitor(lab: Lab, lab_servers: tuple[Site, Turn], lab_playwright, tmp_pa
         browsers.append(browser)
         context = browser.new_context(ignore_https_errors=True, viewport={"width": 960, "height": 720})
         context.add_init_script(TIMING_SCRIPT)
+        # A visitor who has accepted the rules, as the browser tests' visitors have; the lab's site
+        # runs with the default rules version (no MEET_RULES_VERSION in its environment).
+        accept_rules_in(context, SimpleNamespace(environ={}))
         page = context.new_page()
         # Shown by pytest when a test fails.
         page.on("console", lambda message: print(f"[{home_label} console] {message.type}: {message.text}"))

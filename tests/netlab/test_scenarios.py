@@ -7,6 +7,7 @@ figures for docs/connectivity.md, not assertions (bounds here are only "it happe
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -80,6 +81,17 @@ def candidates_offered(page) -> list[str]:
     return [frame for frame in page.frames_sent_to_server if "candidate:" in frame]
 
 
+def connection_report(page, timeout_ms: int = 10_000) -> dict:
+    """The page's one connection_report to the server (how its side connected), once it is sent."""
+    for _ in range(timeout_ms // 100):
+        reports = [json.loads(f) for f in page.frames_sent_to_server if '"connection_report"' in f]
+        if reports:
+            assert len(reports) == 1, reports
+            return reports[0]
+        page.wait_for_timeout(100)
+    raise AssertionError("no connection_report was sent")
+
+
 def test_endpoint_independent_nats_connect_directly(lab_visitor, measurements):
     alice = lab_visitor("cone-a")
     bob = lab_visitor("cone-b")
@@ -87,6 +99,7 @@ def test_endpoint_independent_nats_connect_directly(lab_visitor, measurements):
     for page, other in ((alice, bob), (bob, alice)):
         path = selected_path(page)
         assert "relay" not in (path["local"]["type"], path["remote"]["type"]), path
+        assert connection_report(page)["outcome"] == "direct"
         # The media comes straight from the stranger's router: its public address, learnt via STUN
         # (srflx) or from the first check that arrived (prflx).
         assert path["remote"]["type"] in {"srflx", "prflx"}, path
@@ -125,6 +138,9 @@ def test_udp_blocked_office_connects_over_turn_tls_on_443(lab_visitor, measureme
     path = selected_path(worker)
     assert path["local"]["type"] == "relay", path
     assert path["local"]["relayProtocol"] == "tls", path
+    # What the operator's Live stats count for this call: relayed over TLS on the worker's side.
+    assert connection_report(worker)["outcome"] == "relay_tls"
+    assert connection_report(friend)["outcome"] != "failed"
     assert path["local"]["url"] and f":{TURNS_PORT}" in path["local"]["url"], path
     assert path["remote"]["address"] != worker.home.address
     measurements.record(
@@ -219,6 +235,18 @@ def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
             while len(queue_requests(page)) <= queued[page]:
                 assert time.monotonic() < deadline, "not put back in the queue"
                 page.wait_for_timeout(100)
+        # The call was counted as failed, before the page queued again: by the page that gave up
+        # first at least (the other may learn from the server that the match is over before its own
+        # deadline, and then has no match left to report on).
+        failed_reports = []
+        for page in (alice, bob):
+            frames = [json.loads(f) for f in page.frames_sent_to_server]
+            for index, frame in enumerate(frames):
+                if frame.get("type") == "connection_report" and frame["match_id"] == failed_match:
+                    assert frame["outcome"] == "failed", frame
+                    assert any(f.get("type") in {"join", "next"} for f in frames[index + 1 :]), "after queueing"
+                    failed_reports.append(frame)
+        assert 1 <= len(failed_reports) <= 2
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             ids = [page.evaluate("window.alienmeet.matchId") for page in (alice, bob)]

@@ -6,14 +6,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from meet.models import MatchEvent, MinuteBucket
+from meet.models import ConnectionBucket, MatchEvent, MinuteBucket
 from moderation.retention import purge_moderation
 
 
 class Command(BaseCommand):
     help = (
-        "Delete match events and per-minute summaries older than a number of days, and the moderation"
-        " evidence, reports, decisions and bans that settings.MODERATION no longer keeps."
+        "Delete match events and per-minute summaries (matches, connections) older than a number of days,"
+        " and the moderation evidence, reports, decisions and bans that settings.MODERATION no longer keeps."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,7 +26,11 @@ class Command(BaseCommand):
         cutoff = timezone.now() - datetime.timedelta(days=days)
         events, _ = MatchEvent.objects.filter(ended_at__lt=cutoff).delete()
         buckets, _ = MinuteBucket.objects.filter(minute__lt=cutoff).delete()
-        self.stdout.write(f"Deleted {events} match events and {buckets} minute summaries older than {days} days.")
+        connections, _ = ConnectionBucket.objects.filter(minute__lt=cutoff).delete()
+        self.stdout.write(
+            f"Deleted {events} match events, {buckets} minute summaries and {connections} connection summaries "
+            f"older than {days} days."
+        )
         purged = purge_moderation()
         self.stdout.write(
             f"Moderation: evidence removed from {purged.evidence} reports; deleted {purged.reports} reports,"

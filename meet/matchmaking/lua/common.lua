@@ -1,11 +1,13 @@
 -- Helpers shared by every matchmaking script. Keys live under the prefix P:
---   P..'peer:'..id       hash  st (i|w|m), ch, proc, tk, int (comma list), qt (ms), mid, pt
+-- Every key expires (after peer_ttl, or its own period) unless a live process renews it.
+--   P..'peer:'..id       hash  st (i|w|m), ch, proc, seq, ad (address hash), tk, int (comma list), qt (ms), mid, pt
 --   P..'q:any'           zset  waiting peers without interests, score = queued at (ms)
 --   P..'q:int'           zset  waiting peers with interests
 --   P..'qi:'..interest   zset  waiting peers with that interest
 --   P..'match:'..mid     hash  a, b, start, wa, wb, sh
 --   P..'matches'         set   match ids in progress
---   P..'cd:'..a..':'..b  string, expires: a and b just parted with next
+--   P..'cd:'..pair       string, expires: the two just parted with next (pair: see pair_key())
+--   P..'ka:'..pair       string, expires: one reported the other; never paired meanwhile
 --   P..'procs'           zset  server process -> lease expiry (ms)
 --   P..'procpeers:'..pr  set   peers connected to that process
 local P = ARGV[1]
@@ -32,13 +34,25 @@ local function dequeue(id)
   end
 end
 
-local function cooldown_key(a, b)
-  if a < b then return P .. 'cd:' .. a .. ':' .. b end
-  return P .. 'cd:' .. b .. ':' .. a
+-- Who a peer is for the cooldown and report rules: its address hash when known, so that
+-- reconnecting (a new peer id) resets neither.
+local function who(id)
+  local address = redis.call('HGET', P .. 'peer:' .. id, 'ad')
+  if address and address ~= '' then return 'a' .. address end
+  return 'p' .. id
+end
+
+-- One-way token of the two together: neither address hash can be read back from it.
+-- Two people behind one address (a shared NAT) can only be told apart by connection.
+local function pair_key(kind, a, b)
+  local x, y = who(a), who(b)
+  if x == y then x, y = 'p' .. a, 'p' .. b end
+  if x > y then x, y = y, x end
+  return P .. kind .. ':' .. redis.sha1hex(x .. ':' .. y)
 end
 
 -- End id's match. Returns the fields of an ended match, or nil.
-local function end_match(id, want_mid, reason, cooldown_ms)
+local function end_match(id, want_mid, reason, cooldown_ms, block_ms)
   local key = P .. 'peer:' .. id
   if redis.call('HGET', key, 'st') ~= 'm' then return nil end
   local mid = redis.call('HGET', key, 'mid')
@@ -55,7 +69,10 @@ local function end_match(id, want_mid, reason, cooldown_ms)
       other_channel = redis.call('HGET', okey, 'ch') or ''
     end
     if reason == 'next' and cooldown_ms > 0 then
-      redis.call('SET', cooldown_key(id, other), '1', 'PX', cooldown_ms)
+      redis.call('SET', pair_key('cd', id, other), '1', 'PX', cooldown_ms)
+    end
+    if block_ms > 0 then
+      redis.call('SET', pair_key('ka', id, other), '1', 'PX', block_ms)
     end
   end
   local m = redis.call('HMGET', P .. 'match:' .. mid, 'start', 'wa', 'wb', 'sh')
@@ -66,7 +83,7 @@ end
 
 -- Forget a peer entirely; returns its ended match, if it had one.
 local function forget(id, proc)
-  local ended = end_match(id, '', 'disconnect', 0)
+  local ended = end_match(id, '', 'disconnect', 0, 0)
   dequeue(id)
   redis.call('DEL', P .. 'peer:' .. id)
   redis.call('SREM', P .. 'procpeers:' .. proc, id)

@@ -1,13 +1,22 @@
--- ARGV: prefix, peer, ticket, interest_wait_ms, match_id, scan_limit, interests...
+-- ARGV: prefix, peer, ticket, interest_wait_ms, match_id, scan_limit, key_ttl_ms, interests...
 -- Pairs the peer with the best waiting partner, or queues it; all in one atomic step.
 local me, ticket = ARGV[2], ARGV[3]
-local wait_ms, match_id, scan = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local wait_ms, match_id, scan, ttl = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local interests = {}
-for i = 7, #ARGV do interests[#interests + 1] = ARGV[i] end
+for i = 8, #ARGV do interests[#interests + 1] = ARGV[i] end
 local mekey = P .. 'peer:' .. me
 local state = redis.call('HGET', mekey, 'st')
 if not state then return {'gone'} end
-if state == 'm' then return {'busy'} end
+if state == 'm' then
+  -- Name the match, so the caller can take it should the partner's notice be lost.
+  local mine = redis.call('HMGET', mekey, 'mid', 'pt', 'tk', 'int')
+  local other = redis.call('HMGET', P .. 'peer:' .. (mine[2] or ''), 'ch', 'int')
+  local theirs, shared = {}, {}
+  for _, interest in ipairs(split(other[2])) do theirs[interest] = true end
+  for _, interest in ipairs(split(mine[4])) do if theirs[interest] then shared[#shared + 1] = interest end end
+  local polite = redis.call('HGET', P .. 'match:' .. (mine[1] or ''), 'a') == me and '1' or '0'
+  return {'busy', mine[1] or '', other[1] or '', mine[3] or '', polite, table.concat(shared, ',')}
+end
 local now = now_ms()
 local queued_at = now
 if state == 'w' then
@@ -23,7 +32,8 @@ local function waiting(id, zsets)
   return false
 end
 
-local function cooled(id) return redis.call('EXISTS', cooldown_key(me, id)) == 1 end
+local function cooled(id) return redis.call('EXISTS', pair_key('cd', me, id)) == 1 end
+local function blocked(id) return redis.call('EXISTS', pair_key('ka', me, id)) == 1 end
 
 local best, best_score = nil, nil
 -- 1. The oldest waiting peer sharing an interest.
@@ -32,7 +42,7 @@ for _, interest in ipairs(interests) do
   local rows = redis.call('ZRANGE', zkey, 0, scan - 1, 'WITHSCORES')
   for i = 1, #rows, 2 do
     local id, score = rows[i], tonumber(rows[i + 1])
-    if waiting(id, {zkey}) and not cooled(id) then
+    if waiting(id, {zkey}) and not blocked(id) and not cooled(id) then
       if not best or score < best_score then best, best_score = id, score end
       break
     end
@@ -52,7 +62,9 @@ if not best and my_open then
       local id, score = rows[i], tonumber(rows[i + 1])
       if waiting(id, {zkey}) then
         seen = seen + 1
-        if cooled(id) then
+        if blocked(id) then
+          -- never this one, not even as a last resort
+        elseif cooled(id) then
           cooled_ids[#cooled_ids + 1] = {id, score}
         elseif (not with_interests) or now - score >= wait_ms then
           if not best or score < best_score then best, best_score = id, score end
@@ -76,11 +88,17 @@ end
 local csv = table.concat(interests, ',')
 if not best then
   redis.call('HSET', mekey, 'st', 'w', 'qt', queued_at, 'tk', ticket, 'int', csv)
+  -- Queues expire unless some process is alive to renew them (heartbeat.lua).
   if #interests == 0 then
     redis.call('ZADD', P .. 'q:any', queued_at, me)
+    redis.call('PEXPIRE', P .. 'q:any', ttl)
   else
     redis.call('ZADD', P .. 'q:int', queued_at, me)
-    for _, interest in ipairs(interests) do redis.call('ZADD', P .. 'qi:' .. interest, queued_at, me) end
+    redis.call('PEXPIRE', P .. 'q:int', ttl)
+    for _, interest in ipairs(interests) do
+      redis.call('ZADD', P .. 'qi:' .. interest, queued_at, me)
+      redis.call('PEXPIRE', P .. 'qi:' .. interest, ttl)
+    end
   end
   return {'waiting'}
 end
@@ -96,5 +114,7 @@ redis.call('HSET', okey, 'st', 'm', 'mid', match_id, 'pt', me)
 redis.call('HSET', mekey, 'st', 'm', 'mid', match_id, 'pt', best, 'tk', ticket, 'int', csv)
 redis.call('HSET', P .. 'match:' .. match_id, 'a', best, 'b', me, 'start', now, 'wa', other_wait, 'wb', my_wait,
   'sh', #shared > 0 and 1 or 0)
+redis.call('PEXPIRE', P .. 'match:' .. match_id, ttl)
 redis.call('SADD', P .. 'matches', match_id)
+redis.call('PEXPIRE', P .. 'matches', ttl)
 return {'matched', best, o[1] or '', o[2] or '', table.concat(shared, ','), tostring(my_wait)}
