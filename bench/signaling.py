@@ -113,6 +113,9 @@ def cluster(config: Config, workdir: Path) -> Iterator[Cluster]:
             "MEET_POW_MAX_NUMBER": "1000",
             "MEET_POW_BUSY_MAX_NUMBER": "1000",
             "MEET_NEXT_PER_MINUTE": "100000",
+            # Every client of the load generator comes from one address.
+            "MEET_ADDRESS_MAX_CONNECTIONS": "0",
+            "MEET_ADDRESS_CONNECTS_PER_MINUTE": "0",
             "ALIENMEET_LOG_LEVEL": "WARNING",
         }
     )
