@@ -101,7 +101,7 @@ def percentiles(samples: list[float]) -> dict[str, float | int | None]:
 
 
 async def rules_version(server: Server) -> str:
-    async with websockets.connect(server.ws_url, origin="http://127.0.0.1") as connection:
+    async with websockets.connect(server.ws_url, origin=server.http_url) as connection:
         return json.loads(await connection.recv()).get("rules") or ""
 
 

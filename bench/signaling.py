@@ -228,6 +228,11 @@ class RedisMeter:
         }
 
 
+def page_origin(url: str) -> str:
+    """The origin of the call page that opens this socket (the server accepts its own origin only)."""
+    return "http://" + url.removeprefix("ws://").split("/", 1)[0]
+
+
 class Client:
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self.connection = connection
@@ -236,7 +241,7 @@ class Client:
     @classmethod
     async def open(cls, url: str) -> Client:
         connection = await websockets.connect(
-            url, origin="http://127.0.0.1", open_timeout=30, compression=None, max_size=2**20, ping_interval=None
+            url, origin=page_origin(url), open_timeout=30, compression=None, max_size=2**20, ping_interval=None
         )
         client = cls(connection)
         client.admit(await client.expect("hello"))
