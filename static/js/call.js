@@ -5,7 +5,7 @@ import { ConnectDeadline } from "./connect_deadline.js";
 import { watchConnection } from "./connection_report.js";
 import { format, formatList, formatNumber, gettext, ngettext } from "./i18n.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
-import { PeerSession, PreparedConnection } from "./peer.js";
+import { PeerSession } from "./peer.js";
 import { ProofOfWork } from "./pow.js";
 import { ReportSender, collectEvidence } from "./report.js";
 import { RulesGate } from "./rules_gate.js";
@@ -72,7 +72,6 @@ const state = {
   interests: [],
   session: null,
   connectDeadline: null, // from `matched` until the call first connects
-  prepared: null, // a PreparedConnection while searching
   detached: false, // the call goes on peer to peer, but the server no longer links the two of us
   statsTimer: null,
   lastQuality: null,
@@ -180,7 +179,6 @@ async function start() {
 
 function search(kind) {
   endSession();
-  prepareConnection();
   setPhase("searching", gettext("Looking for a stranger…"));
   showRemoteMessage(gettext("Looking for a stranger…"));
   // If the socket is down, the next hello sends the join.
@@ -216,20 +214,11 @@ function admissionRefused({ code, message, rules, challenge, retry_after: retryA
 
 // The peer session.
 
-// The next call's connection, built while the visitor waits (peer.js).
-function prepareConnection() {
-  if (state.prepared) state.prepared.close();
-  state.prepared = new PreparedConnection({ iceServers: state.iceServers, relayOnly: ui.hideIp.checked, localStream: state.localStream });
-}
-
 function startSession({ match_id: matchId, polite, interests }) {
   endSession();
-  const prepared = state.prepared;
-  state.prepared = null;
   const session = new PeerSession({
     matchId,
     polite,
-    prepared,
     iceServers: state.iceServers,
     relayOnly: ui.hideIp.checked,
     localStream: state.localStream,
@@ -375,8 +364,6 @@ function stop() {
   if (state.session && state.detached) state.session.sendPeer({ kind: "bye" });
   state.wantCall = false;
   endSession();
-  if (state.prepared) state.prepared.close();
-  state.prepared = null;
   signaling.send({ type: "leave" });
   setPhase("idle", gettext("Stopped. Press Talk to Aliens whenever you're ready."));
   showRemoteMessage(gettext("Press “Talk to Aliens” to meet a random stranger."));

@@ -7,58 +7,9 @@ import { readPeerMessage } from "./peer_messages.js";
 const DISCONNECTED_GRACE_MS = 3000;
 // Candidates kept while the description they belong to has not come yet (a real browser sends a few dozen).
 const MAX_EARLY_CANDIDATES = 100;
-// Candidates gathered ahead of the offer, so the first ones go out with it.
-const CANDIDATE_POOL_SIZE = 2;
-
-function connectionConfig(iceServers, relayOnly) {
-  return { iceServers, iceTransportPolicy: relayOnly ? "relay" : "all", iceCandidatePoolSize: CANDIDATE_POOL_SIZE };
-}
-
-// Our camera and microphone, or receive-only slots for the stranger's when we send neither.
-function addMedia(pc, localStream) {
-  if (localStream) {
-    for (const track of localStream.getTracks()) pc.addTrack(track, localStream);
-  }
-  if (!localStream || localStream.getVideoTracks().length === 0) pc.addTransceiver("video", { direction: "recvonly" });
-  if (!localStream || localStream.getAudioTracks().length === 0) pc.addTransceiver("audio", { direction: "recvonly" });
-}
-
-function trackIds(localStream) {
-  return localStream ? localStream.getTracks().map((track) => track.id).join(",") : "";
-}
-
-// A connection built while the visitor waits for a stranger: its certificate, media senders and a
-// pool of candidates are ready when `matched` comes, so the first offer goes out at once. One
-// PeerSession takes it; close() it when none will. It gathers without the TURN servers: a relay
-// allocated for every wait would cost coturn more than it saves, and the match brings a fresh
-// credential anyway.
-export class PreparedConnection {
-  constructor({ iceServers, relayOnly, localStream }) {
-    const withoutTurn = iceServers.filter((server) => ![].concat(server.urls).some((url) => url.startsWith("turn")));
-    this.pc = new RTCPeerConnection(connectionConfig(withoutTurn, relayOnly));
-    this.channel = this.pc.createDataChannel("chat", { negotiated: true, id: 0, ordered: true });
-    addMedia(this.pc, localStream);
-    this.tracks = trackIds(localStream);
-    this.done = false;
-  }
-
-  // Only for the same camera and microphone (a camera switched meanwhile needs a new one).
-  take(localStream) {
-    if (this.done || this.tracks !== trackIds(localStream) || this.pc.signalingState !== "stable") return null;
-    this.done = true;
-    return this;
-  }
-
-  close() {
-    if (this.done) return;
-    this.done = true;
-    this.channel.close();
-    this.pc.close();
-  }
-}
 
 export class PeerSession extends EventTarget {
-  constructor({ matchId, polite, iceServers, relayOnly, localStream, sendSignal, prepared = null }) {
+  constructor({ matchId, polite, iceServers, relayOnly, localStream, sendSignal }) {
     super();
     this.matchId = matchId;
     this.polite = polite;
@@ -70,17 +21,21 @@ export class PeerSession extends EventTarget {
     this.disconnectTimer = null;
     this.remoteStream = new MediaStream();
 
-    const ready = prepared ? prepared.take(localStream) : null;
-    if (ready) {
-      this.pc = ready.pc;
-      this.channel = ready.channel;
-      // This match's TURN credential, and Hide my IP as it is now.
-      this.pc.setConfiguration(connectionConfig(iceServers, relayOnly));
-    } else {
-      if (prepared) prepared.close();
-      this.pc = new RTCPeerConnection(connectionConfig(iceServers, relayOnly));
-      this.channel = this.pc.createDataChannel("chat", { negotiated: true, id: 0, ordered: true });
-      addMedia(this.pc, localStream);
+    this.pc = new RTCPeerConnection({
+      iceServers,
+      iceTransportPolicy: relayOnly ? "relay" : "all",
+    });
+    this.channel = this.pc.createDataChannel("chat", { negotiated: true, id: 0, ordered: true });
+
+    if (localStream) {
+      for (const track of localStream.getTracks()) this.pc.addTrack(track, localStream);
+    }
+    // Receive the stranger's audio and video even when we send neither.
+    if (!localStream || localStream.getVideoTracks().length === 0) {
+      this.pc.addTransceiver("video", { direction: "recvonly" });
+    }
+    if (!localStream || localStream.getAudioTracks().length === 0) {
+      this.pc.addTransceiver("audio", { direction: "recvonly" });
     }
 
     this.pc.addEventListener("negotiationneeded", () => this.negotiate());
@@ -93,12 +48,9 @@ export class PeerSession extends EventTarget {
     this.channel.addEventListener("open", () => this.dispatchEvent(new Event("channelopen")));
     this.channel.addEventListener("close", () => this.dispatchEvent(new Event("channelclose")));
     this.channel.addEventListener("message", (event) => this.onChannelMessage(event.data));
-    // A prepared connection may have asked for negotiation before anyone listened: offer now.
-    if (ready && !polite) this.negotiate();
   }
 
   async negotiate() {
-    if (this.makingOffer || this.closed) return; // one offer at a time; the browser asks again if still needed
     // The first offer is the impolite side's: both sides adding tracks at once would
     // otherwise start every call with a collision. Later renegotiation (restartIce,
     // a new track) may come from either side; perfect negotiation settles collisions.
