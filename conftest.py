@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.utils import translation
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -21,6 +22,14 @@ def require(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required under CI=true but is not available", pytrace=False)
     pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_behind() -> Iterator[None]:
+    """LocaleMiddleware activates the request's language and nothing deactivates it, so a test that
+    fetched a Spanish page would leave every later test in the same thread speaking Spanish."""
+    yield
+    translation.deactivate()
 
 
 WriteArticle = Callable[..., Path]

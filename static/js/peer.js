@@ -2,6 +2,7 @@
 // rolls back on an offer collision, the impolite side ignores the colliding offer.
 // Chat and control messages share one negotiated data channel (never the server).
 
+import { KEEPALIVE_EVERY_MS, LinkWatch } from "./link_watch.js";
 import { readPeerMessage } from "./peer_messages.js";
 
 const DISCONNECTED_GRACE_MS = 3000;
@@ -19,6 +20,7 @@ export class PeerSession extends EventTarget {
     this.pendingCandidates = [];
     this.closed = false;
     this.disconnectTimer = null;
+    this.keepaliveTimer = null;
     this.remoteStream = new MediaStream();
 
     this.pc = new RTCPeerConnection({
@@ -45,8 +47,18 @@ export class PeerSession extends EventTarget {
       this.dispatchEvent(new CustomEvent("remotestream", { detail: this.remoteStream }));
     });
     this.pc.addEventListener("connectionstatechange", () => this.onConnectionState());
-    this.channel.addEventListener("open", () => this.dispatchEvent(new Event("channelopen")));
-    this.channel.addEventListener("close", () => this.dispatchEvent(new Event("channelclose")));
+    this.channel.addEventListener("open", () => {
+      this.startKeepalive();
+      this.dispatchEvent(new Event("channelopen"));
+    });
+    this.channel.addEventListener("close", () => {
+      clearInterval(this.keepaliveTimer);
+      this.dispatchEvent(new Event("channelclose"));
+    });
+    // A silent path is a dead one: look for a new path now rather than when the browser notices.
+    // Either side may restart (the new offer goes out through negotiationneeded); perfect
+    // negotiation settles two crossing offers.
+    this.linkWatch = new LinkWatch(this.pc, () => this.pc.restartIce());
     this.channel.addEventListener("message", (event) => this.onChannelMessage(event.data));
   }
 
@@ -117,9 +129,17 @@ export class PeerSession extends EventTarget {
     this.dispatchEvent(new CustomEvent("state", { detail: state }));
   }
 
+  startKeepalive() {
+    clearInterval(this.keepaliveTimer);
+    // The first one at once: the stranger's watch is armed from the moment the channel opens.
+    this.sendPeer({ kind: "keepalive" });
+    this.keepaliveTimer = setInterval(() => this.sendPeer({ kind: "keepalive" }), KEEPALIVE_EVERY_MS);
+  }
+
   onChannelMessage(raw) {
     const message = readPeerMessage(raw);
-    if (message) this.dispatchEvent(new CustomEvent("peermessage", { detail: message }));
+    if (message && message.kind === "keepalive") this.linkWatch.heardKeepalive();
+    else if (message) this.dispatchEvent(new CustomEvent("peermessage", { detail: message }));
   }
 
   get channelOpen() {
@@ -180,6 +200,8 @@ export class PeerSession extends EventTarget {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.disconnectTimer);
+    clearInterval(this.keepaliveTimer);
+    this.linkWatch.stop();
     this.channel.close();
     this.pc.close();
     for (const track of this.remoteStream.getTracks()) track.stop();

@@ -30,6 +30,8 @@ export function readPeerMessage(raw) {
       return { kind: message.kind, on: message.on };
     case "bye":
       return { kind: "bye" };
+    case "keepalive":
+      return { kind: "keepalive" };
     default:
       return null;
   }

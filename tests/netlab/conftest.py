@@ -30,10 +30,13 @@ HOMES = {
 
 # Sampled every 50 ms inside the page: when its RTCPeerConnection appeared (the match) and when the
 # first frame of the stranger's video was decoded. Also when the page first said it could not connect
-# (the words may be replaced by the next status line before a poll from outside would see them).
+# (the words may be replaced by the next status line before a poll from outside would see them), and
+# every pause of the stranger's video longer than STALL_MS as [last frame before, first frame after].
 TIMING_SCRIPT = """
 (() => {
-  const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAfter: null };
+  const STALL_MS = 300;
+  const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAfter: null, frames: 0, lastFrameAt: null,
+                stalls: [] };
   window.__netlab = lab;
   new MutationObserver(() => {
     const text = document.body ? document.body.textContent.replace(/\u2019/g, "'") : '';
@@ -45,13 +48,20 @@ TIMING_SCRIPT = """
   setInterval(async () => {
     const pc = window.alienmeet && window.alienmeet.peerConnection;
     if (!pc) return;
-    if (lab.pc !== pc) Object.assign(lab, { pc, matchedAt: performance.now(), firstFrameAt: null });
-    if (lab.firstFrameAt !== null) return;
+    if (lab.pc !== pc) {
+      Object.assign(lab, { pc, matchedAt: performance.now(), firstFrameAt: null });
+      Object.assign(lab, { frames: 0, lastFrameAt: null, stalls: [] });
+    }
     let frames = 0;
     (await pc.getStats()).forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
     });
-    if (frames > 0 && lab.firstFrameAt === null) lab.firstFrameAt = performance.now();
+    const now = performance.now();
+    if (frames > 0 && lab.firstFrameAt === null) lab.firstFrameAt = now;
+    if (frames > lab.frames) {
+      if (lab.lastFrameAt !== null && now - lab.lastFrameAt > STALL_MS) lab.stalls.push([lab.lastFrameAt, now]);
+      Object.assign(lab, { frames, lastFrameAt: now });
+    }
   }, 50);
 })();
 """
