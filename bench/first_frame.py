@@ -159,7 +159,7 @@ def run(calls: int, workdir: Path) -> dict[str, Any]:
             first, second = pages
             click(first, "start")
             wait_for(first, "window.alienmeet.phase === 'searching'")
-            to_frames, to_ice = [], []
+            to_frames, to_ice, to_matched, ice_to_frame = [], [], [], []
             for call in range(calls):
                 # The first call starts with the second visitor's click, every other one with Next.
                 clicked = click(second, "start") if call == 0 else click(pages[call % 2], "next")
@@ -167,8 +167,10 @@ def run(calls: int, workdir: Path) -> dict[str, Any]:
                     wait_for(page, f"window.__ff.frame.length > {call} && window.__ff.ice.length > {call}", 30)
                 figures = [page.evaluate("() => window.__ff") for page in pages]
                 to_frames.append(max(f["frame"][call] for f in figures) - clicked)
+                to_matched.append(max(f["matched"][-1] for f in figures) - clicked)
                 for f in figures:
                     to_ice.append(f["ice"][call] - f["matched"][-1])
+                    ice_to_frame.append(f["frame"][call] - f["ice"][call])
                 print(f"call {call + 1}: {to_frames[-1]:.0f} ms to both first frames", file=sys.stderr, flush=True)
                 pages[0].wait_for_timeout(500)  # a short call
             browser.close()
@@ -178,6 +180,9 @@ def run(calls: int, workdir: Path) -> dict[str, Any]:
         "calls": calls,
         "click_to_first_frame_both_ms": percentiles(to_frames),
         "matched_to_ice_connected_ms": percentiles(to_ice),
+        # Where the time goes: the server's part, then the browser's after ICE.
+        "click_to_matched_both_ms": percentiles(to_matched),
+        "ice_connected_to_first_frame_ms": percentiles(ice_to_frame),
         "samples": {"click_to_first_frame_both_ms": [round(x, 1) for x in to_frames]},
     }
 

@@ -78,8 +78,11 @@ def main() -> None:
         for key, label in (
             ("click_to_first_frame_both_ms", "click (or Next) to the first decoded remote frame, both sides"),
             ("matched_to_ice_connected_ms", "`matched` to ICE connected, each side"),
+            ("click_to_matched_both_ms", "click (or Next) to `matched` on both sides"),
+            ("ice_connected_to_first_frame_ms", "ICE connected to the first decoded remote frame, each side"),
         ):
-            print(f"| {label} | {_n(ff[key]['p50'], 0)} | {_n(ff[key]['p95'], 0)} | {ff[key]['n']} |")
+            if key in ff:
+                print(f"| {label} | {_n(ff[key]['p50'], 0)} | {_n(ff[key]['p95'], 0)} | {ff[key]['n']} |")
 
 
 if __name__ == "__main__":
