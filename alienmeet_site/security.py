@@ -14,6 +14,9 @@ _SITE_POLICY = {
     "img-src": "'self' data:",
     "media-src": "'self' blob: mediastream:",
     "font-src": "'self'",
+    # The web app manifest and the offline service worker (alienmeet_site/webapp.py).
+    "manifest-src": "'self'",
+    "worker-src": "'self'",
     "object-src": "'none'",
     "base-uri": "'self'",
     "form-action": "'self'",

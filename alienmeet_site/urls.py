@@ -3,7 +3,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
-from alienmeet_site import health, views
+from alienmeet_site import health, views, webapp
 from alienmeet_site.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import ArticleSitemap, ArticleVersionSitemap, PageSitemap
 from meet import live, turn_health
@@ -27,4 +27,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", live.metrics, name="metrics"),
     path("healthz", health.healthz, name="healthz"),
+    # The installable app: at the root, so the worker's scope is the whole site.
+    path("manifest.webmanifest", webapp.manifest, name="manifest"),
+    path("sw.js", webapp.service_worker, name="service-worker"),
+    path("offline/", webapp.offline, name="offline"),
 ]

@@ -15,7 +15,6 @@ and a limit must not turn an outage into a lock-out.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 import redis.exceptions
 from django.conf import settings
+
+from meet.per_loop import PerLoop
 
 logger = logging.getLogger("alienmeet.meet")
 
@@ -206,27 +207,18 @@ class RedisAddressLimits:
         await self.client.aclose()
 
 
-# One per event loop, as the matchmaker: Redis connections cannot cross loops.
-_by_loop: dict[int, tuple[asyncio.AbstractEventLoop, tuple[str, str], AddressLimits]] = {}
+_per_loop: PerLoop[AddressLimits] = PerLoop()
 
 
 def get_address_limits() -> AddressLimits:
-    loop = asyncio.get_running_loop()
     conf = settings.MATCHMAKER
     config = (conf["BACKEND"], f"{conf.get('URL')}|{conf.get('PREFIX')}")
-    cached = _by_loop.get(id(loop))
-    if cached and cached[0] is loop and cached[1] == config:
-        return cached[2]
-    for key, (old_loop, _, _) in list(_by_loop.items()):
-        if old_loop.is_closed():
-            del _by_loop[key]
-    redis_backed = conf["BACKEND"] == "redis"
-    limits: AddressLimits = RedisAddressLimits(conf["URL"], conf["PREFIX"]) if redis_backed else MemoryAddressLimits()
-    _by_loop[id(loop)] = (loop, config, limits)
-    return limits
+    if conf["BACKEND"] == "redis":
+        return _per_loop.get(config, lambda: RedisAddressLimits(conf["URL"], conf["PREFIX"]))
+    return _per_loop.get(config, MemoryAddressLimits)
 
 
 async def close_address_limits() -> None:
-    cached = _by_loop.pop(id(asyncio.get_running_loop()), None)
-    if cached is not None:
-        await cached[2].close()
+    limits = _per_loop.pop()
+    if limits is not None:
+        await limits.close()

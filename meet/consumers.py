@@ -97,6 +97,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self.match: CurrentMatch | None = None
         self.ticket = ""  # set while queued: which queue entry a matched notice must name
         self.interests: tuple[str, ...] = ()
+        self.languages: tuple[str, ...] = ()  # primary language subtags, as matching compares them
         self.registered = False
         self.gone = False  # the socket is closed (by us or by the browser): send nothing more
         self.online_count = 0
@@ -261,13 +262,14 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         # the visitor's own commands never interleave.
         async with self.lock:
             match command:
-                case protocol.Join(interests=interests):
+                case protocol.Join(interests=interests, languages=languages):
                     if self.match is not None:
                         await self._error(protocol.BAD_MESSAGE, _("Already in a call; send next or leave first."))
                         return
                     if not await self._admit(command) or not await self._next_allowed(count=False):
                         return
                     self.interests = interests
+                    self.languages = protocol.primary_languages(languages)
                     await self._queue()
                 case protocol.Next():
                     if not await self._admit(command) or not await self._next_allowed():
@@ -398,10 +400,10 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
     async def _join(self) -> JoinResult:
         if not self.registered:
             await self._register()
-        result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests)
+        result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
         if isinstance(result, Gone):
             await self._register()
-            result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests)
+            result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
         return result
 
     async def _queue(self) -> None:
@@ -425,6 +427,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             "ticket": result.partner_ticket,
             "partner_channel": self.channel_name,
             "interests": list(result.shared_interests),
+            "languages": list(result.shared_languages),
         }
         try:
             await self.channel_layer.send(result.partner_channel, notice)
@@ -438,8 +441,15 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self._stop_retrying()
         self.ticket = ""
         self.match = CurrentMatch(result.match_id, result.partner_channel)
-        await self.send_json(protocol.matched(result.match_id, False, result.shared_interests, ice_servers()))
-        logger.info("event=match_start wait=%.2f interest_matched=%s", result.wait, bool(result.shared_interests))
+        await self.send_json(
+            protocol.matched(result.match_id, False, result.shared_interests, ice_servers(), result.shared_languages)
+        )
+        logger.info(
+            "event=match_start wait=%.2f interest_matched=%s language_matched=%s",
+            result.wait,
+            bool(result.shared_interests),
+            bool(result.shared_languages),
+        )
 
     async def _end_match(self, reason: str, keep_apart: bool = False) -> None:
         if self.match is None:
@@ -502,7 +512,9 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self._stop_retrying()
         self.ticket = ""
         self.match = CurrentMatch(busy.match_id, busy.partner_channel)
-        await self.send_json(protocol.matched(busy.match_id, busy.polite, busy.shared_interests, ice_servers()))
+        await self.send_json(
+            protocol.matched(busy.match_id, busy.polite, busy.shared_interests, ice_servers(), busy.shared_languages)
+        )
         return True
 
     async def _end_lost_match(self, result: JoinResult, busy_since: float | None) -> float | None:
@@ -528,7 +540,14 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             self.ticket = ""
             self.match = CurrentMatch(message["match_id"], message["partner_channel"])
             await self.send_json(
-                protocol.matched(message["match_id"], True, tuple(message["interests"]), ice_servers())
+                protocol.matched(
+                    message["match_id"],
+                    True,
+                    tuple(message["interests"]),
+                    ice_servers(),
+                    # A notice from a process that predates languages carries none.
+                    tuple(message.get("languages", ())),
+                )
             )
 
     async def meet_signal(self, message: dict[str, Any]) -> None:

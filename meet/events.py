@@ -77,6 +77,7 @@ def save_events(batch: list[EndedMatch]) -> None:
                     duration_seconds=ended.duration,
                     end_reason=ended.reason,
                     interest_matched=ended.interest_matched,
+                    language_matched=ended.language_matched,
                 )
                 for ended in batch
             ]

@@ -99,6 +99,7 @@ def prometheus_text(stats: dict[str, Any]) -> str:
     _gauge(lines, "call_seconds_median", "Median call length.", per_window("call_median"))
     _gauge(lines, "quick_next_ratio", "Share of calls ended by Next within 10 seconds.", per_window("quick_next_share"))
     _gauge(lines, "interest_matched_ratio", "Share of matches on a common interest.", per_window("interest_share"))
+    _gauge(lines, "language_matched_ratio", "Share of matches sharing a language.", per_window("language_share"))
     _gauge(lines, "reports", "Reports filed in the window.", per_window("reports"))
     _connection_gauges(lines, stats["connections"])
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ class MatchEvent(models.Model):
     duration_seconds = models.FloatField()
     end_reason = models.CharField(max_length=16, choices=EndReason.choices)
     interest_matched = models.BooleanField(default=False)
+    language_matched = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-started_at"]

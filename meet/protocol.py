@@ -23,6 +23,21 @@ PROTOCOL_VERSION = 1
 
 MAX_INTERESTS = 5
 MAX_INTEREST_LENGTH = 24
+# Languages the visitor speaks (BCP 47 tags, e.g. "es", "pt-BR"): matching prefers a shared one,
+# compared on the primary language subtag ("pt-br" and "pt-pt" share "pt").
+MAX_LANGUAGES = 3
+MAX_LANGUAGE_TAG_LENGTH = 35
+# A well-formed BCP 47 tag (lower-cased): a 2-3 letter language with up to three extended
+# subtags, then an optional script, region, variants, extensions and private use. Registered
+# 4-8 letter languages and the grandfathered tags are not accepted: no browser sends them.
+_LANGUAGE_TAG = re.compile(
+    r"[a-z]{2,3}(?:-[a-z]{3}){0,3}"
+    r"(?:-[a-z]{4})?"
+    r"(?:-(?:[a-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*"
+    r"(?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*"
+    r"(?:-x(?:-[a-z0-9]{1,8})+)?"
+)
 MAX_SIGNAL_BYTES = 64 * 1024
 # The envelope around ``data`` ({"type":"signal","match_id":"…","data":…}) needs a little room.
 MAX_FRAME_BYTES = MAX_SIGNAL_BYTES + 512
@@ -99,6 +114,7 @@ class Join:
     interests: tuple[str, ...] = ()
     rules: str | None = None
     pow: dict[str, Any] | None = None
+    languages: tuple[str, ...] = ()  # normalised BCP 47 tags, see normalize_languages
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,34 @@ def normalize_interests(value: Any) -> tuple[str, ...]:
         if word not in interests:
             interests.append(word)
     return tuple(interests)
+
+
+def normalize_languages(value: Any) -> tuple[str, ...]:
+    """Up to MAX_LANGUAGES well-formed BCP 47 tags, lower-cased, duplicates dropped, order kept."""
+    if not isinstance(value, list):
+        raise ProtocolError(BAD_MESSAGE, _("languages must be a list of language tags"))
+    if len(value) > MAX_LANGUAGES:
+        raise ProtocolError(BAD_MESSAGE, format_lazy(_("at most {max} languages"), max=MAX_LANGUAGES))
+    languages: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ProtocolError(BAD_MESSAGE, _("languages must be a list of language tags"))
+        tag = item.strip().lower()
+        if len(tag) > MAX_LANGUAGE_TAG_LENGTH or not _LANGUAGE_TAG.fullmatch(tag):
+            raise ProtocolError(BAD_MESSAGE, _('each language must be a BCP 47 tag such as "es" or "pt-BR"'))
+        if tag not in languages:
+            languages.append(tag)
+    return tuple(languages)
+
+
+def primary_languages(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The primary language subtags of normalised tags, once each: what matching compares."""
+    primaries: list[str] = []
+    for tag in tags:
+        primary = tag.split("-", 1)[0]
+        if primary not in primaries:
+            primaries.append(primary)
+    return tuple(primaries)
 
 
 def _match_id(message: dict[str, Any]) -> str:
@@ -334,7 +378,12 @@ def parse_frame(text: str) -> Command:
         return Signal(_match_id(message), data)
     if kind == "join":
         interests = message.get("interests", [])
-        return Join(normalize_interests(interests if interests is not None else []), *_admission(message))
+        languages = message.get("languages", [])
+        return Join(
+            normalize_interests(interests if interests is not None else []),
+            *_admission(message),
+            languages=normalize_languages(languages if languages is not None else []),
+        )
     if kind == "next":
         return Next(*_admission(message))
     if kind == "leave":
@@ -379,13 +428,18 @@ def waiting() -> dict[str, Any]:
 
 
 def matched(
-    match_id: str, polite: bool, interests: tuple[str, ...], ice_servers: list[dict[str, Any]]
+    match_id: str,
+    polite: bool,
+    interests: tuple[str, ...],
+    ice_servers: list[dict[str, Any]],
+    languages: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     return {
         "type": "matched",
         "match_id": match_id,
         "polite": polite,
         "interests": list(interests),
+        "languages": list(languages),
         "ice_servers": ice_servers,
     }
 

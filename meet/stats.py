@@ -44,13 +44,19 @@ class WindowFigures:
     call_median: float | None
     quick_next_share: float | None
     interest_share: float | None
+    language_share: float | None
     reports: int
 
 
 def window_figures(since: datetime.datetime) -> WindowFigures:
     rows = list(
         MatchEvent.objects.filter(started_at__gte=since).values_list(
-            "wait_seconds", "partner_wait_seconds", "duration_seconds", "end_reason", "interest_matched"
+            "wait_seconds",
+            "partner_wait_seconds",
+            "duration_seconds",
+            "end_reason",
+            "interest_matched",
+            "language_matched",
         )
     )
     waits = [wait for row in rows for wait in row[:2]]
@@ -62,6 +68,7 @@ def window_figures(since: datetime.datetime) -> WindowFigures:
         call_median=percentile([row[2] for row in rows], 0.5),
         quick_next_share=share(quick, len(rows)),
         interest_share=share(sum(1 for row in rows if row[4]), len(rows)),
+        language_share=share(sum(1 for row in rows if row[5]), len(rows)),
         reports=reports_since(since),
     )
 

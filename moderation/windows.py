@@ -6,13 +6,14 @@ memory when the site runs without Redis. Nothing here outlives its window: every
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 
 import redis.asyncio as aioredis
 import redis.exceptions
 from django.conf import settings
+
+from meet.per_loop import PerLoop
 
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
@@ -64,21 +65,12 @@ class RedisWindows:
 
 
 MEMORY = MemoryWindows()
-_by_loop: dict[int, tuple[asyncio.AbstractEventLoop, tuple[str, str], RedisWindows]] = {}
+_windows: PerLoop[RedisWindows] = PerLoop()
 
 
 def get_windows() -> MemoryWindows | RedisWindows:
     conf = settings.MATCHMAKER
     if conf["BACKEND"] != "redis":
         return MEMORY
-    loop = asyncio.get_running_loop()
     config = (conf["URL"], conf.get("PREFIX", ""))
-    cached = _by_loop.get(id(loop))
-    if cached and cached[0] is loop and cached[1] == config:
-        return cached[2]
-    for key, (old_loop, _, _) in list(_by_loop.items()):
-        if old_loop.is_closed():
-            del _by_loop[key]
-    windows = RedisWindows(*config)
-    _by_loop[id(loop)] = (loop, config, windows)
-    return windows
+    return _windows.get(config, lambda: RedisWindows(*config))

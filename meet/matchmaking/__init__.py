@@ -7,8 +7,6 @@ otherwise the in-memory store, which only serves one process.
 
 from __future__ import annotations
 
-import asyncio
-
 from django.conf import settings
 
 from meet.matchmaking.base import (
@@ -22,6 +20,7 @@ from meet.matchmaking.base import (
     Queued,
     Snapshot,
 )
+from meet.per_loop import PerLoop
 
 __all__ = [
     "Busy",
@@ -35,8 +34,7 @@ __all__ = [
     "get_matchmaker",
 ]
 
-# One matchmaker per event loop: Redis connections cannot cross loops.
-_by_loop: dict[int, tuple[asyncio.AbstractEventLoop, tuple[object, ...], Matchmaker]] = {}
+_matchmakers: PerLoop[Matchmaker] = PerLoop()
 
 
 def _config() -> tuple[object, ...]:
@@ -52,14 +50,10 @@ def _config() -> tuple[object, ...]:
 
 
 def get_matchmaker() -> Matchmaker:
-    loop = asyncio.get_running_loop()
-    config = _config()
-    cached = _by_loop.get(id(loop))
-    if cached and cached[0] is loop and cached[1] == config:
-        return cached[2]
-    for key, (old_loop, _, _) in list(_by_loop.items()):
-        if old_loop.is_closed():
-            del _by_loop[key]
+    return _matchmakers.get(_config(), _make_matchmaker)
+
+
+def _make_matchmaker() -> Matchmaker:
     conf = settings.MATCHMAKER
     matchmaker: Matchmaker
     if conf["BACKEND"] == "redis":
@@ -81,5 +75,4 @@ def get_matchmaker() -> Matchmaker:
             rematch_cooldown=conf["REMATCH_COOLDOWN"],
             report_block=conf.get("REPORT_BLOCK", DEFAULT_REPORT_BLOCK),
         )
-    _by_loop[id(loop)] = (loop, config, matchmaker)
     return matchmaker

@@ -23,6 +23,7 @@ class Matched:
     partner_ticket: str
     shared_interests: tuple[str, ...]
     wait: float
+    shared_languages: tuple[str, ...] = ()  # primary language subtags, in the caller's order
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Busy:
     ticket: str = ""
     polite: bool = True
     shared_interests: tuple[str, ...] = ()
+    shared_languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class EndedMatch:
     ended_at: float
     waits: tuple[float, float]
     interest_matched: bool
+    language_matched: bool = False
 
     @property
     def duration(self) -> float:
@@ -94,8 +97,15 @@ class Matchmaker(Protocol):
     async def unregister(self, peer_id: str) -> EndedMatch | None:
         """Forget a peer that disconnected; end its match (reason ``disconnect``) if it had one."""
 
-    async def join(self, peer_id: str, ticket: str, interests: tuple[str, ...]) -> JoinResult:
+    async def join(
+        self, peer_id: str, ticket: str, interests: tuple[str, ...], languages: tuple[str, ...] = ()
+    ) -> JoinResult:
         """Pair the peer with a compatible waiting peer, or queue it.
+
+        ``languages`` are primary language subtags ("es", "pt"). The partner is the oldest
+        waiting peer sharing a language, else the oldest sharing an interest; a peer who gave
+        interests or languages holds out for such a partner for the interest wait, then takes
+        anyone, so nobody waits longer for a language than for an interest.
 
         Calling it again while queued re-tries the match, keeping the original
         queue time (that is how the interest wait runs out). ``ticket`` tells

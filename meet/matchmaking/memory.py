@@ -23,6 +23,7 @@ class _Peer:
     state: str = "idle"  # idle | waiting | matched
     ticket: str = ""
     interests: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
     queued_at: float = 0.0
     match_id: str = ""
     partner: str = ""
@@ -34,6 +35,7 @@ class _Match:
     waits: tuple[float, float]
     shared: bool
     polite_id: str = ""  # the side that waited
+    shared_language: bool = False
 
 
 @dataclass
@@ -42,6 +44,7 @@ class MemoryStore:
     # Insertion-ordered dicts used as queues: oldest first, O(1) removal.
     queue: dict[str, None] = field(default_factory=dict)
     by_interest: dict[str, dict[str, None]] = field(default_factory=dict)
+    by_language: dict[str, dict[str, None]] = field(default_factory=dict)
     matches: dict[str, _Match] = field(default_factory=dict)
     cooldowns: dict[frozenset[str], float] = field(default_factory=dict)
     # Pairs kept apart after a report, until the time given.
@@ -51,6 +54,7 @@ class MemoryStore:
         self.peers.clear()
         self.queue.clear()
         self.by_interest.clear()
+        self.by_language.clear()
         self.matches.clear()
         self.cooldowns.clear()
         self.blocks.clear()
@@ -82,7 +86,9 @@ class MemoryMatchmaker:
         self.store.peers.pop(peer_id, None)
         return ended
 
-    async def join(self, peer_id: str, ticket: str, interests: tuple[str, ...]) -> JoinResult:
+    async def join(
+        self, peer_id: str, ticket: str, interests: tuple[str, ...], languages: tuple[str, ...] = ()
+    ) -> JoinResult:
         me = self.store.peers.get(peer_id)
         if me is None:
             return Gone()
@@ -93,7 +99,7 @@ class MemoryMatchmaker:
             self._dequeue(peer_id)
         else:
             me.queued_at = now
-        me.interests, me.ticket = interests, ticket
+        me.interests, me.languages, me.ticket = interests, languages, ticket
         partner = self._pick(me, now)
         if partner is None:
             self._enqueue(me)
@@ -101,11 +107,12 @@ class MemoryMatchmaker:
         self._dequeue(partner.peer_id)
         match_id = secrets.token_urlsafe(12)
         shared = tuple(i for i in me.interests if i in partner.interests)
+        spoken = tuple(lang for lang in me.languages if lang in partner.languages)
         waits = (now - partner.queued_at, now - me.queued_at)
-        self.store.matches[match_id] = _Match(now, waits, bool(shared), partner.peer_id)
+        self.store.matches[match_id] = _Match(now, waits, bool(shared), partner.peer_id, bool(spoken))
         for peer, other in ((me, partner), (partner, me)):
             peer.state, peer.match_id, peer.partner = "matched", match_id, other.peer_id
-        return Matched(match_id, partner.peer_id, partner.channel, partner.ticket, shared, waits[1])
+        return Matched(match_id, partner.peer_id, partner.channel, partner.ticket, shared, waits[1], spoken)
 
     async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
         return self._end(peer_id, match_id, reason, keep_apart)
@@ -138,10 +145,12 @@ class MemoryMatchmaker:
         if partner is None or record is None:
             return Busy()
         shared = tuple(i for i in me.interests if i in partner.interests)
-        return Busy(me.match_id, partner.channel, me.ticket, record.polite_id == me.peer_id, shared)
+        spoken = tuple(lang for lang in me.languages if lang in partner.languages)
+        return Busy(me.match_id, partner.channel, me.ticket, record.polite_id == me.peer_id, shared, spoken)
 
     def _is_open(self, peer: _Peer, now: float) -> bool:
-        return not peer.interests or now - peer.queued_at >= self.interest_wait
+        holding_out = peer.interests or peer.languages
+        return not holding_out or now - peer.queued_at >= self.interest_wait
 
     def _who(self, peer_id: str) -> str:
         """Who a peer is for the cooldown and report rules: its address, when known."""
@@ -159,19 +168,27 @@ class MemoryMatchmaker:
     def _blocked(self, a: str, b: str, now: float) -> bool:
         return self.store.blocks.get(self._pair(a, b), 0.0) > now
 
-    def _pick(self, me: _Peer, now: float) -> _Peer | None:
-        peers, queue = self.store.peers, self.store.queue
-        # 1. Oldest waiting peer sharing an interest.
+    def _oldest_sharing(
+        self, me: _Peer, index: dict[str, dict[str, None]], keys: tuple[str, ...], now: float
+    ) -> _Peer | None:
         best: _Peer | None = None
-        for interest in me.interests:
-            for other_id in self.store.by_interest.get(interest, {}):
+        for key in keys:
+            for other_id in index.get(key, {}):
                 if self._blocked(me.peer_id, other_id, now):
                     continue
                 if not self._cooled(me.peer_id, other_id, now):
-                    other = peers[other_id]
+                    other = self.store.peers[other_id]
                     if best is None or other.queued_at < best.queued_at:
                         best = other
                     break
+        return best
+
+    def _pick(self, me: _Peer, now: float) -> _Peer | None:
+        peers, queue = self.store.peers, self.store.queue
+        # 1. Oldest waiting peer sharing a language, else the oldest sharing an interest.
+        best = self._oldest_sharing(me, self.store.by_language, me.languages, now) or self._oldest_sharing(
+            me, self.store.by_interest, me.interests, now
+        )
         if best is not None:
             return best
         # 2. Anyone, once neither side is holding out for a shared interest.
@@ -195,18 +212,23 @@ class MemoryMatchmaker:
         self.store.queue[me.peer_id] = None
         for interest in me.interests:
             self.store.by_interest.setdefault(interest, {})[me.peer_id] = None
+        for language in me.languages:
+            self.store.by_language.setdefault(language, {})[me.peer_id] = None
 
     def _dequeue(self, peer_id: str) -> None:
         if peer_id not in self.store.queue:
             return
         del self.store.queue[peer_id]
         peer = self.store.peers.get(peer_id)
-        for interest in peer.interests if peer else ():
-            waiting = self.store.by_interest.get(interest)
-            if waiting is not None:
-                waiting.pop(peer_id, None)
-                if not waiting:
-                    del self.store.by_interest[interest]
+        if peer is None:
+            return
+        for index, keys in ((self.store.by_interest, peer.interests), (self.store.by_language, peer.languages)):
+            for key in keys:
+                waiting = index.get(key)
+                if waiting is not None:
+                    waiting.pop(peer_id, None)
+                    if not waiting:
+                        del index[key]
 
     def _end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
         me = self.store.peers.get(peer_id)
@@ -233,4 +255,5 @@ class MemoryMatchmaker:
             ended_at=now,
             waits=record.waits,
             interest_matched=record.shared,
+            language_matched=record.shared_language,
         )

@@ -67,8 +67,16 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# Fields of one ended match as the scripts return it (common.lua's end_match).
+ENDED_FIELDS = 10
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(value.split(",")) if value else ()
+
+
 def _ended(fields: list[Any], reason: str) -> EndedMatch:
-    _, mid, other, other_channel, start, end, wait_a, wait_b, shared = (_text(f) for f in fields)
+    _, mid, other, other_channel, start, end, wait_a, wait_b, shared, spoken = (_text(f) for f in fields)
     return EndedMatch(
         match_id=mid,
         other_id=other,
@@ -78,6 +86,7 @@ def _ended(fields: list[Any], reason: str) -> EndedMatch:
         ended_at=int(end) / 1000,
         waits=(int(wait_a) / 1000, int(wait_b) / 1000),
         interest_matched=shared == "1",
+        language_matched=spoken == "1",
     )
 
 
@@ -130,23 +139,25 @@ class RedisMatchmaker:
         return _ended(result, LEFT_DISCONNECT) if _text(result[0]) == "ended" else None
 
     @_unavailable_on_redis_errors
-    async def join(self, peer_id: str, ticket: str, interests: tuple[str, ...]) -> JoinResult:
+    async def join(
+        self, peer_id: str, ticket: str, interests: tuple[str, ...], languages: tuple[str, ...] = ()
+    ) -> JoinResult:
         match_id = secrets.token_urlsafe(12)
+        # Language subtags are letters only (meet.protocol), so a comma list is unambiguous.
+        spoken = ",".join(languages)
         result = await self._run(
-            "join", peer_id, ticket, self.interest_wait_ms, match_id, SCAN_LIMIT, self.peer_ttl_ms, *interests
+            "join", peer_id, ticket, self.interest_wait_ms, match_id, SCAN_LIMIT, self.peer_ttl_ms, spoken, *interests
         )
         outcome = _text(result[0])
         if outcome == "waiting":
             return Queued()
         if outcome == "busy":
-            _, mid, channel, my_ticket, polite, shared = (_text(f) for f in result)
-            return Busy(mid, channel, my_ticket, polite == "1", tuple(shared.split(",")) if shared else ())
+            _, mid, channel, my_ticket, polite, shared, both_speak = (_text(f) for f in result)
+            return Busy(mid, channel, my_ticket, polite == "1", _csv(shared), _csv(both_speak))
         if outcome == "gone":
             return Gone()
-        _, partner, channel, partner_ticket, shared, wait = (_text(f) for f in result)
-        return Matched(
-            match_id, partner, channel, partner_ticket, tuple(shared.split(",")) if shared else (), int(wait) / 1000
-        )
+        _, partner, channel, partner_ticket, shared, wait, both_speak = (_text(f) for f in result)
+        return Matched(match_id, partner, channel, partner_ticket, _csv(shared), int(wait) / 1000, _csv(both_speak))
 
     @_unavailable_on_redis_errors
     async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
@@ -171,7 +182,7 @@ class RedisMatchmaker:
         flat = await self._run(
             "heartbeat", self.process_id, self.lease_ms, self.peer_ttl_ms, int(sweep), self.registrations, *serving
         )
-        return [_ended(flat[i : i + 9], LEFT_DISCONNECT) for i in range(0, len(flat), 9)]
+        return [_ended(flat[i : i + ENDED_FIELDS], LEFT_DISCONNECT) for i in range(0, len(flat), ENDED_FIELDS)]
 
     async def shutdown(self) -> None:
         try:

@@ -4,6 +4,7 @@ import { ChatView } from "./chat.js";
 import { ConnectDeadline } from "./connect_deadline.js";
 import { watchConnection } from "./connection_report.js";
 import { format, formatList, formatNumber, gettext, ngettext } from "./i18n.js";
+import { browserLanguages, describeLanguages, parseLanguages, sharedLanguagesSentence } from "./languages.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
 import { ProofOfWork } from "./pow.js";
@@ -29,6 +30,8 @@ const ui = {
   mediaProblemText: $("media-problem-text"),
   startForm: $("start-form"),
   interests: $("interests"),
+  languages: $("languages"),
+  languagesNames: $("languages-names"),
   start: $("start"),
   next: $("next"),
   stop: $("stop"),
@@ -70,6 +73,7 @@ const state = {
   localStream: null,
   iceServers: [],
   interests: [],
+  languages: [],
   session: null,
   connectDeadline: null, // from `matched` until the call first connects
   detached: false, // the call goes on peer to peer, but the server no longer links the two of us
@@ -167,6 +171,13 @@ async function start() {
     ui.interests.focus();
     return;
   }
+  try {
+    state.languages = parseLanguages(ui.languages.value);
+  } catch (error) {
+    ui.status.textContent = error.message;
+    ui.languages.focus();
+    return;
+  }
   if (!(await gate.ask())) {
     ui.status.textContent = gettext("Please accept the rules to meet strangers.");
     return;
@@ -182,7 +193,7 @@ function search(kind) {
   setPhase("searching", gettext("Looking for a stranger…"));
   showRemoteMessage(gettext("Looking for a stranger…"));
   // If the socket is down, the next hello sends the join.
-  admit(kind === "next" ? { type: "next" } : { type: "join", interests: state.interests });
+  admit(kind === "next" ? { type: "next" } : { type: "join", interests: state.interests, languages: state.languages });
 }
 
 // Join and a connection's first Next carry the accepted rules and the solved challenge.
@@ -205,7 +216,7 @@ function admissionRefused({ code, message, rules, challenge, retry_after: retryA
     showRemoteMessage(message);
     setTimeout(() => { if (state.wantCall && state.phase === "idle") search("join"); }, retryAfter * 1000);
   } else if (pow.retry(challenge) && state.phase === "searching") {
-    admit({ type: "join", interests: state.interests });
+    admit({ type: "join", interests: state.interests, languages: state.languages });
   } else {
     state.wantCall = false;
     setPhase("idle", message);
@@ -214,7 +225,7 @@ function admissionRefused({ code, message, rules, challenge, retry_after: retryA
 
 // The peer session.
 
-function startSession({ match_id: matchId, polite, interests }) {
+function startSession({ match_id: matchId, polite, interests, languages = [] }) {
   endSession();
   const session = new PeerSession({
     matchId,
@@ -249,6 +260,7 @@ function startSession({ match_id: matchId, polite, interests }) {
       : gettext("Matched with a random stranger. Say hi!"),
     "notice",
   );
+  if (languages.length) chat.add(sharedLanguagesSentence(languages), "notice");
   setPhase("connecting", gettext("Connecting…"));
   showRemoteMessage(gettext("Connecting…"));
   state.connectDeadline = new ConnectDeadline(() => { if (state.session === session) couldNotConnect("next"); });
@@ -389,6 +401,18 @@ function toggle(button, kind, tracks, localOff) {
   if (localOff) localOff.hidden = !off;
   if (state.session) state.session.sendPeer({ kind, on: !off });
 }
+
+// "I speak" starts with the browser's languages; their own names show beside the codes.
+function showLanguageNames() {
+  try {
+    ui.languagesNames.textContent = describeLanguages(parseLanguages(ui.languages.value));
+  } catch (error) {
+    ui.languagesNames.textContent = error.message;
+  }
+}
+ui.languages.value = browserLanguages().join(", ");
+showLanguageNames();
+ui.languages.addEventListener("input", showLanguageNames);
 
 ui.startForm.addEventListener("submit", (event) => {
   event.preventDefault();

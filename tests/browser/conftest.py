@@ -87,8 +87,11 @@ def visitor(browser, site_server):
         target_browser=None,
         prepare: Callable[[object], None] | None = None,
         accept_rules: bool = True,
+        locale: str | None = None,  # the browser's language: navigator.languages and Accept-Language
     ):
-        context = (target_browser or browser).new_context(viewport=viewport or {"width": 1280, "height": 800})
+        context = (target_browser or browser).new_context(
+            viewport=viewport or {"width": 1280, "height": 800}, locale=locale
+        )
         contexts.append(context)
         if accept_rules:
             accept_rules_in(context, server or site_server)

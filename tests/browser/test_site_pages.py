@@ -25,6 +25,7 @@ VISITOR_PAGES = [
     "/articles/how-webrtc-works/",
     "/articles/privacy/",
     "/articles/tags/webrtc/",
+    "/offline/",
     "/articles/no-such-article/",
     "/no-such-page/",
 ]

@@ -69,6 +69,68 @@ async def test_peer_without_interests_waits_for_holdout_to_expire(backend, setti
     assert isinstance(await mm.join("easy", "t2", ()), Matched)
 
 
+async def test_shared_language_is_preferred_over_shared_interest(backend):
+    mm = await registered("music", "spanish", "me")
+    await mm.join("music", "t1", ("music",), ("en",))
+    await mm.join("spanish", "t2", (), ("es",))
+    result = await mm.join("me", "t3", ("music",), ("es", "fr"))
+    assert isinstance(result, Matched) and result.partner_id == "spanish"
+    assert result.shared_languages == ("es",) and result.shared_interests == ()
+    ended = await mm.end("me", result.match_id, "leave")
+    assert ended.language_matched and not ended.interest_matched
+
+
+async def test_shared_interest_comes_second_before_anyone(backend):
+    mm = await registered("anyone", "music", "me")
+    await mm.join("anyone", "t1", ())
+    await asyncio.sleep(0.01)  # queue times are kept to the millisecond
+    await mm.join("music", "t2", ("music",), ("en",))
+    result = await mm.join("me", "t3", ("music",), ("es",))
+    assert isinstance(result, Matched) and result.partner_id == "music"
+    assert result.shared_interests == ("music",) and result.shared_languages == ()
+    ended = await mm.end("me", result.match_id, "leave")
+    assert ended.interest_matched and not ended.language_matched
+
+
+async def test_oldest_speaker_of_any_shared_language(backend):
+    mm = await registered("french", "hindi", "me")
+    await mm.join("french", "t1", (), ("fr",))
+    await asyncio.sleep(0.01)
+    await mm.join("hindi", "t2", ("chess",), ("hi", "en"))
+    result = await mm.join("me", "t3", ("chess",), ("hi", "fr"))
+    assert isinstance(result, Matched) and result.partner_id == "french"
+    assert result.shared_languages == ("fr",)
+
+
+async def test_languages_hold_out_no_longer_than_interests_then_take_anyone(backend, settings):
+    mm = await registered("japanese", "spanish")
+    await mm.join("japanese", "t1", (), ("ja",))
+    assert isinstance(await mm.join("spanish", "t2", (), ("es",)), Queued)
+    wait = settings.MATCHMAKER["INTEREST_WAIT"]
+    await asyncio.sleep(wait + 0.1)
+    result = await mm.join("spanish", "t2", (), ("es",))
+    assert isinstance(result, Matched) and result.partner_id == "japanese"
+    assert result.shared_languages == () and result.wait >= wait
+    ended = await mm.end("spanish", result.match_id, "leave")
+    assert not ended.language_matched
+
+
+async def test_a_visitor_without_languages_or_interests_is_taken_at_once(backend):
+    mm = await registered("a", "b")
+    await mm.join("a", "t1", ())
+    assert isinstance(await mm.join("b", "t2", ()), Matched)
+
+
+async def test_a_language_speaker_who_left_the_queue_is_not_matched(backend):
+    mm = await registered("gone", "me", "later")
+    await mm.join("gone", "t1", (), ("es",))
+    await mm.leave_queue("gone")
+    assert isinstance(await mm.join("me", "t2", (), ("es",)), Queued)
+    result = await mm.join("later", "t3", (), ("es",))
+    assert isinstance(result, Matched) and result.partner_id == "me"
+    assert (await mm.snapshot()).waiting == 0
+
+
 async def test_end_reports_match_and_frees_both(backend):
     mm = await registered("a", "b")
     await mm.join("a", "t1", ("x",))

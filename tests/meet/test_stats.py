@@ -18,9 +18,11 @@ pytestmark = pytest.mark.django_db
 NOW = timezone.now().replace(second=15, microsecond=0)
 
 
-def event(minutes_ago: float, duration: float, reason: str = "next", waits=(2.0, 0.0), interest=False) -> None:
+def event(
+    minutes_ago: float, duration: float, reason: str = "next", waits=(2.0, 0.0), interest=False, language=False
+) -> None:
     started = (NOW - datetime.timedelta(minutes=minutes_ago)).timestamp()
-    save_events([EndedMatch("m", "", "", reason, started, started + duration, waits, interest)])
+    save_events([EndedMatch("m", "", "", reason, started, started + duration, waits, interest, language)])
 
 
 def test_percentile():
@@ -42,6 +44,7 @@ def test_empty_periods():
             "call_median": None,
             "quick_next_share": None,
             "interest_share": None,
+            "language_share": None,
             "reports": 0,
         }
     assert sum(p["matches"] for p in stats["charts"]["per_minute"]) == 0
@@ -61,9 +64,9 @@ def test_one_event():
 
 
 def test_windows_and_shares():
-    event(minutes_ago=10, duration=5, reason="next", waits=(1.0, 0.0))  # quick next
-    event(minutes_ago=20, duration=8, reason="next", waits=(3.0, 0.0), interest=True)  # quick next
-    event(minutes_ago=30, duration=300, reason="next", waits=(5.0, 0.0))
+    event(minutes_ago=10, duration=5, reason="next", waits=(1.0, 0.0), language=True)  # quick next
+    event(minutes_ago=20, duration=8, reason="next", waits=(3.0, 0.0), interest=True, language=True)  # quick next
+    event(minutes_ago=30, duration=300, reason="next", waits=(5.0, 0.0), language=True)
     event(minutes_ago=40, duration=60, reason="disconnect", waits=(7.0, 0.0))
     event(minutes_ago=120, duration=100, reason="leave", waits=(100.0, 0.0))  # only in the day window
     event(minutes_ago=60 * 30, duration=1, reason="next", waits=(1.0, 0.0))  # in neither
@@ -74,6 +77,7 @@ def test_windows_and_shares():
     assert (hour["matches"], day["matches"]) == (4, 5)
     assert hour["quick_next_share"] == 0.5 and day["quick_next_share"] == 0.4
     assert hour["interest_share"] == 0.25
+    assert hour["language_share"] == 0.75 and day["language_share"] == 0.6
     assert hour["call_median"] == 34.0  # of 5, 8, 60, 300
     assert hour["wait_median"] == 0.5  # of 0,0,0,0,1,3,5,7
     assert (hour["reports"], day["reports"]) == (1, 1)
@@ -99,13 +103,14 @@ def test_buckets_feed_the_charts():
 
 
 def test_prometheus_text():
-    event(minutes_ago=5, duration=3, waits=(1.0, 0.0))
+    event(minutes_ago=5, duration=3, waits=(1.0, 0.0), language=True)
     text = prometheus_text(live_stats(Snapshot(7, 2, 3), now=NOW))
     assert "alienmeet_online 7\n" in text
     assert "alienmeet_calls_in_progress 3\n" in text
     assert 'alienmeet_matches{window="hour"} 1\n' in text
     assert 'alienmeet_wait_seconds{window="day",quantile="0.5"} 0.5\n' in text
     assert "# TYPE alienmeet_waiting gauge" in text
+    assert 'alienmeet_language_matched_ratio{window="hour"} 1.0\n' in text
     down = prometheus_text(live_stats(None, now=NOW))
     assert "alienmeet_up 0\n" in down and "alienmeet_online NaN\n" in down
 
@@ -122,6 +127,7 @@ def test_event_rows_hold_nothing_but_timing():
         "duration_seconds",
         "end_reason",
         "interest_matched",
+        "language_matched",
     }
 
 

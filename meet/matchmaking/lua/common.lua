@@ -1,10 +1,12 @@
 -- Helpers shared by every matchmaking script. Keys live under the prefix P:
 -- Every key expires (after peer_ttl, or its own period) unless a live process renews it.
---   P..'peer:'..id       hash  st (i|w|m), ch, proc, seq, ad (address hash), tk, int (comma list), qt (ms), mid, pt
---   P..'q:any'           zset  waiting peers without interests, score = queued at (ms)
---   P..'q:int'           zset  waiting peers with interests
+--   P..'peer:'..id       hash  st (i|w|m), ch, proc, seq, ad (address hash), tk, int and lang (comma lists),
+--                              qt (ms), mid, pt
+--   P..'q:any'           zset  waiting peers without interests or languages, score = queued at (ms)
+--   P..'q:int'           zset  waiting peers with interests or languages (they hold out for a while)
 --   P..'qi:'..interest   zset  waiting peers with that interest
---   P..'match:'..mid     hash  a, b, start, wa, wb, sh
+--   P..'ql:'..language   zset  waiting peers speaking that language (primary subtag)
+--   P..'match:'..mid     hash  a, b, start, wa, wb, sh (shared interest), sl (shared language)
 --   P..'matches'         set   match ids in progress
 --   P..'cd:'..pair       string, expires: the two just parted with next (pair: see pair_key())
 --   P..'ka:'..pair       string, expires: one reported the other; never paired meanwhile
@@ -31,6 +33,9 @@ local function dequeue(id)
   redis.call('ZREM', P .. 'q:int', id)
   for _, interest in ipairs(split(redis.call('HGET', key, 'int'))) do
     redis.call('ZREM', P .. 'qi:' .. interest, id)
+  end
+  for _, language in ipairs(split(redis.call('HGET', key, 'lang'))) do
+    redis.call('ZREM', P .. 'ql:' .. language, id)
   end
 end
 
@@ -75,10 +80,11 @@ local function end_match(id, want_mid, reason, cooldown_ms, block_ms)
       redis.call('SET', pair_key('ka', id, other), '1', 'PX', block_ms)
     end
   end
-  local m = redis.call('HMGET', P .. 'match:' .. mid, 'start', 'wa', 'wb', 'sh')
+  local m = redis.call('HMGET', P .. 'match:' .. mid, 'start', 'wa', 'wb', 'sh', 'sl')
   redis.call('DEL', P .. 'match:' .. mid)
   redis.call('SREM', P .. 'matches', mid)
-  return {'ended', mid, other, other_channel, m[1] or '0', tostring(now_ms()), m[2] or '0', m[3] or '0', m[4] or '0'}
+  return {'ended', mid, other, other_channel, m[1] or '0', tostring(now_ms()), m[2] or '0', m[3] or '0', m[4] or '0',
+    m[5] or '0'}
 end
 
 -- Forget a peer entirely; returns its ended match, if it had one.

@@ -20,13 +20,14 @@ if sweep then
   for i = 7, #ARGV do live[ARGV[i]] = true end
   for _, id in ipairs(redis.call('SMEMBERS', P .. 'procpeers:' .. proc)) do
     local key = P .. 'peer:' .. id
-    local st, mid, int, pseq = unpack(redis.call('HMGET', key, 'st', 'mid', 'int', 'seq'))
+    local st, mid, int, pseq, lang = unpack(redis.call('HMGET', key, 'st', 'mid', 'int', 'seq', 'lang'))
     if live[id] or tonumber(pseq or '0') > seq then
       -- Served (or registered after the list was taken): renew the peer and what it is part of.
       redis.call('PEXPIRE', key, ttl)
       if st == 'm' and mid then redis.call('PEXPIRE', P .. 'match:' .. mid, ttl) end
       if st == 'w' then
         for _, interest in ipairs(split(int)) do redis.call('PEXPIRE', P .. 'qi:' .. interest, ttl) end
+        for _, language in ipairs(split(lang)) do redis.call('PEXPIRE', P .. 'ql:' .. language, ttl) end
       end
     else
       -- A peer this process no longer serves (its unregister failed): a zombie, gone now.
