@@ -63,6 +63,7 @@ messages: $(STAMP) system-deps
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) bench/signaling.py
+	$(PY) bench/first_frame.py
 
 # Refreshes static/vendor/ (the nudity shield's TensorFlow.js and model) from the npm registry at the
 # versions pinned in tools/vendor.py. The result is committed; the site and the tests never fetch it.

@@ -8,7 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alienmeet_site.settings")
 # Django must be set up before anything imports models or consumers.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from alienmeet_site.origins import SameOriginValidator  # noqa: E402
@@ -18,6 +17,6 @@ from meet.send_backlog import SendBacklogMiddleware  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": SendBacklogMiddleware(SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+        "websocket": SendBacklogMiddleware(SameOriginValidator(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -107,20 +107,36 @@ def redis_prefix(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get("REDIS_PREFIX", "").strip() or "alienmeet:"
 
 
+def _redis_url(name: str, url: str) -> str:
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"{name} must start with redis://, rediss:// or unix://; got {url!r}.")
+    return url
+
+
 def channel_layers(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     url = environ.get("REDIS_URL", "").strip()
     if not url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://; got {url!r}.")
+        return {"default": {"BACKEND": "meet.memory_layer.SweepingInMemoryChannelLayer"}}
+    _redis_url("REDIS_URL", url)
+    # Several servers: channels_redis spreads the channels over them by a hash of each name.
+    shards = [u.strip() for u in environ.get("CHANNEL_REDIS_URLS", "").split(",") if u.strip()] or [url]
     return {
         "default": {
             "BACKEND": "meet.layer.ResilientRedisChannelLayer",
             "CONFIG": {
                 # redis-py refuses, rather than waits, past its pool size (100 by
                 # default), and every connected socket may touch Redis at once.
-                "hosts": [{"address": url, "max_connections": 1024}],
+                "hosts": [
+                    {"address": _redis_url("CHANNEL_REDIS_URLS", shard), "max_connections": 1024} for shard in shards
+                ],
                 "prefix": redis_prefix(environ) + "asgi",
             },
         }
     }
+
+
+def match_redis_url(environ: Mapping[str, str] = os.environ) -> str:
+    """The Redis holding the matchmaking state: REDIS_URL unless MATCH_REDIS_URL gives it one of its own."""
+    url = environ.get("REDIS_URL", "").strip()
+    own = environ.get("MATCH_REDIS_URL", "").strip()
+    return _redis_url("MATCH_REDIS_URL", own) if url and own else url

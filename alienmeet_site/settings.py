@@ -92,7 +92,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 # Matchmaking state: in this process's memory, or in Redis shared by every process.
 MATCHMAKER = {
     "BACKEND": "redis" if REDIS_URL else "memory",
-    "URL": REDIS_URL,
+    "URL": env.match_redis_url(),
     "PREFIX": env.redis_prefix(),
     # A visitor with interests waits this long for someone sharing one, then takes anyone.
     "INTEREST_WAIT": env.env_number("MATCH_INTEREST_WAIT", 5),

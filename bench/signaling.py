@@ -38,7 +38,7 @@ from altcha import solve_challenge_v1
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -55,6 +55,7 @@ class Cluster:
     config: Config
     ports: list[int]
     processes: list[subprocess.Popen] = field(default_factory=list)
+    redis_url: str | None = None
 
     def url(self, index: int) -> str:
         return f"ws://127.0.0.1:{self.ports[index % len(self.ports)]}/ws/meet/"
@@ -112,17 +113,24 @@ def cluster(config: Config, workdir: Path) -> Iterator[Cluster]:
             "MEET_POW_MAX_NUMBER": "1000",
             "MEET_POW_BUSY_MAX_NUMBER": "1000",
             "MEET_NEXT_PER_MINUTE": "100000",
+            # Every client of the load generator comes from one address.
+            "MEET_ADDRESS_MAX_CONNECTIONS": "0",
+            "MEET_ADDRESS_CONNECTS_PER_MINUTE": "0",
             "ALIENMEET_LOG_LEVEL": "WARNING",
         }
     )
     database = None
+    redis_server = None
+    redis_url = None
     if config.redis:
         # Several processes: PostgreSQL, as in production.
         database = f"alienmeet_bench_{secrets.token_hex(3)}"
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)
+        # A Redis of its own, so INFO commandstats and INFO cpu count this configuration alone.
+        redis_server, redis_url = start_redis(workdir)
         env.update(
             {
-                "REDIS_URL": REDIS_URL,
+                "REDIS_URL": redis_url,
                 "REDIS_PREFIX": f"bench-{secrets.token_hex(4)}:",
                 "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
             }
@@ -130,7 +138,7 @@ def cluster(config: Config, workdir: Path) -> Iterator[Cluster]:
     if config.server != "floor":
         subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     ports = [free_port() for _ in range(config.processes)]
-    running = Cluster(config, ports)
+    running = Cluster(config, ports, redis_url=redis_url)
     log = (workdir / f"{config.name}.log").open("ab")
     try:
         for port in ports:
@@ -138,8 +146,10 @@ def cluster(config: Config, workdir: Path) -> Iterator[Cluster]:
                 command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", "/dev/null"]
                 command.append("alienmeet_site.asgi:application")
             elif config.server == "uvicorn":
+                # uvicorn on its fastest stack here: uvloop, httptools, the sans-I/O websockets protocol.
                 command = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-                command += ["--ws", "websockets", "--log-level", "warning", "alienmeet_site.asgi:application"]
+                command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio"]
+                command += ["--no-proxy-headers", "--log-level", "warning", "alienmeet_site.asgi:application"]
             else:
                 command = [PYTHON, str(ROOT / "bench" / "floor_relay.py"), str(port)]
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -155,19 +165,72 @@ def cluster(config: Config, workdir: Path) -> Iterator[Cluster]:
             except subprocess.TimeoutExpired:
                 process.kill()
         log.close()
-        if config.redis:
-            _clear_redis(env["REDIS_PREFIX"])
+        if redis_server is not None:
+            redis_server.terminate()
+            redis_server.wait(timeout=10)
         if database:
             subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", database], check=False)
 
 
-def _clear_redis(prefix: str) -> None:
-    import redis
+def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL)
+    wait_for_port(port, process)
+    return process, f"redis://127.0.0.1:{port}/0"
 
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start : start + 1000])
+
+class RedisMeter:
+    """What a phase cost Redis, from INFO before and after: commands by name, reads (one per
+    request batch a client sends, so round trips), bytes in and out, and Redis CPU time."""
+
+    def __init__(self, url: str | None) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url) if url else None
+        self.before: dict[str, float] = {}
+
+    def _sample(self) -> dict[str, float]:
+        assert self.client is not None
+        figures: dict[str, float] = {}
+        for name, stats in self.client.info("commandstats").items():
+            figures[name.removeprefix("cmdstat_")] = stats["calls"]
+        info = self.client.info("everything")
+        for key in ("total_commands_processed", "total_reads_processed", "total_net_input_bytes"):
+            figures["@" + key] = info[key]
+        figures["@total_net_output_bytes"] = info["total_net_output_bytes"]
+        figures["@cpu_seconds"] = info["used_cpu_sys"] + info["used_cpu_user"]
+        return figures
+
+    def start(self) -> None:
+        if self.client is not None:
+            self.before = self._sample()
+
+    def stop(self, per: float, unit: str) -> dict[str, Any] | None:
+        """Cost per `unit` (match, message), `per` of them in the phase; None without Redis."""
+        if self.client is None or not per:
+            return None
+        after = self._sample()
+        delta = {key: value - self.before.get(key, 0) for key, value in after.items()}
+        # Leave out the meter's own INFO calls that fall between the two readings.
+        for key in ("info", "@total_commands_processed", "@total_reads_processed"):
+            delta[key] = delta.get(key, 0) - 2
+        commands = {k: round(v / per, 2) for k, v in sorted(delta.items()) if not k.startswith("@") and v > 0}
+        return {
+            "unit": unit,
+            "count": per,
+            "commands": round(delta["@total_commands_processed"] / per, 2),
+            "round_trips": round(delta["@total_reads_processed"] / per, 2),
+            "bytes_in": round(delta["@total_net_input_bytes"] / per),
+            "bytes_out": round(delta["@total_net_output_bytes"] / per),
+            "cpu_us": round(delta["@cpu_seconds"] * 1e6 / per, 1),
+            "by_command": commands,
+        }
+
+
+def page_origin(url: str) -> str:
+    """The origin of the call page that opens this socket (the server accepts its own origin only)."""
+    return "http://" + url.removeprefix("ws://").split("/", 1)[0]
 
 
 class Client:
@@ -178,7 +241,7 @@ class Client:
     @classmethod
     async def open(cls, url: str) -> Client:
         connection = await websockets.connect(
-            url, origin="http://127.0.0.1", open_timeout=30, compression=None, max_size=2**20, ping_interval=None
+            url, origin=page_origin(url), open_timeout=30, compression=None, max_size=2**20, ping_interval=None
         )
         client = cls(connection)
         client.admit(await client.expect("hello"))
@@ -309,11 +372,14 @@ async def relay(running: Cluster, pairs_count: int, rounds: int) -> dict[str, An
     paced: list[float] = []
     await bounce(pairs, rounds, 0.05, paced)
     flat_out: list[float] = []
+    meter = RedisMeter(running.redis_url)
+    meter.start()
     cpu_before = running.cpu_seconds()
     started = time.perf_counter()
     await bounce(pairs, rounds * 4, 0, flat_out)
     elapsed = time.perf_counter() - started
     cpu = running.cpu_seconds() - cpu_before
+    redis_cost = meter.stop(len(flat_out), "relayed message")
     for first, second, _ in pairs:
         await first.close()
         await second.close()
@@ -323,6 +389,7 @@ async def relay(running: Cluster, pairs_count: int, rounds: int) -> dict[str, An
         "paced_messages_per_second": round(len(paced) / (rounds * 0.05 + 0.05)),
         "saturated": {**percentiles(flat_out), "messages_per_second": round(len(flat_out) / elapsed)},
         "server_cpu_ms_per_1000_messages": round(cpu / len(flat_out) * 1000 * 1000, 1),
+        "redis_per_message": redis_cost,
     }
 
 
@@ -357,11 +424,78 @@ async def churn(running: Cluster, clients: int, seconds: float) -> dict[str, Any
                 match_id = None
                 await client.send({"type": "join"})
 
+    meter = RedisMeter(running.redis_url)
+    meter.start()
+    cpu_before = running.cpu_seconds()
     started = time.perf_counter()
     await asyncio.gather(*(drive(peer) for peer in peers))
     elapsed = time.perf_counter() - started
+    cpu = running.cpu_seconds() - cpu_before
+    redis_cost = meter.stop(matches, "match (with its six relayed signals)")
     await asyncio.gather(*(peer.close() for peer in peers))
-    return {"clients": clients, "matches": matches, "matches_per_second": round(matches / elapsed, 1)}
+    return {
+        "clients": clients,
+        "matches": matches,
+        "matches_per_second": round(matches / elapsed, 1),
+        "server_cpu_ms_per_match": round(cpu * 1000 / max(1, matches), 3),
+        "redis_per_match": redis_cost,
+    }
+
+
+def _description(kind: str) -> dict[str, Any]:
+    # About the size of a real audio+video+data description from Chromium.
+    return {"description": {"type": kind, "sdp": "v=0\r\n" + "a=x" * 1500}}
+
+
+async def browser_like(running: Cluster, pairs: int, idle: int, seconds: float) -> dict[str, Any]:
+    """Signaling as browsers send it: on every match the offering side sends its description and a
+    burst of five candidates at once, the answering side answers with its own burst; then Next.
+    `pairs` pairs churn this way (a jittered pause per call) while `idle` other clients stay connected."""
+    bystanders = await open_many(running, idle)
+    peers = await open_many(running, pairs * 2, offset=idle)
+    samples: list[float] = []
+    calls = 0
+    stop = time.monotonic() + seconds
+
+    async def burst(client: Client, match_id: str, kind: str) -> None:
+        for data in (_description(kind), *([CANDIDATE] * 5)):
+            await client.send({"type": "signal", "match_id": match_id, "data": {**data, "t": time.perf_counter()}})
+
+    async def drive(client: Client, seed: int) -> None:
+        nonlocal calls
+        rng = random.Random(seed)
+        await client.send({"type": "join"})
+        match_id, polite, received = None, False, 0
+        while time.monotonic() < stop:
+            try:
+                message = await client.receive(timeout=max(0.05, stop - time.monotonic()))
+            except TimeoutError:
+                break
+            kind = message["type"]
+            if kind == "matched":
+                match_id, polite, received = message["match_id"], message["polite"], 0
+                if not polite:
+                    await burst(client, match_id, "offer")
+            elif kind == "signal" and message["match_id"] == match_id:
+                samples.append((time.perf_counter() - message["data"]["t"]) * 1000)
+                received += 1
+                if message["data"].get("description", {}).get("type") == "offer":
+                    await burst(client, match_id, "answer")
+                elif received == 6 and not polite:
+                    calls += 1
+                    match_id = None
+                    await asyncio.sleep(0.05 + rng.random() * 0.1)  # the call, then Next
+                    await client.send({"type": "next"})
+            elif kind == "partner_left" and message["match_id"] == match_id:
+                match_id = None
+                await client.send({"type": "join"})
+
+    meter = RedisMeter(running.redis_url)
+    meter.start()
+    await asyncio.gather(*(drive(peer, seed) for seed, peer in enumerate(peers)))
+    redis_cost = meter.stop(calls, "call (match, 12 relayed signals, Next)")
+    await asyncio.gather(*(client.close() for client in peers + bystanders))
+    return {"pairs": pairs, "idle_clients": idle, "calls": calls, **percentiles(samples), "redis_per_call": redis_cost}
 
 
 async def connections(running: Cluster, target: int, step: int) -> dict[str, Any]:
@@ -394,6 +528,9 @@ async def run(config: Config, args: argparse.Namespace, workdir: Path) -> dict[s
         result["match"] = await match_latency(running, args.idle, args.trials)
         result["relay"] = await relay(running, args.pairs, args.rounds)
         result["churn"] = await churn(running, args.churn_clients, args.churn_seconds)
+        result["browser_like"] = await browser_like(
+            running, args.browser_pairs, args.browser_idle, args.browser_seconds
+        )
         target = args.max_connections * config.processes // 2 if config.processes else args.max_connections
         result["connections"] = await connections(running, target, step=500)
         return result
@@ -402,7 +539,7 @@ async def run(config: Config, args: argparse.Namespace, workdir: Path) -> dict[s
 def table(results: list[dict[str, Any]]) -> str:
     header = (
         f"{'configuration':<22} {'match p50/p95/p99 ms':>22} {'relay p50/p95/p99 ms':>22} "
-        f"{'msgs/s':>7} {'matches/s':>9} {'conns':>6} {'KiB/conn':>8} {'CPU ms/1k':>9}"
+        f"{'msgs/s':>7} {'matches/s':>9} {'conns':>6} {'KiB/conn':>8} {'CPU ms/1k':>9} {'burst p50/p99 ms':>17}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
@@ -412,7 +549,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{rl['p50']:>6}/{rl['p95']}/{rl['p99']:<8} "
             f"{rl['saturated']['messages_per_second']:>7} "
             f"{r['churn']['matches_per_second']:>9} {r['connections']['held']:>6} "
-            f"{r['connections']['kib_per_connection']:>8} {rl['server_cpu_ms_per_1000_messages']:>9}"
+            f"{r['connections']['kib_per_connection']:>8} {rl['server_cpu_ms_per_1000_messages']:>9} "
+            f"{r['browser_like']['p50']:>8}/{r['browser_like']['p99']}"
         )
     return "\n".join(lines)
 
@@ -468,6 +606,9 @@ def main() -> None:
     args.churn_clients = int(200 * scale) or 20
     args.churn_seconds = 10 * scale or 2
     args.max_connections = int(10_000 * scale)
+    args.browser_pairs = 20 if not args.quick else 5
+    args.browser_idle = int(1000 * scale)
+    args.browser_seconds = 10 * scale or 2
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536
@@ -481,6 +622,7 @@ def main() -> None:
     ]
     if shutil.which("uvicorn") or _importable("uvicorn"):
         configs += [
+            Config("uvicorn-memory-1proc", 1, False, "uvicorn"),
             Config("uvicorn-redis-1proc", 1, True, "uvicorn"),
             Config("uvicorn-redis-2proc", 2, True, "uvicorn"),
         ]
@@ -501,6 +643,11 @@ def main() -> None:
             r["match"]["p99_vs_floor"] = (
                 round(r["match"]["p99"] / floor["match"]["p99"], 2) if floor["match"]["p99"] else None
             )
+            for quantile in ("p50", "p99"):
+                ours, theirs = r["browser_like"][quantile], floor["browser_like"][quantile]
+                r["browser_like"][f"{quantile}_vs_floor"] = round(ours / theirs, 2) if ours and theirs else None
+            theirs = floor["churn"]["matches_per_second"]
+            r["churn"]["vs_floor"] = round(r["churn"]["matches_per_second"] / theirs, 2) if theirs else None
     document = {
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
         "scale": "quick" if args.quick else "full",

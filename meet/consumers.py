@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from meet import admission, protocol
 from meet.address_limits import get_address_limits
 from meet.addresses import address_hash, client_ip
+from meet.dispatch import InTurnDispatch
 from meet.endings import announce_end
 from meet.ice import ice_servers
 from meet.language import in_language
@@ -59,7 +60,7 @@ class CurrentMatch:
     partner_channel: str
 
 
-class MeetConsumer(AsyncWebsocketConsumer):
+class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
     cleaned = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

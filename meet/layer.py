@@ -61,8 +61,15 @@ class _ResilientLoopLayer(RedisPubSubLoopLayer):
             return
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
+        # channels_redis publishes under the shard's subscription lock, one publish at a time per
+        # process, so every relayed signal queued behind the previous one's round trip. A publish
+        # needs no subscription state: it goes through the shard's connection pool at once.
+        shard = self._get_shard(channel)
         try:
-            await super().send(channel, message)
+            if shard._redis is None:
+                async with shard._lock:
+                    shard._ensure_redis()
+            await shard._redis.publish(channel, self.channel_layer.serialize(message))
         except REDIS_ERRORS as error:
             raise ChannelLayerUnavailable(str(error)) from error
 

@@ -1,9 +1,13 @@
+from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
 from meet.consumers import MeetConsumer
 from meet.live import LiveStatsConsumer
 
 websocket_urlpatterns = [
+    # Visitors are anonymous: the call socket needs no session or user, and skipping them saves
+    # a session lookup per connection and a wrapper around every frame it sends.
     path("ws/meet/", MeetConsumer.as_asgi()),
-    path("ws/admin/live-stats/", LiveStatsConsumer.as_asgi()),
+    # Staff only: the consumer checks the signed-in user.
+    path("ws/admin/live-stats/", AuthMiddlewareStack(LiveStatsConsumer.as_asgi())),
 ]

@@ -53,12 +53,29 @@ def test_database_defaults_to_sqlite_and_reads_url(tmp_path):
 
 
 def test_channel_layer_follows_redis_url():
-    assert env.channel_layers({})["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert env.channel_layers({})["default"]["BACKEND"] == "meet.memory_layer.SweepingInMemoryChannelLayer"
     layer = env.channel_layers({"REDIS_URL": "redis://127.0.0.1:6379/3"})["default"]
     assert layer["BACKEND"] == "meet.layer.ResilientRedisChannelLayer"
     assert layer["CONFIG"]["hosts"][0]["address"] == "redis://127.0.0.1:6379/3"
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         env.channel_layers({"REDIS_URL": "127.0.0.1:6379"})
+
+
+def test_channel_layer_shards_and_matchmaking_redis_of_its_own():
+    sharded = env.channel_layers(
+        {"REDIS_URL": "redis://a:6379/0", "CHANNEL_REDIS_URLS": "redis://b:6379/0, redis://c:6379/0"}
+    )["default"]
+    assert [host["address"] for host in sharded["CONFIG"]["hosts"]] == ["redis://b:6379/0", "redis://c:6379/0"]
+    with pytest.raises(ImproperlyConfigured, match="CHANNEL_REDIS_URLS"):
+        env.channel_layers({"REDIS_URL": "redis://a:6379/0", "CHANNEL_REDIS_URLS": "b:6379"})
+    assert env.match_redis_url({"REDIS_URL": "redis://a:6379/0"}) == "redis://a:6379/0"
+    assert env.match_redis_url({"REDIS_URL": "redis://a:6379/0", "MATCH_REDIS_URL": "redis://m:6379/1"}) == (
+        "redis://m:6379/1"
+    )
+    # Without REDIS_URL the site runs on one process in memory, whatever else is set.
+    assert env.match_redis_url({"MATCH_REDIS_URL": "redis://m:6379/1"}) == ""
+    with pytest.raises(ImproperlyConfigured, match="MATCH_REDIS_URL"):
+        env.match_redis_url({"REDIS_URL": "redis://a:6379/0", "MATCH_REDIS_URL": "m:6379"})
 
 
 def _django_setup(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:

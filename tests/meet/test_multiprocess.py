@@ -107,12 +107,15 @@ async def test_killed_process_partners_are_told_and_state_is_cleaned(cluster_env
 
 
 async def test_hundreds_join_and_next_across_two_processes(two_servers, capsys):
-    """200 clients each meet three strangers, pressing Next between them; every match must be mutual."""
+    """200 clients each meet three strangers, pressing Next between them; every match must be mutual,
+    except one whose other side left the queue as it was made: that side never hears of it, and this
+    side is told at once with partner_left (docs/protocol.md, leave)."""
     rng = random.Random(7)
     urls = [server.ws_url for server in two_servers]
     peers = await asyncio.gather(*(WsPeer.connect(urls[i % 2]) for i in range(200)))
     sides: dict[str, list[tuple[int, bool]]] = collections.defaultdict(list)
     current: dict[int, str | None] = dict.fromkeys(range(len(peers)))
+    told_left: dict[str, list[int]] = collections.defaultdict(list)
     overlaps = []
     finished = 0
     everyone_nearly_done = asyncio.Event()
@@ -139,9 +142,11 @@ async def test_hundreds_join_and_next_across_two_processes(two_servers, capsys):
                 if current[index] == message["match_id"]:
                     current[index] = None
                     await peer.send({"type": "next" if meetings < 3 else "leave"})
-            elif message["type"] == "partner_left" and message["match_id"] == current[index]:
-                current[index] = None
-                await peer.send({"type": "join"})
+            elif message["type"] == "partner_left":
+                told_left[message["match_id"]].append(index)
+                if message["match_id"] == current[index]:
+                    current[index] = None
+                    await peer.send({"type": "join"})
         await peer.send({"type": "leave"})
         finished += 1
         if finished >= 190:
@@ -154,8 +159,10 @@ async def test_hundreds_join_and_next_across_two_processes(two_servers, capsys):
                 message = await peer.receive(timeout=1)
                 if message["type"] == "matched":
                     saw_match(index, message)
-                elif message["type"] == "partner_left" and message["match_id"] == current[index]:
-                    current[index] = None
+                elif message["type"] == "partner_left":
+                    told_left[message["match_id"]].append(index)
+                    if message["match_id"] == current[index]:
+                        current[index] = None
 
     started = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(drive(i, p) for i, p in enumerate(peers))), 60)
@@ -165,7 +172,13 @@ async def test_hundreds_join_and_next_across_two_processes(two_servers, capsys):
 
     assert not overlaps
     assert len(sides) >= 250
+    one_sided = {match_id: members for match_id, members in sides.items() if len(members) == 1}
+    for match_id, [(only, _polite)] in one_sided.items():
+        assert only in told_left[match_id], (match_id, "one side never saw it and the other was not told")
+    assert len(one_sided) <= len(sides) // 20, one_sided
     for match_id, members in sides.items():
+        if match_id in one_sided:
+            continue
         assert len(members) == 2, (match_id, members)
         (a, polite_a), (b, polite_b) = members
         assert a != b
