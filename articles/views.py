@@ -22,8 +22,10 @@ def _translation_links(request: HttpRequest, article: Article) -> dict[str, Any]
             }
             for version in versions
         ],
-        "canonical_url": request.build_absolute_uri(article.get_language_url()),
         "default_url": request.build_absolute_uri(article.get_absolute_url()),
+        # Every address of the hreflang set names itself as canonical; pointing the shared address
+        # at one language's address would contradict its x-default alternate.
+        "canonical_url": request.build_absolute_uri(request.path),
         # The switcher comes back to the shared address, which follows the language chosen.
         "switch_next": article.get_absolute_url(),
     }

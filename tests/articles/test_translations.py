@@ -55,7 +55,7 @@ def test_page_shows_the_visitors_language_with_links_and_hreflang(client, librar
     assert '<link rel="alternate" hreflang="es" href="http://testserver/articles/es/hello/">' in page
     assert '<link rel="alternate" hreflang="ar" href="http://testserver/articles/ar/hello/">' in page
     assert '<link rel="alternate" hreflang="x-default" href="http://testserver/articles/hello/">' in page
-    assert '<link rel="canonical" href="http://testserver/articles/es/hello/">' in page
+    assert '<link rel="canonical" href="http://testserver/articles/hello/">' in page
     assert '<a href="/articles/ar/hello/" hreflang="ar" lang="ar">العربية</a>' in page
     assert '<a href="/articles/en/hello/" hreflang="en" lang="en">English</a>' in page
 
@@ -72,6 +72,7 @@ def test_a_language_address_shows_that_version_whole_page_in_its_language(client
     page = response.content.decode()
     assert response["Content-Language"] == "ar"
     assert '<html lang="ar" dir="rtl">' in page and "<h1>مرحبا</h1>" in page
+    assert '<link rel="canonical" href="http://testserver/articles/ar/hello/">' in page
     # The switcher comes back to the shared address, so choosing a language shows that language.
     assert '<input type="hidden" name="next" value="/articles/hello/">' in page
     assert client.get("/articles/fr/hello/").status_code == 404
