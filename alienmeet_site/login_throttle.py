@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.translation import ngettext_lazy
 
 from meet.addresses import address_hash, client_ip
 
@@ -70,7 +71,11 @@ def forget(request: HttpRequest) -> None:
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
-        "locked": "Too many failed logins from your network. Please try again in %(minutes)s minutes.",
+        "locked": ngettext_lazy(
+            "Too many failed logins from your network. Please try again in %(minutes)s minute.",
+            "Too many failed logins from your network. Please try again in %(minutes)s minutes.",
+            "minutes",
+        ),
     }
 
     def clean(self) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MeetConfig(AppConfig):
     name = "meet"
-    verbose_name = "Meet"
+    verbose_name = _("Meet")

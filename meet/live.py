@@ -12,9 +12,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from meet.connection_stats import OUTCOME_FIELDS
+from meet.language import visitor_language
 from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet.stats import live_stats
 
@@ -31,14 +35,14 @@ async def collect() -> dict[str, Any]:
 
 def live_stats_page(request: HttpRequest) -> HttpResponse:
     """Wrapped in admin_view by the URLconf: anyone but staff is sent to the admin login."""
-    context = {**admin.site.each_context(request), "title": "Live stats"}
+    context = {**admin.site.each_context(request), "title": _("Live stats")}
     return render(request, "admin/meet/live_stats.html", context)
 
 
 async def live_stats_json(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
     if not (user.is_active and user.is_staff):
-        return JsonResponse({"error": "Staff only."}, status=403)
+        return JsonResponse({"error": gettext("Staff only.")}, status=403)
     return JsonResponse(await collect())
 
 
@@ -63,7 +67,10 @@ class LiveStatsConsumer(AsyncWebsocketConsumer):
 
     async def _push(self) -> None:
         while True:
-            await self.send(text_data=json.dumps({"type": "stats", "stats": await collect()}))
+            # The chart labels in the staff member's language, as the page around them.
+            with translation.override(visitor_language(self.scope)):
+                stats = await collect()
+            await self.send(text_data=json.dumps({"type": "stats", "stats": stats}))
             await asyncio.sleep(PUSH_EVERY_SECONDS)
 
 

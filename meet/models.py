@@ -1,25 +1,32 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class MatchEvent(models.Model):
     """One match, start to end. Anonymous by design: no peer id, no address, no content."""
 
     class EndReason(models.TextChoices):
-        NEXT = "next", "Next"
-        LEAVE = "leave", "Leave"
-        DISCONNECT = "disconnect", "Disconnect"
+        NEXT = "next", _("Next")
+        LEAVE = "leave", _("Leave")
+        DISCONNECT = "disconnect", _("Disconnect")
 
-    started_at = models.DateTimeField(db_index=True)
-    ended_at = models.DateTimeField(db_index=True)
-    wait_seconds = models.FloatField(help_text="How long the first of the two had waited in the queue.")
-    partner_wait_seconds = models.FloatField(help_text="How long the second of the two had waited.")
-    duration_seconds = models.FloatField()
-    end_reason = models.CharField(max_length=16, choices=EndReason.choices)
-    interest_matched = models.BooleanField(default=False)
-    language_matched = models.BooleanField(default=False)
+    started_at = models.DateTimeField(_("started at"), db_index=True)
+    ended_at = models.DateTimeField(_("ended at"), db_index=True)
+    wait_seconds = models.FloatField(
+        _("wait seconds"), help_text=_("How long the first of the two had waited in the queue.")
+    )
+    partner_wait_seconds = models.FloatField(
+        _("partner wait seconds"), help_text=_("How long the second of the two had waited.")
+    )
+    duration_seconds = models.FloatField(_("duration seconds"))
+    end_reason = models.CharField(_("end reason"), max_length=16, choices=EndReason.choices)
+    interest_matched = models.BooleanField(_("interest matched"), default=False)
+    language_matched = models.BooleanField(_("language matched"), default=False)
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name = _("match event")
+        verbose_name_plural = _("match events")
         indexes = [models.Index(fields=["ended_at", "end_reason"])]
 
     def __str__(self) -> str:

@@ -222,16 +222,20 @@ def _match_id(message: dict[str, Any]) -> str:
 
 def _connection_report(message: dict[str, Any]) -> ConnectionReport:
     if set(message) - {"type", "match_id", "outcome", "connect_ms"}:
-        raise ProtocolError(BAD_MESSAGE, "connection_report takes only match_id, outcome and connect_ms")
+        raise ProtocolError(BAD_MESSAGE, _("connection_report takes only match_id, outcome and connect_ms"))
     outcome = message.get("outcome")
     if outcome not in CONNECTION_OUTCOMES:
-        raise ProtocolError(BAD_MESSAGE, f"outcome must be one of {', '.join(CONNECTION_OUTCOMES)}")
+        raise ProtocolError(
+            BAD_MESSAGE, format_lazy(_("outcome must be one of {outcomes}"), outcomes=", ".join(CONNECTION_OUTCOMES))
+        )
     connect_ms = message.get("connect_ms")
     if outcome == "failed":
         if connect_ms is not None:
-            raise ProtocolError(BAD_MESSAGE, "a failed connection has no connect_ms")
+            raise ProtocolError(BAD_MESSAGE, _("a failed connection has no connect_ms"))
     elif type(connect_ms) is not int or not 0 <= connect_ms <= MAX_CONNECT_MS:
-        raise ProtocolError(BAD_MESSAGE, f"connect_ms must be a whole number from 0 to {MAX_CONNECT_MS}")
+        raise ProtocolError(
+            BAD_MESSAGE, format_lazy(_("connect_ms must be a whole number from 0 to {max}"), max=MAX_CONNECT_MS)
+        )
     return ConnectionReport(_match_id(message), outcome, connect_ms)
 
 

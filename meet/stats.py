@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from meet.connection_stats import connection_figures
 from meet.events import QUICK_NEXT_SECONDS, WAIT_BINS
@@ -19,7 +20,7 @@ from meet.models import MatchEvent, MinuteBucket
 from moderation.service import reports_since
 
 WINDOWS = {"hour": datetime.timedelta(hours=1), "day": datetime.timedelta(days=1)}
-WAIT_BIN_LABELS = ("under 1 s", "1 to 5 s", "5 to 15 s", "15 to 60 s", "over 60 s")
+WAIT_BIN_LABELS = (_("under 1 s"), _("1 to 5 s"), _("5 to 15 s"), _("15 to 60 s"), _("over 60 s"))
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -99,7 +100,7 @@ def charts(now: datetime.datetime) -> dict[str, Any]:
         "per_minute": _series(per_minute, first_minute, datetime.timedelta(minutes=1), 60),
         "per_hour": _series(per_hour, first_hour, datetime.timedelta(hours=1), 24),
         "wait_histogram": [
-            {"label": label, "count": bins[name] or 0}
+            {"label": str(label), "count": bins[name] or 0}
             for label, (_, name) in zip(WAIT_BIN_LABELS, WAIT_BINS, strict=True)
         ],
     }

@@ -7,12 +7,14 @@ at /admin/turn-check.json, and monitoring runs ``manage.py check_turn``.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from meet.ice import visitor_credential
 from meet.turn_check import TurnError, allocate
@@ -25,17 +27,17 @@ def _check(url: str, username: str, password: str, timeout: float) -> str:
     try:
         return allocate(url, username, password, timeout=timeout)
     except ValueError:
-        return "not a TURN URL"
+        return gettext("not a TURN URL")
     except TimeoutError:
-        return f"no answer within {timeout:.0f} s"
+        return gettext("no answer within %(seconds)s s") % {"seconds": f"{timeout:.0f}"}
     except ssl.SSLCertVerificationError:
-        return "TLS certificate refused"
+        return gettext("TLS certificate refused")
     except ssl.SSLError:
-        return "TLS handshake failed"
+        return gettext("TLS handshake failed")
     except TurnError:
-        return "not answering as a TURN server"
+        return gettext("not answering as a TURN server")
     except OSError as error:
-        return f"unreachable ({type(error).__name__})"
+        return gettext("unreachable (%(error)s)") % {"error": type(error).__name__}
 
 
 def check_turn_servers(timeout: float = TIMEOUT) -> dict[str, str]:
@@ -45,17 +47,23 @@ def check_turn_servers(timeout: float = TIMEOUT) -> dict[str, str]:
         return {}
     # Minted exactly as for a visitor, and only long enough for this check.
     username, password = visitor_credential(ttl=60)
+    # The pool's threads do not inherit the active language: the answers follow the staff member's.
+    language = translation.get_language()
+
+    def check(url: str) -> str:
+        with translation.override(language):
+            return _check(url, username, password, timeout)
+
     with ThreadPoolExecutor(max_workers=len(urls)) as pool:
-        answers = pool.map(lambda url: _check(url, username, password, timeout), urls)
-        return dict(zip(urls, answers, strict=True))
+        return dict(zip(urls, pool.map(check, urls), strict=True))
 
 
 async def turn_check_json(request: HttpRequest) -> JsonResponse:
     user = await request.auser()
     if not (user.is_active and user.is_staff):
-        return JsonResponse({"error": "Staff only."}, status=403)
+        return JsonResponse({"error": gettext("Staff only.")}, status=403)
     # In a thread of its own: sync views share one thread under ASGI, and this may wait seconds.
-    results = await asyncio.to_thread(check_turn_servers)
+    results = await sync_to_async(check_turn_servers, thread_sensitive=False)()
     if not results:
         return JsonResponse({"status": "not configured", "servers": {}})
     healthy = all(state == "ok" for state in results.values())

@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from moderation.decisions import ACTION_BUTTONS, STAFF_ACTIONS, ban_addresses, decide
@@ -59,33 +61,36 @@ class ReportedAddressAdmin(ReadOnlyAdmin):
     inlines = [DecisionInline, ReportInline]
     actions = ["ban_for_a_day", "ban_for_a_week", "ban_for_a_month"]
 
-    @admin.display(description="Address (hashed)")
+    @admin.display(description=_("Address (hashed)"))
     def short_hash(self, obj: ReportedAddress) -> str:
         return f"{obj.ip_hash[:16]}…"
 
-    @admin.display(description="Reasons")
+    @admin.display(description=_("Reasons"))
     def reasons(self, obj: ReportedAddress) -> str:
         labels = dict(Report.Reason.choices)
-        return ", ".join(sorted({labels[r] for r in obj.reports.values_list("reason", flat=True)}))
+        return ", ".join(sorted({str(labels[r]) for r in obj.reports.values_list("reason", flat=True)}))
 
-    @admin.display(description="Banned until")
+    @admin.display(description=_("Banned until"))
     def banned_until(self, obj: ReportedAddress) -> str:
         ban = Ban.objects.filter(ip_hash=obj.ip_hash, until__gt=timezone.now()).order_by("-until").first()
         return f"{ban.until:%Y-%m-%d %H:%M}" if ban else "—"
 
     def _ban(self, request: HttpRequest, queryset: QuerySet[ReportedAddress], days: int) -> None:
         count = ban_addresses(list(queryset), days, request.user)  # type: ignore[arg-type]
-        self.message_user(request, f"Banned {count} address(es) for {days} day(s).", messages.SUCCESS)
+        addresses = ngettext("%(count)d address", "%(count)d addresses", count) % {"count": count}
+        period = ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+        message = gettext("Banned %(addresses)s for %(period)s.") % {"addresses": addresses, "period": period}
+        self.message_user(request, message, messages.SUCCESS)
 
-    @admin.action(description="Ban for a day")
+    @admin.action(description=_("Ban for a day"))
     def ban_for_a_day(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
         self._ban(request, queryset, 1)
 
-    @admin.action(description="Ban for a week")
+    @admin.action(description=_("Ban for a week"))
     def ban_for_a_week(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
         self._ban(request, queryset, 7)
 
-    @admin.action(description="Ban for a month")
+    @admin.action(description=_("Ban for a month"))
     def ban_for_a_month(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
         self._ban(request, queryset, 30)
 
@@ -97,11 +102,11 @@ class BanAdmin(admin.ModelAdmin):
     search_fields = ("ip_hash",)
     fields = ("ip_hash", "reason", "until")
 
-    @admin.display(description="Address (hashed)")
+    @admin.display(description=_("Address (hashed)"))
     def short_hash(self, obj: Ban) -> str:
         return f"{obj.ip_hash[:16]}…"
 
-    @admin.display(boolean=True, description="Active")
+    @admin.display(boolean=True, description=_("Active"))
     def active(self, obj: Ban) -> bool:
         return obj.until > timezone.now()
 
@@ -140,7 +145,7 @@ class ReportAdmin(ReadOnlyAdmin):
         # The list never shows the images: leave their bytes in the database.
         return super().get_queryset(request).defer("snapshot").annotate(with_snapshot=WITH_SNAPSHOT)
 
-    @admin.display(boolean=True, description="Snapshot")
+    @admin.display(boolean=True, description=_("Snapshot"))
     def has_snapshot(self, obj: Report) -> bool:
         return bool(getattr(obj, "with_snapshot", False))
 
@@ -178,7 +183,7 @@ class ReportAdmin(ReadOnlyAdmin):
         ]
         context = {
             **self.admin_site.each_context(request),
-            "title": "Moderation queue",
+            "title": _("Moderation queue"),
             "opts": self.model._meta,
             "cases": cases,
             "open_count": Report.objects.filter(decision__isnull=True).count(),
@@ -207,7 +212,7 @@ class ReportAdmin(ReadOnlyAdmin):
         report = get_object_or_404(Report.objects.select_related("address"), pk=pk)
         action = request.POST.get("action", "")
         if action not in STAFF_ACTIONS:
-            messages.error(request, "Unknown action; nothing was decided.")
+            messages.error(request, gettext("Unknown action; nothing was decided."))
         else:
             decide(report.address, action, request.user)  # type: ignore[arg-type]
             messages.success(request, f"{Decision.Action(action).label}: {report.address.ip_hash[:12]}…")

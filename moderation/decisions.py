@@ -7,6 +7,7 @@ import datetime
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from moderation.bans import PERMANENT, announce_ban_sync, create_ban
 from moderation.models import Decision, ReportedAddress
@@ -14,11 +15,11 @@ from moderation.models import Decision, ReportedAddress
 BAN_DAYS = {Decision.Action.BAN_1: 1, Decision.Action.BAN_7: 7, Decision.Action.BAN_30: 30}
 # What staff may decide in the queue, with the button that says so.
 ACTION_BUTTONS = {
-    Decision.Action.DISMISS: "Dismiss",
-    Decision.Action.BAN_1: "Ban 1 day",
-    Decision.Action.BAN_7: "Ban 7 days",
-    Decision.Action.BAN_30: "Ban 30 days",
-    Decision.Action.BAN_PERMANENT: "Ban permanently",
+    Decision.Action.DISMISS: _("Dismiss"),
+    Decision.Action.BAN_1: _("Ban 1 day"),
+    Decision.Action.BAN_7: _("Ban 7 days"),
+    Decision.Action.BAN_30: _("Ban 30 days"),
+    Decision.Action.BAN_PERMANENT: _("Ban permanently"),
 }
 STAFF_ACTIONS = tuple(ACTION_BUTTONS)
 

@@ -77,6 +77,17 @@ def test_staff_only(client, configured, django_user_model):
     assert client.get("/admin/turn-check.json").json() == {"error": "Staff only."}
 
 
+def test_answers_in_the_staff_members_language(staff_client, settings):
+    """What went wrong reads in the staff member's language; the status words stay for monitoring."""
+    refused = f"turn:127.0.0.1:{free_port()}?transport=tcp"
+    settings.MEET = {**settings.MEET, "TURN_URLS": [refused], "TURN_SECRET": "s3cret-for-tests"}
+    response = staff_client.get("/admin/turn-check.json", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 503
+    assert response.json() == {"status": "failing", "servers": {refused: "inaccesible (ConnectionRefusedError)"}}
+    anonymous = staff_client.__class__().get("/admin/turn-check.json", HTTP_ACCEPT_LANGUAGE="fr")
+    assert anonymous.json() == {"error": "Réservé à l’équipe."}
+
+
 def test_command_for_monitoring(configured, turn, settings):
     out = io.StringIO()
     call_command("check_turn", stdout=out)

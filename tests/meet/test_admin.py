@@ -65,6 +65,19 @@ def test_live_stats_json_is_staff_only(client, staff_client, backend):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_live_stats_in_the_staff_members_language(staff_client, backend):
+    page = staff_client.get("/admin/live-stats/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "<title>Estadísticas en vivo" in page
+    data = staff_client.get("/admin/live-stats.json", HTTP_ACCEPT_LANGUAGE="hi").json()
+    labels = [bin["label"] for bin in data["charts"]["wait_histogram"]]
+    assert labels == ["1 से. से कम", "1 से 5 से.", "5 से 15 से.", "15 से 60 से.", "60 से. से ज़्यादा"]
+    match_event(timezone.now(), "disconnect")
+    listing = staff_client.get("/admin/meet/matchevent/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Выберите событие пары для просмотра" in listing and "Причина окончания" in listing  # the model and a column
+    assert "Обрыв связи" in listing  # the end reasons in the filter
+
+
+@pytest.mark.django_db(transaction=True)
 def test_metrics_needs_the_token(client, settings, backend):
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics").status_code == 404
@@ -98,11 +111,13 @@ async def test_staff_websocket_pushes_live_figures(backend, staff):
     assert not connected
     await anonymous.disconnect()
 
-    watcher = WebsocketCommunicator(application, "/ws/admin/live-stats/", headers=[ORIGIN, cookie])
+    language = (b"accept-language", b"tr-TR,tr;q=0.9")
+    watcher = WebsocketCommunicator(application, "/ws/admin/live-stats/", headers=[ORIGIN, cookie, language])
     connected, _ = await watcher.connect(timeout=5)
     assert connected
     first = json.loads(await watcher.receive_from(timeout=5))
     assert first["type"] == "stats" and first["stats"]["live"]["in_calls"] == 0
+    assert first["stats"]["charts"]["wait_histogram"][0]["label"] == "1 sn'den az"  # the staff member's language
 
     from tests.meet.conftest import pair
 

@@ -51,7 +51,7 @@ def test_reports_grouped_by_address_and_ban_action(staff_client):
         {"action": "ban_for_a_week", "_selected_action": [loud.pk]},
         follow=True,
     )
-    assert "Banned 1 address(es) for 7 day(s)." in response.content.decode()
+    assert "Banned 1 address for 7 days." in response.content.decode()
     ban = Ban.objects.get()
     assert ban.ip_hash == loud.ip_hash
     assert ban.until - timezone.now() > datetime.timedelta(days=6, hours=23)
@@ -178,3 +178,46 @@ def test_address_page_shows_its_decisions_and_reports(staff_client, staff):
     staff_client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_30"})
     page = staff_client.get(f"/admin/moderation/reportedaddress/{case.address.pk}/change/").content.decode()
     assert "Banned for 30 days" in page and "Underage" in page and "ops" in page
+
+
+def test_staff_read_the_moderation_admin_in_their_language(staff_client):
+    """Labels, reasons, decisions, actions, filters and messages follow the staff member's language."""
+    loud = ReportedAddress.objects.create(ip_hash="d" * 64, report_count=2)
+    Report.objects.create(address=loud, reason="underage")
+    Report.objects.create(address=loud, reason="spam")
+    Decision.objects.create(address=loud, action=Decision.Action.BAN_30)
+    es = {"HTTP_ACCEPT_LANGUAGE": "es"}
+    html = staff_client.get("/admin/moderation/reportedaddress/", **es).content.decode()
+    assert "Direcciones denunciadas" in html  # the model's name
+    assert "Dirección (hash)" in html and "Motivos" in html and "Bloqueada hasta" in html  # columns
+    assert "Menor de edad, Spam" in html  # the reasons, in the staff member's language
+    assert "Bloquear una semana" in html  # the bulk action
+    assert "Por motivo" in html  # the filter, titled by the field's label
+    assert "Moderación" in staff_client.get("/admin/", **es).content.decode()  # the app's name
+    response = staff_client.post(
+        "/admin/moderation/reportedaddress/",
+        {"action": "ban_for_a_month", "_selected_action": [loud.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    assert "Заблокировано на 30 дней: 1 адрес." in response.content.decode()
+    report("d" * 64, "nudity")  # the address comes back: its earlier decisions show
+    html = staff_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Nudité" in html and "Banni pour 30 jours" in html  # the reason and the earlier decision
+    for label in ("Classer sans suite", "Bannir 1 jour", "Bannir définitivement"):
+        assert f">{label}</button>" in html
+    assert "<title>File de modération" in html
+    html = staff_client.get("/admin/moderation/decision/", HTTP_ACCEPT_LANGUAGE="ar").content.decode()
+    assert "محظور 30 يومًا" in html and "صاحب القرار" in html
+
+
+def test_unknown_decision_is_refused_in_the_staff_members_language(staff_client):
+    current = report("f" * 64)
+    response = staff_client.post(
+        f"/admin/moderation/report/{current.pk}/decide/",
+        {"action": "obliterate"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="tr",
+    )
+    assert "Bilinmeyen işlem; hiçbir karar verilmedi." in response.content.decode()
+    assert not Decision.objects.exists()
