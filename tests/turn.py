@@ -73,9 +73,11 @@ def production_settings() -> list[str]:
     return lines
 
 
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, valid for a day."""
-    certificate, key = directory / "turn-cert.pem", directory / "turn-key.pem"
+def make_certificate(
+    directory: Path, addresses: tuple[str, ...] = ("127.0.0.1",), name: str = "turn"
+) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for these IP addresses, valid for a day."""
+    certificate, key = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
     subprocess.run(
         [
             "openssl",
@@ -89,9 +91,9 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
             "-days",
             "1",
             "-subj",
-            "/CN=127.0.0.1",
+            f"/CN={addresses[0]}",
             "-addext",
-            "subjectAltName=IP:127.0.0.1",
+            "subjectAltName=" + ",".join(f"IP:{address}" for address in addresses),
             "-keyout",
             str(key),
             "-out",

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import turn
 from tests.netlab.lab import SITE_ADDRESS, TURN_ADDRESS, Lab, LabError, in_ns, wait_for
 from tests.servers import ROOT, migrate, server_env
 
@@ -37,33 +38,7 @@ http {{
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
     """A throwaway self-signed certificate for the site's and the relay's lab addresses."""
-    cert, key = directory / "lab-cert.pem", directory / "lab-key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=alienmeet.lab",
-            "-addext",
-            f"subjectAltName=IP:{SITE_ADDRESS},IP:{TURN_ADDRESS}",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return cert, key
+    return turn.make_certificate(directory, (SITE_ADDRESS, TURN_ADDRESS), name="lab")
 
 
 def answers(namespace: str, url: str) -> bool:
