@@ -121,6 +121,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self.address_place = ""
         self.dropped_told_at = float("-inf")
         self.connection_reported = ""  # the match this browser last reported its connection for
+        self.ended_match_id = ""  # the match that ended last: its report may cross the ending on the wire
         await self.accept()
         if await self._refuse_if_over_address_limit() or await self._refuse_if_banned():
             return
@@ -369,7 +370,10 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         await self._queue()
 
     async def _connection_report(self, report: protocol.ConnectionReport) -> None:
-        if self.match is None or self.match.match_id != report.match_id:
+        current = self.match is not None and self.match.match_id == report.match_id
+        # Both pages give up on a call that cannot connect at about the same moment, so one page's
+        # report of it may arrive just after the other's Next ended the match: it still counts.
+        if not current and report.match_id != self.ended_match_id:
             await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
             return
         if self.connection_reported == report.match_id:
@@ -455,6 +459,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         if self.match is None:
             return
         current, self.match = self.match, None
+        self.ended_match_id = current.match_id
         ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason, keep_apart)
         if ended:
             await announce_end(self.channel_layer, ended, self.runtime.events)
@@ -576,7 +581,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         # Under the lock: the retry loop may be between taking a match and noting it.
         async with self.lock:
             if self.match is not None and self.match.match_id == message["match_id"]:
-                self.match = None
+                self.match, self.ended_match_id = None, message["match_id"]
                 await self.send_json(protocol.partner_left(message["match_id"], message["reason"]))
 
     async def meet_reported(self, message: dict[str, Any]) -> None:

@@ -92,6 +92,21 @@ async def test_each_browser_reports_once_per_match_and_only_counts_are_kept(back
     await second.close()
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_a_report_crossing_the_end_of_its_match_still_counts(backend):
+    first, second, match_id = await pair()
+    # The first page gave up a moment sooner; the second page's report was already on its way.
+    await first.send({"type": "next"})
+    await second.expect("partner_left", match_id=match_id)
+    await second.send({"type": "connection_report", "match_id": match_id, "outcome": "failed"})
+    await second.send({"type": "connection_report", "match_id": match_id, "outcome": "failed"})
+    await second.expect("error", code=protocol.RATE_LIMITED)  # once per match, even late
+    await second.send({"type": "connection_report", "match_id": "older", "outcome": "failed"})
+    await second.expect("error", code=protocol.NOT_MATCHED)
+    await first.close()
+    await second.close()
+
+
 @pytest.mark.django_db
 def test_live_stats_show_shares_and_time_to_connect():
     now = timezone.now().replace(second=20, microsecond=0)
