@@ -25,14 +25,25 @@ async def relays(sender: WsPeer, receiver: WsPeer, match_id: str, n: int) -> Non
     assert message["data"] == {"n": n}
 
 
-def shard_of(peer: WsPeer, match_state: redis.Redis, shards: list[redis.Redis]) -> int:
-    """Which layer shard holds this visitor's channel: the matchmaking state names the channel."""
+def channel_of(peer: WsPeer, match_state: redis.Redis) -> str:
+    """The matchmaking state names each visitor's channel."""
     channel = match_state.hget(f"{PREFIX}peer:{peer.hello['peer_id']}", "ch")
     assert channel, peer.hello
+    return channel
+
+
+def shard_of(peer: WsPeer, match_state: redis.Redis, shards: list[redis.Redis]) -> int:
+    """Which layer shard holds this visitor's channel (every shard must be up)."""
+    channel = channel_of(peer, match_state)
     for index, shard in enumerate(shards):
         if channel in shard.pubsub_channels(channel):
             return index
     raise AssertionError(f"channel {channel!r} subscribed on no shard")
+
+
+def subscribed_on(peer: WsPeer, match_state: redis.Redis, shard: redis.Redis) -> bool:
+    channel = channel_of(peer, match_state)
+    return channel in shard.pubsub_channels(channel)
 
 
 async def test_two_processes_on_two_redis_shards(tmp_path, capsys):
@@ -89,7 +100,7 @@ async def test_two_processes_on_two_redis_shards(tmp_path, capsys):
             await on_a[1].expect("error", code="unavailable", timeout=5)
             # Two visitors on the surviving shard still meet and talk.
             third = await WsPeer.connect(one.ws_url)
-            while shard_of(third, state, shards) != 0:
+            while not subscribed_on(third, state, state):
                 await third.close()
                 third = await WsPeer.connect(one.ws_url)
             await on_a[0].send({"type": "join"})
