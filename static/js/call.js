@@ -7,6 +7,7 @@ import { format, formatList, formatNumber, gettext, ngettext } from "./i18n.js";
 import { browserLanguages, describeLanguages, parseLanguages, sharedLanguagesSentence } from "./languages.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
+import { MatchResume } from "./match_resume.js";
 import { ProofOfWork } from "./pow.js";
 import { ReportSender, collectEvidence } from "./report.js";
 import { RulesGate } from "./rules_gate.js";
@@ -65,6 +66,8 @@ const MAX_INTERESTS = 5;
 const MAX_INTEREST_LENGTH = 24;
 const STATS_EVERY_MS = 2000;
 const ADMISSION_REFUSALS = new Set(["rules_required", "pow_required", "pow_invalid", "pow_expired"]);
+// The server closed this socket because a newer one of ours resumed its match.
+const CLOSE_RESUMED_ELSEWHERE = 4010;
 
 const state = {
   phase: "idle", // idle | searching | connecting | connected
@@ -81,7 +84,9 @@ const state = {
   lastQuality: null,
 };
 
-const signaling = new Signaling(signalingUrl(root.dataset.wsPath));
+const resume = new MatchResume();
+// A call waiting to be resumed has only the server's grace: reconnect at once.
+const signaling = new Signaling(signalingUrl(root.dataset.wsPath), { hurry: () => resume.awaiting });
 const reports = new ReportSender(signaling);
 const gate = new RulesGate($("rules-dialog"));
 const pow = new ProofOfWork();
@@ -93,6 +98,7 @@ window.alienmeet = {
   get peerConnection() { return state.session ? state.session.pc : null; },
   get dataChannel() { return state.session ? state.session.channel : null; },
   get detached() { return state.detached; },
+  get resuming() { return resume.awaiting; },
   get signalingOpen() { return signaling.isOpen; },
 };
 
@@ -199,7 +205,9 @@ function search(kind) {
 // Join and a connection's first Next carry the accepted rules and the solved challenge.
 async function admit(message) {
   const solution = await pow.solution();
-  if (state.phase === "searching") signaling.send({ ...message, rules: gate.acceptedVersion, pow: solution });
+  // `resume: true`: every `matched` on this connection then carries a token to take the match over
+  // on a new connection if this one breaks.
+  if (state.phase === "searching") signaling.send({ ...message, resume: true, rules: gate.acceptedVersion, pow: solution });
 }
 
 function admissionRefused({ code, message, rules, challenge, retry_after: retryAfter }) {
@@ -233,8 +241,12 @@ function startSession({ match_id: matchId, polite, interests, languages = [] }) 
     iceServers: state.iceServers,
     relayOnly: ui.hideIp.checked,
     localStream: state.localStream,
+    // While the socket is down and the call not yet resumed, signals are dropped rather than
+    // queued: the stranger may have moved on meanwhile, and after `resumed` the session re-sends
+    // an offer still waiting for its answer and restarts ICE, which gathers and sends new
+    // candidates (PeerSession.resume).
     sendSignal: (data) => {
-      if (state.session === session && !state.detached) signaling.send({ type: "signal", match_id: matchId, data });
+      if (state.session === session && !state.detached && !resume.cutOff) signaling.send({ type: "signal", match_id: matchId, data });
     },
   });
   state.session = session;
@@ -317,6 +329,7 @@ function endSession() {
   if (!session) return;
   state.session = null;
   state.detached = false;
+  resume.forget();
   shield.endCall();
   if (state.connectDeadline) state.connectDeadline.cancel();
   state.connectDeadline = null;
@@ -383,7 +396,7 @@ function stop() {
 
 async function report(reason, withEvidence) {
   const session = state.session;
-  if (!session || state.detached) return;
+  if (!session || state.detached || resume.cutOff) return;
   const evidence = withEvidence ? await collectEvidence({ video: ui.remoteVideo, log: $("chat-log") }) : null;
   if (state.session !== session) return; // the call ended while the snapshot was taken
   if (!reports.send(session.matchId, reason, evidence)) return;
@@ -482,11 +495,16 @@ document.addEventListener("keydown", (event) => {
 // Signaling.
 
 signaling.addEventListener("hello", (event) => {
+  // Before anything else on a new connection: it must not look like a newcomer to the server.
+  const resumeRequest = state.session ? resume.request(() => resumeFailed(false)) : null;
+  if (resumeRequest) signaling.send(resumeRequest);
   pow.start(event.detail.challenge);
   gate.useVersion(event.detail.rules);
   state.iceServers = event.detail.ice_servers || [];
   showOnline(event.detail.online);
-  if (state.session) {
+  if (resumeRequest) {
+    // The call goes on once `resumed` (or, failing that, `resume_failed`) answers.
+  } else if (state.session) {
     // A new socket means a new identity on the server: the call continues peer to peer only.
     detach();
   } else if (state.wantCall) {
@@ -506,6 +524,22 @@ signaling.addEventListener("matched", (event) => {
   }
   if (event.detail.ice_servers) state.iceServers = event.detail.ice_servers; // fresh TURN credential per call
   startSession(event.detail);
+  resume.remember(event.detail);
+});
+signaling.addEventListener("resumed", (event) => {
+  const session = state.session;
+  if (!session || !resume.isOurs(event.detail)) return;
+  resume.remember(event.detail); // the next token: each works once
+  state.detached = false; // even after giving up waiting for this answer: the server links us again
+  if (event.detail.ice_servers) state.iceServers = event.detail.ice_servers;
+  setPhase(state.phase, state.phase === "connected" ? gettext("Connected") : gettext("Connecting…"));
+  session.resume(state.iceServers);
+});
+signaling.addEventListener("partner_resumed", (event) => {
+  const session = state.session;
+  if (!session || session.matchId !== event.detail.match_id || state.detached || resume.cutOff) return;
+  // What we sent while the stranger's socket was down is lost; their ICE restart brings new candidates.
+  session.resendPendingOffer();
 });
 signaling.addEventListener("signal", (event) => {
   const { match_id: matchId, data } = event.detail;
@@ -525,9 +559,33 @@ signaling.addEventListener("partner_left", (event) => {
   }
   strangerLeft();
 });
+
+// The server no longer holds our match (`resume_failed`: the stranger left, or the server's grace
+// ran out or it restarted), or cannot resume at all (an older server; no answer in time). As with
+// `partner_left`: the call is over, unless it still runs peer to peer. Then the stranger is still
+// there (had they left, their page would have closed the data channel), and the server has told
+// them, or will, that we lost touch: the call goes on unlinked, as the stranger's page does.
+function resumeFailed(matchEnded) {
+  const session = state.session;
+  if (matchEnded) resume.forget();
+  else resume.settle(); // a late `resumed` still links us again
+  if (!session) return;
+  if (state.connectDeadline && state.connectDeadline.nearlyExpired()) {
+    couldNotConnect("join");
+    return;
+  }
+  if (session.pc.connectionState === "connected" && session.channelOpen) {
+    detach();
+    ui.status.textContent = gettext("Connected");
+    return;
+  }
+  strangerLeft();
+}
 signaling.addEventListener("error", (event) => {
   const { code, message } = event.detail;
-  if (code === "banned") {
+  if (resume.refusedBy(code)) {
+    resumeFailed(code === "resume_failed");
+  } else if (code === "banned") {
     state.wantCall = false;
     ui.start.disabled = true;
     setPhase("idle", message);
@@ -535,17 +593,24 @@ signaling.addEventListener("error", (event) => {
   } else if (ADMISSION_REFUSALS.has(code) || (code === "rate_limited" && "retry_after" in event.detail)) {
     admissionRefused(event.detail);
   } else if (code === "unavailable" || code === "rate_limited") ui.status.textContent = message;
-  else if (code !== "not_matched") console.warn("server refused a message:", code, message);
+  else if (code !== "not_matched" && code !== "resume_failed") console.warn("server refused a message:", code, message);
 });
 signaling.addEventListener("close", (event) => {
   if (event.detail.final) {
     if (!ui.start.disabled) ui.status.textContent = gettext("Disconnected from AlienMeet.");
     return;
   }
+  // A newer connection of ours took the match over; this one's loss changes nothing.
+  if (event.detail.code === CLOSE_RESUMED_ELSEWHERE) return;
   ui.status.textContent = gettext("Connection to AlienMeet lost. Reconnecting…");
-  if (state.session && state.session.pc.connectionState === "connected") {
+  const session = state.session;
+  if (!session || state.detached) return;
+  // Connecting or connected, the call is kept and taken over by the next connection, at once.
+  if (resume.connectionLost(session.matchId)) return;
+  // No token (an older server): the server forgets us, and the call can only go on peer to peer.
+  if (session.pc.connectionState === "connected") {
     detach();
-  } else if (state.session) {
+  } else {
     endSession();
   }
 });

@@ -157,6 +157,32 @@ export class PeerSession extends EventTarget {
     this.pc.restartIce();
   }
 
+  // An offer still waiting for its answer when the signaling socket broke may never have reached
+  // the stranger: send it again (perfect negotiation settles it if it did).
+  resendPendingOffer() {
+    if (this.closed || this.pc.signalingState !== "have-local-offer" || !this.pc.localDescription) return false;
+    this.sendSignal({ description: this.pc.localDescription });
+    return true;
+  }
+
+  // The call's signaling moved to a new connection (docs/protocol.md, "Resuming a match"). Fresh
+  // TURN credentials for the relays the restart allocates, under the policy in force ("Hide my
+  // IP" stays relay-only). Everything signaled while the socket was down is lost, so instead of
+  // replaying it the page restarts ICE: its network may have changed, and new candidates go out.
+  resume(iceServers) {
+    if (this.closed) return;
+    if (Array.isArray(iceServers)) {
+      try {
+        // Everything else as it is: changing the certificates or bundle policy is refused.
+        this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+      } catch (error) {
+        console.warn("new ICE servers not applied", error);
+      }
+    }
+    this.resendPendingOffer();
+    this.pc.restartIce();
+  }
+
   async replaceVideoTrack(track) {
     const sender = this.pc.getSenders().find((s) => s.track && s.track.kind === "video");
     if (sender) await sender.replaceTrack(track);

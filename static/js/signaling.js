@@ -2,13 +2,18 @@
 // Every server message is dispatched as an event named after its type.
 
 const MAX_BACKOFF_MS = 15000;
+// While a call waits to be resumed, the server holds it only for a few seconds (MEET_RESUME_GRACE,
+// default 10): the first retry goes at once and the later ones at most this far apart.
+const HURRIED_BACKOFF_MS = 1000;
 // Close codes after which reconnecting cannot help.
 const FINAL_CLOSE_CODES = new Set([4003]);
 
 export class Signaling extends EventTarget {
-  constructor(url) {
+  // `hurry()` says whether a lost connection is urgent to replace (a call is being resumed).
+  constructor(url, { hurry = () => false } = {}) {
     super();
     this.url = url;
+    this.hurry = hurry;
     this.socket = null;
     this.attempt = 0;
     this.stopped = false;
@@ -19,11 +24,11 @@ export class Signaling extends EventTarget {
     this.stopped = false;
     const socket = new WebSocket(this.url);
     this.socket = socket;
-    socket.addEventListener("open", () => {
-      this.attempt = 0;
-      this.dispatchEvent(new Event("open"));
-    });
+    socket.addEventListener("open", () => this.dispatchEvent(new Event("open")));
     socket.addEventListener("message", (event) => {
+      // A server that speaks has answered: backoff starts over. (One that accepts and closes at
+      // once must not get an immediate retry every time.)
+      this.attempt = 0;
       let message;
       try {
         message = JSON.parse(event.data);
@@ -44,9 +49,10 @@ export class Signaling extends EventTarget {
   }
 
   scheduleReconnect() {
-    const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
+    const hurried = this.hurry();
+    const base = Math.min(hurried ? HURRIED_BACKOFF_MS : MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
+    const delay = hurried && this.attempt === 0 ? 0 : base / 2 + Math.random() * (base / 2);
     this.attempt += 1;
-    const delay = base / 2 + Math.random() * (base / 2);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
