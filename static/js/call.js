@@ -261,9 +261,11 @@ function startSession({ match_id: matchId, polite, interests, languages = [] }) 
     session.sendPeer({ kind: "mic", on: ui.mute.getAttribute("aria-pressed") !== "true" });
     session.sendPeer({ kind: "camera", on: Boolean(state.localStream && state.localStream.getVideoTracks().some((t) => t.enabled)) });
   }));
+  // While our socket is down the server cannot tell us the stranger left; their page closing the
+  // call (or their `bye`, sent only once the server no longer links them) says it.
   session.addEventListener("channelclose", current(() => {
     chat.enable(false);
-    if (state.detached) strangerLeft();
+    if (state.detached || resume.cutOff) strangerLeft();
   }));
   session.addEventListener("peermessage", current((event) => onPeerMessage(event.detail)));
   chat.add(
@@ -317,7 +319,7 @@ function onPeerMessage(message) {
     case "bye":
       // While the server links us, only its `partner_left` ends the match: a `bye` then
       // would have us queue again while the server still holds the call.
-      if (state.detached) strangerLeft();
+      if (state.detached || resume.cutOff) strangerLeft();
       break;
     default:
       break;

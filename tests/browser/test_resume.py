@@ -1,0 +1,164 @@
+"""The signaling socket dies mid-call (a network change): the page takes its call over on a new socket.
+
+One visitor talks to the site through a proxy (tests/browser/cutting_proxy.py) that resets the
+connections through it, as a lost network does: no close frame, the WebRTC call itself untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from tests.browser.conftest import remote_frames, start_server, wait_for_remote_video, wait_js
+from tests.browser.cutting_proxy import CuttingProxy
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CLOSE_RESUMED_ELSEWHERE = 4010
+LOCAL_UFRAG = "(window.alienmeet.peerConnection.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/) || [])[1]"
+REMOTE_UFRAG = "(window.alienmeet.peerConnection.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/) || [])[1]"
+
+
+def behind(proxy: CuttingProxy, server) -> SimpleNamespace:
+    """The site as seen through the proxy, for the visitor fixture."""
+    return SimpleNamespace(http_url=proxy.http_url, environ=server.environ)
+
+
+def record_sockets(page) -> None:
+    """page.sockets: for each WebSocket the page opens, the frames it sent, decoded."""
+    page.sockets = []
+
+    def opened(ws) -> None:
+        frames: list[dict] = []
+        page.sockets.append(frames)
+        ws.on("framesent", lambda payload: frames.append(json.loads(payload)))
+
+    page.on("websocket", opened)
+
+
+def frames_from_server(page, kind: str) -> list[dict]:
+    frames = (json.loads(raw) for raw in page.frames_from_server)
+    return [frame for frame in frames if frame.get("type") == kind]
+
+
+def wait_for(page, condition, what: str, timeout: float = 15) -> None:
+    """Poll a Python condition while letting the page's events arrive."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        page.wait_for_timeout(100)
+
+
+def call(first, second) -> None:
+    first.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(first, "window.alienmeet.phase === 'searching'")
+    second.get_by_role("button", name="Talk to Aliens").click()
+    for page in (first, second):
+        wait_js(page, "window.alienmeet.phase === 'connected'")
+        wait_js(page, "document.getElementById('message').disabled === false")
+        wait_for_remote_video(page)
+
+
+@pytest.mark.parametrize("keep_server_side", [False, True], ids=["server-sees-the-loss", "old-socket-looks-alive"])
+def test_call_is_resumed_on_a_new_socket(visitor, site_server, keep_server_side):
+    with CuttingProxy(site_server.port) as proxy:
+        alice = visitor()
+        bob = visitor(server=behind(proxy, site_server), prepare=record_sockets)
+        call(alice, bob)
+        match_id = bob.evaluate("window.alienmeet.matchId")
+        ufrag_before = bob.evaluate(LOCAL_UFRAG)
+        assert len(bob.sockets) == 1
+
+        proxy.cut(keep_server_side=keep_server_side)
+        wait_for(bob, lambda: frames_from_server(bob, "resumed"), "resumed")
+        # The new socket said `resume` before anything else, and never queued.
+        new_socket = bob.sockets[-1]
+        assert len(bob.sockets) == 2, "one new socket"
+        assert new_socket[0] == {"type": "resume", "match_id": match_id, "token": new_socket[0]["token"]}
+        assert not [frame for frame in new_socket if frame["type"] in {"join", "next", "leave"}]
+        resumed = frames_from_server(bob, "resumed")[0]
+        assert resumed["match_id"] == match_id and resumed["resume"]
+        wait_for(alice, lambda: frames_from_server(alice, "partner_resumed"), "partner_resumed")
+        assert frames_from_server(alice, "partner_resumed")[0]["match_id"] == match_id
+
+        assert bob.evaluate("window.alienmeet.matchId") == match_id
+        assert bob.evaluate("window.alienmeet.detached") is False
+        wait_js(bob, "!window.alienmeet.resuming")
+        assert bob.evaluate("window.alienmeet.phase") == "connected"
+        assert not frames_from_server(alice, "partner_left")
+        if keep_server_side:
+            # The server believed the old socket alive until the new one took the match over.
+            wait_for(bob, lambda: CLOSE_RESUMED_ELSEWHERE in proxy.close_codes_after_cut(), "close code 4010")
+
+        # The ICE restart after `resumed` went through the server: the stranger has the new credentials.
+        wait_js(bob, f"{LOCAL_UFRAG} !== {ufrag_before!r}")
+        wait_js(alice, f"{REMOTE_UFRAG} === {bob.evaluate(LOCAL_UFRAG)!r}")
+        for page in (alice, bob):
+            wait_for_remote_video(page, frames=remote_frames(page) + 10)
+            assert page.evaluate("window.alienmeet.peerConnection.connectionState") == "connected"
+
+        # The server links the two again: Next reaches bob as `partner_left`, not over the data channel.
+        alice.get_by_role("button", name="Next").click()
+        wait_for(bob, lambda: frames_from_server(bob, "partner_left"), "partner_left")
+        left = frames_from_server(bob, "partner_left")[0]
+        assert left == {"type": "partner_left", "match_id": match_id, "reason": "next"}
+        bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for()
+
+
+def test_stranger_who_left_while_the_socket_was_down_is_gone(visitor, site_server):
+    with CuttingProxy(site_server.port) as proxy:
+        alice = visitor()
+        bob = visitor(server=behind(proxy, site_server), prepare=record_sockets)
+        call(alice, bob)
+        proxy.refuse(True)
+        proxy.cut()
+        wait_js(bob, "window.alienmeet.resuming")
+        # The stranger closes the tab while bob has no network.
+        alice.close()
+        proxy.refuse(False)
+        bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for(timeout=20000)
+        # As when a stranger leaves: with Auto-next on, bob looks for someone new, on the new socket.
+        wait_for(bob, lambda: any(frame["type"] == "join" for frame in bob.sockets[-1]), "a new join", timeout=30)
+        assert bob.evaluate("window.alienmeet.phase") == "searching"
+        assert bob.evaluate("window.alienmeet.matchId") is None
+
+
+def test_call_goes_on_unlinked_when_the_server_gave_up_waiting(visitor, tmp_path):
+    # The server holds a broken socket's match for one second only.
+    server = start_server(tmp_path, MEET_RESUME_GRACE="1")
+    try:
+        with CuttingProxy(server.port) as proxy:
+            alice = visitor(server=server)
+            bob = visitor(server=behind(proxy, server), prepare=record_sockets)
+            call(alice, bob)
+            match_id = bob.evaluate("window.alienmeet.matchId")
+            proxy.refuse(True)
+            proxy.cut()
+            # Bob stays away longer than the grace: alice is told he lost touch, and the call goes on.
+            alice.locator("#chat-log .notice", has_text="lost touch with our server").wait_for(timeout=20000)
+            left = frames_from_server(alice, "partner_left")
+            assert left == [{"type": "partner_left", "match_id": match_id, "reason": "disconnect"}]
+            proxy.refuse(False)
+
+            # Bob is back too late: his resume fails, and his call goes on unlinked as alice's does.
+            def refused() -> bool:
+                return any(frame.get("code") == "resume_failed" for frame in frames_from_server(bob, "error"))
+
+            wait_for(bob, refused, "resume_failed", timeout=30)
+            assert bob.sockets[-1][0]["type"] == "resume"
+            wait_js(bob, "window.alienmeet.detached && !window.alienmeet.resuming")
+            assert bob.evaluate("window.alienmeet.matchId") == match_id
+            assert bob.evaluate("window.alienmeet.phase") == "connected"
+            for page in (alice, bob):
+                wait_for_remote_video(page, frames=remote_frames(page) + 10)
+
+            # Neither is linked on the server any more: Next travels over the data channel.
+            alice.get_by_role("button", name="Next").click()
+            bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for()
+            wait_for(bob, lambda: any(frame["type"] == "join" for frame in bob.sockets[-1]), "a new join")
+    finally:
+        server.stop()
