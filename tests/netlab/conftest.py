@@ -31,13 +31,23 @@ HOMES = {
 # Sampled every 50 ms inside the page: when its RTCPeerConnection appeared (the match) and when the
 # first frame of the stranger's video was decoded. Also when the page first said it could not connect
 # (the words may be replaced by the next status line before a poll from outside would see them), and
-# every pause of the stranger's video longer than STALL_MS as [last frame before, first frame after].
+# every pause of the stranger's video longer than STALL_MS as [last frame before, first frame after],
+# and when the signaling socket last got `resumed` (the call taken over on a new socket).
 TIMING_SCRIPT = """
 (() => {
   const STALL_MS = 300;
   const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAfter: null, frames: 0, lastFrameAt: null,
-                stalls: [] };
+                stalls: [], resumedAt: null };
   window.__netlab = lab;
+  const PageWebSocket = window.WebSocket;
+  window.WebSocket = class extends PageWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', ({ data }) => {
+        if (typeof data === 'string' && /"type":\\s*"resumed"/.test(data)) lab.resumedAt = performance.now();
+      });
+    }
+  };
   new MutationObserver(() => {
     const text = document.body ? document.body.textContent.replace(/\u2019/g, "'") : '';
     if (lab.cantConnectAfter === null && lab.matchedAt !== null && text.includes("Couldn't connect to this stranger")) {

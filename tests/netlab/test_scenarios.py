@@ -210,28 +210,33 @@ def frames_back_after(page, since: float) -> float:
     return round((resumed - since) / 1000, 2)
 
 
-def test_address_change_mid_call_recovers_with_ice_restart(lab, lab_visitor, measurements):
-    roaming = lab_visitor("roaming")
-    friend = lab_visitor("cone-b")
+def arm_call(roaming, friend) -> str:
+    """A call from the roaming home, fully up: returns the roaming page's ICE username fragment."""
     call(roaming, friend)
     before = selected_path(friend)
     assert before["remote"]["address"] == roaming.home.wan_address, before
-
-    ufrag_before = roaming.evaluate(ICE_UFRAG)
-    # The call is fully up: each page hears the other's keepalives, which arm its watch for silence.
+    # Each page hears the other's keepalives, which arm its watch for silence.
     for page in (roaming, friend):
         page.evaluate(COUNT_KEEPALIVES)
         page.evaluate(RECORD_RESTARTS)
     for page in (roaming, friend):
         wait_js(page, "window.__keepalives >= 2", timeout=10000)
+    return roaming.evaluate(ICE_UFRAG)
 
+
+def roam(lab, roaming, friend, keep_site_tcp: bool) -> tuple[dict, list[float]]:
+    """The roaming home moves to a new public address mid-call; media must flow again over it.
+
+    Returns the moment of the change on each page's clock, and, taken inside each page (roaming,
+    friend), the seconds from the change until its stranger's video moved again.
+    """
+    ufrag_before = roaming.evaluate(ICE_UFRAG)
     changed_at = {page: page_now(page) for page in (roaming, friend)}
-    new_address = lab.renumber("roaming", keep_tcp_to=SITE_ADDRESS)
+    new_address = lab.renumber("roaming", keep_tcp_to=SITE_ADDRESS if keep_site_tcp else None)
     # Media flows again once the friend decodes new frames over a path to the roaming visitor's new address.
     wait_js(friend, f"((path) => path && path.remote.address === {new_address!r})({PATH})", timeout=30000)
     for page in (friend, roaming):
         wait_for_remote_video(page, frames=remote_frames(page) + 5, timeout=10000)
-    # Taken inside each page: from the change until its stranger's video moved again.
     recovered_s = [frames_back_after(page, changed_at[page]) for page in (roaming, friend)]
     for page in (roaming, friend):
         assert page.evaluate("window.alienmeet.phase") == "connected"
@@ -240,10 +245,47 @@ def test_address_change_mid_call_recovers_with_ice_restart(lab, lab_visitor, mea
     assert roaming.evaluate(ICE_UFRAG) != ufrag_before
     restarts = [page.evaluate("window.__restartStates") for page in (roaming, friend)]
     assert any("connected" in states for states in restarts), f"restarts (roaming, friend): {restarts}"
+    return changed_at, recovered_s
+
+
+def test_address_change_mid_call_recovers_with_ice_restart(lab, lab_visitor, measurements):
+    roaming = lab_visitor("roaming")
+    friend = lab_visitor("cone-b")
+    arm_call(roaming, friend)
+    # The router keeps the signaling WebSocket's flow: only the call's own paths die.
+    _changed_at, recovered_s = roam(lab, roaming, friend, keep_site_tcp=True)
     measurements.record(
         "home address changes mid-call (endpoint-independent NAT)",
         kind="direct again, ICE restart to the new address",
         pairs=[pair_label(roaming), pair_label(friend)],
+        recovered_s=recovered_s,
+    )
+
+
+def frames_of_type(frames: list[str], kind: str) -> list[dict]:
+    return [frame for frame in map(json.loads, frames) if frame.get("type") == kind]
+
+
+def test_address_change_that_breaks_the_websocket_resumes_the_call(lab, lab_visitor, measurements):
+    roaming = lab_visitor("roaming")
+    friend = lab_visitor("cone-b")
+    arm_call(roaming, friend)
+    match_id = roaming.evaluate("window.alienmeet.matchId")
+    # Every flow of the home dies, the WebSocket's too, as on a switch from Wi-Fi to mobile data: the
+    # ICE restart's offer reaches the friend only once a new socket has resumed the match.
+    changed_at, recovered_s = roam(lab, roaming, friend, keep_site_tcp=False)
+    assert roaming.evaluate("window.alienmeet.matchId") == match_id
+    assert roaming.evaluate("window.alienmeet.detached") is False
+    assert [f["match_id"] for f in frames_of_type(roaming.frames_sent_to_server, "resume")] == [match_id]
+    assert [f["match_id"] for f in frames_of_type(roaming.frames_from_server, "resumed")] == [match_id]
+    assert [f["match_id"] for f in frames_of_type(friend.frames_from_server, "partner_resumed")] == [match_id]
+    # Taken inside the roaming page: from the change until the new socket held the match.
+    resumed_at = wait_js(roaming, "window.__netlab.resumedAt", timeout=1000)
+    measurements.record(
+        "home address changes mid-call, signaling WebSocket lost too (endpoint-independent NAT)",
+        kind="direct again: match resumed on a new WebSocket, ICE restart to the new address",
+        pairs=[pair_label(roaming), pair_label(friend)],
+        resumed_s=round((resumed_at - changed_at[roaming]) / 1000, 2),
         recovered_s=recovered_s,
     )
 
