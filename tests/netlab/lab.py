@@ -253,8 +253,8 @@ class Lab:
         """The home's public address changes: every flow leaves from a new address from now on.
 
         Every mapping the router held is forgotten (the old flows die, as when an uplink reconnects),
-        except TCP connections to ``keep_tcp_to``: the signaling WebSocket, which the protocol cannot
-        yet resume on a new connection.
+        except TCP connections to ``keep_tcp_to``: the signaling WebSocket, for a change that only
+        the call's own paths notice.
         """
         home = self.homes[label]
         new = f"198.51.100.{110 + home.index + 10 * len(home.old_wan_addresses)}"
