@@ -127,6 +127,8 @@ MEET = {
     "ADDRESS_CONNECTS_PER_MINUTE": int(env.env_number("MEET_ADDRESS_CONNECTS_PER_MINUTE", 60)),
     # Next presses one connection may make per minute; more are refused with rate_limited.
     "NEXT_PER_MINUTE": int(env.env_number("MEET_NEXT_PER_MINUTE", 30, minimum=1)),
+    # Seconds a call's side is held for its browser to come back on a new socket (docs/protocol.md).
+    "RESUME_GRACE": env.env_number("MEET_RESUME_GRACE", 10, minimum=0),
 }
 
 # Admission to the queue: the rules the visitor accepted, and an ALTCHA proof of work.

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from meet import admission, protocol
+from meet import admission, protocol, resume
 from meet.address_limits import get_address_limits
 from meet.addresses import address_hash, client_ip
 from meet.dispatch import InTurnDispatch
@@ -52,6 +52,9 @@ ONLINE_SPREAD_SECONDS = 0.9
 # How long a queued visitor may be "busy" (matched, notice on its way) before the notice counts as lost.
 LOST_NOTICE_SECONDS = 3.0
 NOT_READING_MESSAGE = _("The stranger is not keeping up; message dropped.")
+RESUME_FAILED_MESSAGE = _("That call has ended; nothing was resumed.")
+# Close codes of a browser that meant to go (a closed tab, a page left): its match ends at once.
+CLEAN_CLOSE_CODES = (1000, 1001)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self.dropped_told_at = float("-inf")
         self.connection_reported = ""  # the match this browser last reported its connection for
         self.ended_match_id = ""  # the match that ended last: its report may cross the ending on the wire
+        self.resumable = False  # the browser can resume its match on a new socket should this one break
+        self.close_code: int | None = None  # the browser's, once it closed
+        self.closed_by_server = False
         await self.accept()
         if await self._refuse_if_over_address_limit() or await self._refuse_if_banned():
             return
@@ -186,6 +192,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                 await self.channel_layer.group_add(moderation.ban_group(self.ip_hash), self.channel_name)
 
     async def disconnect(self, code: int) -> None:
+        self.close_code = code
         await self._cleanup()
 
     async def _cleanup(self) -> None:
@@ -194,14 +201,26 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             return  # done already, or refused before it began
         self.cleaned = True
         try:
-            await self._leave()
+            await self._leave(hold=self._may_resume())
         except Exception:
             logger.exception("event=cleanup_failed")
         finally:
             self.runtime.closed()
             await self._give_back_address_place()
 
-    async def _leave(self) -> None:
+    def _may_resume(self) -> bool:
+        """A browser that can resume and lost its socket mid-call, rather than closing it, may come back."""
+        return (
+            self.match is not None
+            and self.resumable
+            and not self.closed_by_server
+            and self.close_code not in CLEAN_CLOSE_CODES
+            and settings.MEET["RESUME_GRACE"] > 0
+        )
+
+    async def _leave(self, hold: bool = False) -> None:
+        """Leave everything this connection is part of. With ``hold``, its match is kept for the grace
+        (the process ends it then unless a new connection resumed it)."""
         self._stop_retrying()
         try:
             await self.channel_layer.group_discard(self.runtime.online_group, self.channel_name)
@@ -219,8 +238,13 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         if not self.registered:
             return
         self.registered = False
+        if hold:
+            logger.info("event=match_held")
+            self.runtime.release_later(self.peer_id, self.channel_name, settings.MEET["RESUME_GRACE"])
+            return
         try:
-            ended = await self.matchmaker.unregister(self.peer_id)
+            # Only while this connection still holds the peer: a newer one may have resumed its match.
+            ended = await self.matchmaker.unregister(self.peer_id, self.channel_name)
         except MatchmakerUnavailable:
             # This process's next heartbeat drops the peer; the partner learns through it.
             return
@@ -271,10 +295,12 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                         return
                     self.interests = interests
                     self.languages = protocol.primary_languages(languages)
+                    self.resumable = self.resumable or command.resume
                     await self._queue()
                 case protocol.Next():
                     if not await self._admit(command) or not await self._next_allowed():
                         return
+                    self.resumable = self.resumable or command.resume
                     await self._end_match(protocol.LEFT_NEXT)
                     await self._queue()
                 case protocol.Leave():
@@ -291,6 +317,8 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                         await self._end_stale_match(None)
                 case protocol.Report(match_id=match_id, reason=reason, evidence=evidence):
                     await self._report(match_id, reason, evidence)
+                case protocol.Resume():
+                    await self._resume(command)
 
     # Admission and the Next limit.
 
@@ -445,15 +473,64 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self._stop_retrying()
         self.ticket = ""
         self.match = CurrentMatch(result.match_id, result.partner_channel)
-        await self.send_json(
-            protocol.matched(result.match_id, False, result.shared_interests, ice_servers(), result.shared_languages)
-        )
+        await self.send_json(self._matched(result.match_id, False, result.shared_interests, result.shared_languages))
         logger.info(
             "event=match_start wait=%.2f interest_matched=%s language_matched=%s",
             result.wait,
             bool(result.shared_interests),
             bool(result.shared_languages),
         )
+
+    def _matched(
+        self, match_id: str, polite: bool, interests: tuple[str, ...], languages: tuple[str, ...]
+    ) -> dict[str, Any]:
+        token = resume.mint(self.peer_id, match_id, self.channel_name) if self.resumable else ""
+        return protocol.matched(match_id, polite, interests, ice_servers(), languages, token)
+
+    async def _resume(self, command: protocol.Resume) -> None:
+        """Take over the match an earlier connection of this browser held (docs/protocol.md)."""
+        if self.match is not None or self.ticket:
+            await self._error(protocol.BAD_MESSAGE, _("Resume only on a connection that is not in a call or queue."))
+            return
+        peer_id = resume.peer_of(command.token)
+        moved = None
+        if peer_id is not None and self.registered:
+            moved = await self.matchmaker.take_over(
+                peer_id,
+                command.match_id,
+                self.channel_name,
+                self.peer_id,
+                lambda holder: resume.verifies(command.token, command.match_id, holder),
+            )
+        if moved is None:
+            await self._error(protocol.RESUME_FAILED, RESUME_FAILED_MESSAGE)
+            return
+        # This connection is that peer now; its own fresh peer was forgotten in the same step.
+        self.peer_id = peer_id
+        self.match = CurrentMatch(moved.match_id, moved.partner_channel)
+        self.interests, self.languages = moved.interests, moved.languages
+        self.resumable = self.admitted = True
+        try:
+            await self.channel_layer.send(
+                moved.partner_channel,
+                {"type": "meet.partner_moved", "match_id": moved.match_id, "channel": self.channel_name},
+            )
+        except (ChannelLayerUnavailable, ChannelFull):
+            # A partner who cannot learn where this side went could never reach it: the call is over.
+            await self._end_match(protocol.LEFT_DISCONNECT)
+            await self._error(protocol.RESUME_FAILED, RESUME_FAILED_MESSAGE)
+            return
+        if moved.old_channel != self.channel_name:
+            with contextlib.suppress(ChannelLayerUnavailable, ChannelFull):
+                # Its process frees it and closes it; should this be lost, its unregister changes nothing.
+                await self.channel_layer.send(moved.old_channel, {"type": "meet.superseded", "peer_id": peer_id})
+        token = resume.mint(peer_id, moved.match_id, self.channel_name)
+        await self.send_json(
+            protocol.resumed(
+                moved.match_id, moved.polite, moved.shared_interests, ice_servers(), moved.shared_languages, token
+            )
+        )
+        logger.info("event=match_resumed")
 
     async def _end_match(self, reason: str, keep_apart: bool = False) -> None:
         if self.match is None:
@@ -517,9 +594,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self._stop_retrying()
         self.ticket = ""
         self.match = CurrentMatch(busy.match_id, busy.partner_channel)
-        await self.send_json(
-            protocol.matched(busy.match_id, busy.polite, busy.shared_interests, ice_servers(), busy.shared_languages)
-        )
+        await self.send_json(self._matched(busy.match_id, busy.polite, busy.shared_interests, busy.shared_languages))
         return True
 
     async def _end_lost_match(self, result: JoinResult, busy_since: float | None) -> float | None:
@@ -544,16 +619,9 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             self._stop_retrying()
             self.ticket = ""
             self.match = CurrentMatch(message["match_id"], message["partner_channel"])
-            await self.send_json(
-                protocol.matched(
-                    message["match_id"],
-                    True,
-                    tuple(message["interests"]),
-                    ice_servers(),
-                    # A notice from a process that predates languages carries none.
-                    tuple(message.get("languages", ())),
-                )
-            )
+            # A notice from a process that predates languages carries none.
+            languages = tuple(message.get("languages", ()))
+            await self.send_json(self._matched(message["match_id"], True, tuple(message["interests"]), languages))
 
     async def meet_signal(self, message: dict[str, Any]) -> None:
         if self.match is not None and self.match.match_id == message["match_id"]:
@@ -583,6 +651,20 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             if self.match is not None and self.match.match_id == message["match_id"]:
                 self.match, self.ended_match_id = None, message["match_id"]
                 await self.send_json(protocol.partner_left(message["match_id"], message["reason"]))
+
+    async def meet_partner_moved(self, message: dict[str, Any]) -> None:
+        """The partner resumed the match on a new connection: relay there from now on."""
+        async with self.lock:
+            if self.match is not None and self.match.match_id == message["match_id"]:
+                self.match = CurrentMatch(message["match_id"], message["channel"])
+                await self.send_json(protocol.partner_resumed(message["match_id"]))
+
+    async def meet_superseded(self, message: dict[str, Any]) -> None:
+        """A newer connection of this browser took the match over: go quietly, ending nothing."""
+        if message["peer_id"] != self.peer_id:
+            return
+        self.match = None
+        await self.close(code=protocol.CLOSE_SUPERSEDED)
 
     async def meet_reported(self, message: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != message["match_id"] or not self.ip_hash:
@@ -638,6 +720,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             self.gone = True
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self.closed_by_server = True
         if not self.gone:
             self.gone = True
             await super().close(code=code, reason=reason)

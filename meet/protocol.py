@@ -93,12 +93,16 @@ RULES_REQUIRED = "rules_required"
 POW_REQUIRED = "pow_required"
 POW_INVALID = "pow_invalid"
 POW_EXPIRED = "pow_expired"
+RESUME_FAILED = "resume_failed"
 
 # WebSocket close codes (4000-4999 are the application's own).
 CLOSE_BANNED = 4003
 CLOSE_FLOODING = 4008
 CLOSE_TOO_MANY_CONNECTIONS = 4029
 CLOSE_SHUTDOWN = 4012
+CLOSE_SUPERSEDED = 4010
+# A resume token: "<peer_id>.<mac>", both URL-safe base64 (see meet/resume.py).
+MAX_RESUME_TOKEN_LENGTH = 200
 
 
 class ProtocolError(Exception):
@@ -115,6 +119,7 @@ class Join:
     rules: str | None = None
     pow: dict[str, Any] | None = None
     languages: tuple[str, ...] = ()  # normalised BCP 47 tags, see normalize_languages
+    resume: bool = False  # the client can resume its matches on a new connection
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class Next:
     # Only read when ``next`` is a connection's first step into the queue.
     rules: str | None = None
     pow: dict[str, Any] | None = None
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,13 @@ class ConnectionReport:
     connect_ms: int | None
 
 
-Command = Join | Signal | Next | Leave | Report | ConnectionReport
+@dataclass(frozen=True)
+class Resume:
+    match_id: str
+    token: str
+
+
+Command = Join | Signal | Next | Leave | Report | ConnectionReport | Resume
 
 
 def normalize_interests(value: Any) -> tuple[str, ...]:
@@ -218,6 +230,20 @@ def _match_id(message: dict[str, Any]) -> str:
     if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID_LENGTH:
         raise ProtocolError(BAD_MESSAGE, _("match_id must be a string"))
     return match_id
+
+
+def _resume_wanted(message: dict[str, Any]) -> bool:
+    wanted = message.get("resume", False)
+    if not isinstance(wanted, bool):
+        raise ProtocolError(BAD_MESSAGE, _("resume must be true or false"))
+    return wanted
+
+
+def _resume(message: dict[str, Any]) -> Resume:
+    token = message.get("token")
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_RESUME_TOKEN_LENGTH:
+        raise ProtocolError(BAD_MESSAGE, _("token must be the resume token of a matched message"))
+    return Resume(_match_id(message), token)
 
 
 def _connection_report(message: dict[str, Any]) -> ConnectionReport:
@@ -387,9 +413,10 @@ def parse_frame(text: str) -> Command:
             normalize_interests(interests if interests is not None else []),
             *_admission(message),
             languages=normalize_languages(languages if languages is not None else []),
+            resume=_resume_wanted(message),
         )
     if kind == "next":
-        return Next(*_admission(message))
+        return Next(*_admission(message), resume=_resume_wanted(message))
     if kind == "leave":
         return Leave()
     if kind == "report":
@@ -401,6 +428,8 @@ def parse_frame(text: str) -> Command:
         return Report(_match_id(message), reason, _parse_evidence(message.get("evidence")))
     if kind == "connection_report":
         return _connection_report(message)
+    if kind == "resume":
+        return _resume(message)
     if not isinstance(kind, str):
         raise ProtocolError(BAD_MESSAGE, _("type must be a string"))
     raise ProtocolError(BAD_MESSAGE, format_lazy(_("unknown message type {type}"), type=repr(kind[:32])))
@@ -437,8 +466,9 @@ def matched(
     interests: tuple[str, ...],
     ice_servers: list[dict[str, Any]],
     languages: tuple[str, ...] = (),
+    resume: str = "",
 ) -> dict[str, Any]:
-    return {
+    message = {
         "type": "matched",
         "match_id": match_id,
         "polite": polite,
@@ -446,6 +476,24 @@ def matched(
         "languages": list(languages),
         "ice_servers": ice_servers,
     }
+    if resume:
+        message["resume"] = resume
+    return message
+
+
+def resumed(
+    match_id: str,
+    polite: bool,
+    interests: tuple[str, ...],
+    ice_servers: list[dict[str, Any]],
+    languages: tuple[str, ...],
+    token: str,
+) -> dict[str, Any]:
+    return {**matched(match_id, polite, interests, ice_servers, languages, token), "type": "resumed"}
+
+
+def partner_resumed(match_id: str) -> dict[str, Any]:
+    return {"type": "partner_resumed", "match_id": match_id}
 
 
 def signal(match_id: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -48,6 +48,7 @@ class ProcessRuntime:
         self.events = EventBuffer()
         self.connection_reports = ConnectionReportBuffer()
         self.connections = 0
+        self.releases: set[asyncio.Task[None]] = set()
         self.draining = False
         self.drained = asyncio.Event()
         self.task = loop.create_task(self._run(), name="alienmeet-runtime")
@@ -94,6 +95,28 @@ class ProcessRuntime:
         self.connections -= 1
         if self.draining and self.connections <= 0:
             self.drained.set()
+
+    def release_later(self, peer_id: str, channel: str, delay: float) -> None:
+        """Forget, after ``delay``, a peer whose connection broke mid-call, unless a new connection
+        has taken its match over meanwhile (docs/protocol.md, resuming). Its consumer is gone by
+        then, so the process does it."""
+        self.loop.call_later(delay, self._start_release, peer_id, channel)
+
+    def _start_release(self, peer_id: str, channel: str) -> None:
+        task = self.loop.create_task(self._release(peer_id, channel))
+        self.releases.add(task)  # a task nobody holds may be collected before it runs
+        task.add_done_callback(self.releases.discard)
+
+    async def _release(self, peer_id: str, channel: str) -> None:
+        try:
+            ended = await get_matchmaker().unregister(peer_id, channel)
+            if ended:
+                await announce_end(get_channel_layer(), ended, self.events)
+        except MatchmakerUnavailable:
+            # The peer is no longer served here, so the heartbeat's sweep drops it once Redis is back.
+            logger.warning("event=release_deferred")
+        except Exception:
+            logger.exception("event=release_failed")
 
     async def _run(self) -> None:
         while True:

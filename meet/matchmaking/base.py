@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,6 +78,20 @@ class EndedMatch:
 
 
 @dataclass(frozen=True)
+class Moved:
+    """A match a new connection took over (``take_over``), told from the side that moved."""
+
+    match_id: str
+    old_channel: str  # the connection that held it until now (it may still be open)
+    partner_channel: str
+    polite: bool
+    shared_interests: tuple[str, ...]
+    shared_languages: tuple[str, ...]
+    interests: tuple[str, ...]  # the moved side's own, for its next turn in the queue
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Snapshot:
     online: int
     waiting: int
@@ -94,8 +109,22 @@ class Matchmaker(Protocol):
         cooldown and the report rule hold between addresses, so reconnecting resets neither.
         """
 
-    async def unregister(self, peer_id: str) -> EndedMatch | None:
-        """Forget a peer that disconnected; end its match (reason ``disconnect``) if it had one."""
+    async def unregister(self, peer_id: str, channel: str = "") -> EndedMatch | None:
+        """Forget a peer that disconnected; end its match (reason ``disconnect``) if it had one.
+
+        With ``channel``, only while that channel still holds the peer: a connection whose match a
+        newer one took over (``take_over``) must not end it on its way out.
+        """
+
+    async def take_over(
+        self, peer_id: str, match_id: str, channel: str, replaced_id: str, verify: Callable[[str], bool]
+    ) -> Moved | None:
+        """Move a matched peer to a new connection (``channel``, this process), keeping its match.
+
+        Only if the peer is in that match and ``verify`` accepts the channel holding it now (the
+        resume token was minted for it); otherwise None and nothing changes. ``replaced_id`` is the
+        new connection's own idle peer, forgotten in the same step.
+        """
 
     async def join(
         self, peer_id: str, ticket: str, interests: tuple[str, ...], languages: tuple[str, ...] = ()

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from meet.matchmaking.base import DEFAULT_REPORT_BLOCK, Busy, EndedMatch, Gone, JoinResult, Matched, Queued, Snapshot
+from meet.matchmaking.base import (
+    DEFAULT_REPORT_BLOCK,
+    Busy,
+    EndedMatch,
+    Gone,
+    JoinResult,
+    Matched,
+    Moved,
+    Queued,
+    Snapshot,
+)
 from meet.protocol import LEFT_DISCONNECT, LEFT_NEXT
 
 
@@ -80,11 +91,32 @@ class MemoryMatchmaker:
     async def register(self, peer_id: str, channel_name: str, address: str = "") -> None:
         self.store.peers[peer_id] = _Peer(peer_id, channel_name, address)
 
-    async def unregister(self, peer_id: str) -> EndedMatch | None:
-        ended = self._end(peer_id, None, LEFT_DISCONNECT)
-        self._dequeue(peer_id)
-        self.store.peers.pop(peer_id, None)
-        return ended
+    async def unregister(self, peer_id: str, channel: str = "") -> EndedMatch | None:
+        me = self.store.peers.get(peer_id)
+        if channel and me is not None and me.channel != channel:
+            return None
+        return self._forget(peer_id)
+
+    async def take_over(
+        self, peer_id: str, match_id: str, channel: str, replaced_id: str, verify: Callable[[str], bool]
+    ) -> Moved | None:
+        me = self.store.peers.get(peer_id)
+        if me is None or me.state != "matched" or me.match_id != match_id or not verify(me.channel):
+            return None
+        old_channel, me.channel = me.channel, channel
+        if replaced_id != peer_id:
+            self._forget(replaced_id)
+        view = self._busy(me)
+        return Moved(
+            match_id,
+            old_channel,
+            view.partner_channel,
+            view.polite,
+            view.shared_interests,
+            view.shared_languages,
+            me.interests,
+            me.languages,
+        )
 
     async def join(
         self, peer_id: str, ticket: str, interests: tuple[str, ...], languages: tuple[str, ...] = ()
@@ -138,6 +170,12 @@ class MemoryMatchmaker:
         return None
 
     # Internals, each runs without awaiting.
+
+    def _forget(self, peer_id: str) -> EndedMatch | None:
+        ended = self._end(peer_id, None, LEFT_DISCONNECT)
+        self._dequeue(peer_id)
+        self.store.peers.pop(peer_id, None)
+        return ended
 
     def _busy(self, me: _Peer) -> Busy:
         partner = self.store.peers.get(me.partner)

@@ -25,6 +25,7 @@ from meet.matchmaking.base import (
     JoinResult,
     Matched,
     MatchmakerUnavailable,
+    Moved,
     Queued,
     Snapshot,
 )
@@ -47,7 +48,17 @@ def _script_source(name: str) -> str:
 
 SCRIPTS = {
     name: _script_source(name)
-    for name in ("register", "unregister", "join", "end", "leave_queue", "heartbeat", "snapshot", "shutdown")
+    for name in (
+        "register",
+        "unregister",
+        "take_over",
+        "join",
+        "end",
+        "leave_queue",
+        "heartbeat",
+        "snapshot",
+        "shutdown",
+    )
 }
 
 
@@ -114,9 +125,9 @@ class RedisMatchmaker:
         self.peer_ttl_ms = self.lease_ms * 6
         self.process_id = secrets.token_hex(8)
         self.beats = 0
-        # The peers this process serves, each with the number of its registration: the heartbeat
-        # drops every other peer listed under this process (one whose unregister failed).
-        self.serving: dict[str, int] = {}
+        # The peers this process serves, each with the channel serving it: the heartbeat drops every
+        # other peer listed under this process (one whose unregister failed).
+        self.serving: dict[str, str] = {}
         self.registrations = 0
         self.scripts = {name: self.client.register_script(source) for name, source in SCRIPTS.items()}
 
@@ -126,17 +137,61 @@ class RedisMatchmaker:
     @_unavailable_on_redis_errors
     async def register(self, peer_id: str, channel_name: str, address: str = "") -> None:
         self.registrations += 1
-        seq = self.serving[peer_id] = self.registrations
+        self.serving[peer_id] = channel_name
         await self._run(
-            "register", peer_id, channel_name, self.process_id, self.peer_ttl_ms, self.lease_ms, seq, address
+            "register",
+            peer_id,
+            channel_name,
+            self.process_id,
+            self.peer_ttl_ms,
+            self.lease_ms,
+            self.registrations,
+            address,
         )
 
     @_unavailable_on_redis_errors
-    async def unregister(self, peer_id: str) -> EndedMatch | None:
+    async def unregister(self, peer_id: str, channel: str = "") -> EndedMatch | None:
         # Forgotten here first: should Redis fail now, the next sweep removes the peer there.
-        self.serving.pop(peer_id, None)
-        result = await self._run("unregister", peer_id, self.process_id)
+        if not channel or self.serving.get(peer_id) == channel:
+            self.serving.pop(peer_id, None)
+        result = await self._run("unregister", peer_id, self.process_id, channel)
         return _ended(result, LEFT_DISCONNECT) if _text(result[0]) == "ended" else None
+
+    @_unavailable_on_redis_errors
+    async def take_over(
+        self, peer_id: str, match_id: str, channel: str, replaced_id: str, verify: Callable[[str], bool]
+    ) -> Moved | None:
+        state, current, holder = await self.client.hmget(f"{self.prefix}peer:{peer_id}", ["st", "mid", "ch"])
+        if _text(state or "") != "m" or _text(current or "") != match_id or not holder or not verify(_text(holder)):
+            return None
+        self.registrations += 1
+        result = await self._run(
+            "take_over",
+            peer_id,
+            match_id,
+            _text(holder),
+            channel,
+            self.process_id,
+            self.peer_ttl_ms,
+            self.registrations,
+            replaced_id,
+        )
+        if _text(result[0]) != "moved":
+            return None  # the match ended or moved in between
+        if replaced_id != peer_id:
+            self.serving.pop(replaced_id, None)
+        self.serving[peer_id] = channel
+        _, old_channel, partner_channel, polite, shared, spoken, interests, languages = (_text(f) for f in result)
+        return Moved(
+            match_id,
+            old_channel,
+            partner_channel,
+            polite == "1",
+            _csv(shared),
+            _csv(spoken),
+            _csv(interests),
+            _csv(languages),
+        )
 
     @_unavailable_on_redis_errors
     async def join(

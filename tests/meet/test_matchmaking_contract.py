@@ -301,3 +301,52 @@ async def test_busy_names_the_match_so_a_lost_notice_can_be_made_up_for(backend)
         "tb",
         False,
     )
+
+
+async def test_take_over_moves_a_matched_peer_to_a_new_connection(backend):
+    mm = await registered("a", "b", "fresh")
+    await mm.join("a", "ta", ("chess",), ("es",))
+    matched = await mm.join("b", "tb", ("chess",), ("es",))
+    assert isinstance(matched, Matched)
+    seen: list[str] = []
+
+    def verify(channel: str) -> bool:
+        seen.append(channel)
+        return channel == "channel-a"
+
+    moved = await mm.take_over("a", matched.match_id, "channel-fresh", "fresh", verify)
+    assert moved is not None and seen == ["channel-a"]
+    assert (moved.match_id, moved.old_channel, moved.partner_channel, moved.polite) == (
+        matched.match_id,
+        "channel-a",
+        "channel-b",
+        True,
+    )
+    assert (moved.shared_interests, moved.shared_languages, moved.interests, moved.languages) == (
+        ("chess",),
+        ("es",),
+        ("chess",),
+        ("es",),
+    )
+    # The new connection's own idle peer is gone; the match is as it was.
+    assert await mm.snapshot() == Snapshot(online=2, waiting=0, in_calls=1)
+    # The old connection leaving ends nothing; the partner's end is told to the new connection.
+    assert await mm.unregister("a", "channel-a") is None
+    assert await mm.take_over("a", matched.match_id, "channel-other", "", verify) is None  # used once
+    ended = await mm.end("b", matched.match_id, "next")
+    assert ended is not None and ended.other_channel == "channel-fresh"
+
+
+async def test_take_over_changes_nothing_unless_every_condition_holds(backend):
+    mm = await registered("a", "b", "idle", "fresh")
+    await mm.join("a", "ta", ())
+    matched = await mm.join("b", "tb", ())
+    assert isinstance(matched, Matched)
+    yes = lambda channel: True  # noqa: E731
+    assert await mm.take_over("a", "another-match", "channel-fresh", "fresh", yes) is None
+    assert await mm.take_over("a", matched.match_id, "channel-fresh", "fresh", lambda channel: False) is None
+    assert await mm.take_over("idle", matched.match_id, "channel-fresh", "fresh", yes) is None
+    assert await mm.take_over("nobody", matched.match_id, "channel-fresh", "fresh", yes) is None
+    assert await mm.snapshot() == Snapshot(online=4, waiting=0, in_calls=1)
+    ended = await mm.end("b", matched.match_id, "next")
+    assert ended is not None and ended.other_channel == "channel-a"

@@ -73,6 +73,43 @@ async def test_match_relay_and_disconnect_across_processes(two_servers, capsys):
     await alice.close()
 
 
+async def test_a_broken_socket_resumes_its_match_on_the_other_process(two_servers):
+    one, two = two_servers
+    alice = await WsPeer.connect(one.ws_url)
+    await alice.send({"type": "join", "resume": True})
+    await alice.expect("waiting")
+    bob = await WsPeer.connect(two.ws_url)
+    await bob.send({"type": "join", "resume": True})
+    matched = await bob.expect("matched")
+    match_id = matched["match_id"]
+    await alice.expect("matched", match_id=match_id)
+
+    # Bob's network drops his socket without a close; he comes back through the other process.
+    bob.connection.transport.abort()
+    bob_again = await WsPeer.connect(one.ws_url)
+    await bob_again.send({"type": "resume", "match_id": match_id, "token": matched["resume"]})
+    resumed = await bob_again.expect("resumed", match_id=match_id, polite=False)
+    await alice.expect("partner_resumed", match_id=match_id)
+    for n, (sender, receiver) in enumerate([(alice, bob_again), (bob_again, alice)]):
+        await sender.send({"type": "signal", "match_id": match_id, "data": {"n": n}})
+        await receiver.expect("signal", match_id=match_id, data={"n": n})
+
+    # Alice's socket looks open to her server while her new one resumes on the other process:
+    # the old one is closed with 4010, and the call goes on.
+    alice_again = await WsPeer.connect(two.ws_url)
+    token = next(m["resume"] for m in alice.received if m["type"] == "matched")
+    await alice_again.send({"type": "resume", "match_id": match_id, "token": token})
+    await alice_again.expect("resumed", match_id=match_id, polite=True)
+    await bob_again.expect("partner_resumed", match_id=match_id)
+    await asyncio.wait_for(alice.connection.wait_closed(), 10)
+    assert alice.connection.close_code == 4010
+    await bob_again.send({"type": "next"})
+    await alice_again.expect("partner_left", match_id=match_id, reason="next")
+    assert resumed["resume"] != matched["resume"]
+    for peer in (alice_again, bob_again):
+        await peer.close()
+
+
 async def test_killed_process_partners_are_told_and_state_is_cleaned(cluster_env, tmp_path, redis_prefix, capsys):
     with servers(2, cluster_env, tmp_path) as (one, two):
         alice, bob, match_id = await matched_pair(one.ws_url, two.ws_url)

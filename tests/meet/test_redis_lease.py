@@ -157,3 +157,34 @@ async def test_counters_stay_true_when_records_expired_under_them(redis_prefix):
     snapshot = await mm.snapshot()
     assert (snapshot.waiting, snapshot.in_calls) == (0, 0)
     await mm.shutdown()
+
+
+async def test_a_match_taken_over_on_another_process_lives_on_that_process_lease(redis_prefix):
+    first, second = make(redis_prefix), make(redis_prefix)
+    await first.register("alice", "chan-alice")
+    await first.register("bob", "chan-bob")
+    await first.join("alice", "t1", ())
+    matched = await first.join("bob", "t2", ())
+    assert isinstance(matched, Matched)
+    # Alice's socket broke; her new one landed on the second process.
+    await second.register("fresh", "chan-fresh")
+    moved = await second.take_over("alice", matched.match_id, "chan-fresh", "fresh", lambda ch: ch == "chan-alice")
+    assert moved is not None and moved.partner_channel == "chan-bob"
+    # The first process still lists her old connection until its grace ends; its sweeps and its late
+    # release leave the moved peer alone.
+    for _ in range(PEER_RENEW_EVERY + 1):
+        assert await first.heartbeat() == []
+        assert await second.heartbeat() == []
+    assert await first.unregister("alice", "chan-alice") is None
+    assert (await first.snapshot()).in_calls == 1
+    # Now the first process dies: Bob goes with it, and Alice (on the second) hears it.
+    await asyncio.sleep(0.6)
+    reaped = []
+    for _ in range(20):
+        reaped += await second.heartbeat()
+        if reaped:
+            break
+        await asyncio.sleep(0.1)
+    assert [(ended.match_id, ended.other_channel) for ended in reaped] == [(matched.match_id, "chan-fresh")]
+    await first.shutdown()
+    await second.shutdown()

@@ -87,6 +87,29 @@ local function end_match(id, want_mid, reason, cooldown_ms, block_ms)
     m[5] or '0'}
 end
 
+-- A matched peer's view of its match: the partner's channel, whether it is the polite side, and the
+-- interests and languages the two share (comma lists, in the peer's order) and its own.
+local function match_view(id)
+  local mine = redis.call('HMGET', P .. 'peer:' .. id, 'mid', 'pt', 'tk', 'int', 'lang')
+  local other = redis.call('HMGET', P .. 'peer:' .. (mine[2] or ''), 'ch', 'int', 'lang')
+  local theirs, shared = {}, {}
+  for _, interest in ipairs(split(other[2])) do theirs[interest] = true end
+  for _, interest in ipairs(split(mine[4])) do if theirs[interest] then shared[#shared + 1] = interest end end
+  local spoken_by_them, spoken = {}, {}
+  for _, language in ipairs(split(other[3])) do spoken_by_them[language] = true end
+  for _, language in ipairs(split(mine[5])) do if spoken_by_them[language] then spoken[#spoken + 1] = language end end
+  return {
+    mid = mine[1] or '',
+    partner_channel = other[1] or '',
+    ticket = mine[3] or '',
+    polite = redis.call('HGET', P .. 'match:' .. (mine[1] or ''), 'a') == id and '1' or '0',
+    shared = table.concat(shared, ','),
+    spoken = table.concat(spoken, ','),
+    interests = mine[4] or '',
+    languages = mine[5] or '',
+  }
+end
+
 -- Forget a peer entirely; returns its ended match, if it had one.
 local function forget(id, proc)
   local ended = end_match(id, '', 'disconnect', 0, 0)

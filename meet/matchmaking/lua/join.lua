@@ -11,17 +11,8 @@ local state = redis.call('HGET', mekey, 'st')
 if not state then return {'gone'} end
 if state == 'm' then
   -- Name the match, so the caller can take it should the partner's notice be lost.
-  local mine = redis.call('HMGET', mekey, 'mid', 'pt', 'tk', 'int', 'lang')
-  local other = redis.call('HMGET', P .. 'peer:' .. (mine[2] or ''), 'ch', 'int', 'lang')
-  local theirs, shared = {}, {}
-  for _, interest in ipairs(split(other[2])) do theirs[interest] = true end
-  for _, interest in ipairs(split(mine[4])) do if theirs[interest] then shared[#shared + 1] = interest end end
-  local spoken_by_them, spoken = {}, {}
-  for _, language in ipairs(split(other[3])) do spoken_by_them[language] = true end
-  for _, language in ipairs(split(mine[5])) do if spoken_by_them[language] then spoken[#spoken + 1] = language end end
-  local polite = redis.call('HGET', P .. 'match:' .. (mine[1] or ''), 'a') == me and '1' or '0'
-  return {'busy', mine[1] or '', other[1] or '', mine[3] or '', polite, table.concat(shared, ','),
-    table.concat(spoken, ',')}
+  local view = match_view(me)
+  return {'busy', view.mid, view.partner_channel, view.ticket, view.polite, view.shared, view.spoken}
 end
 local now = now_ms()
 local queued_at = now
