@@ -32,17 +32,18 @@ HOMES = {
 # first frame of the stranger's video was decoded. Also when the page first said it could not connect
 # (the words may be replaced by the next status line before a poll from outside would see them), and
 # every pause of the stranger's video longer than STALL_MS as [last frame before, first frame after],
-# and when the signaling socket last got `resumed` (the call taken over on a new socket).
+# and when a signaling socket last closed and last got `resumed` (the call taken over on a new socket).
 TIMING_SCRIPT = """
 (() => {
   const STALL_MS = 300;
   const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAfter: null, frames: 0, lastFrameAt: null,
-                stalls: [], resumedAt: null };
+                stalls: [], socketLostAt: null, resumedAt: null };
   window.__netlab = lab;
   const PageWebSocket = window.WebSocket;
   window.WebSocket = class extends PageWebSocket {
     constructor(...args) {
       super(...args);
+      this.addEventListener('close', () => { lab.socketLostAt = performance.now(); });
       this.addEventListener('message', ({ data }) => {
         if (typeof data === 'string' && /"type":\\s*"resumed"/.test(data)) lab.resumedAt = performance.now();
       });

@@ -279,12 +279,14 @@ def test_address_change_that_breaks_the_websocket_resumes_the_call(lab, lab_visi
     assert [f["match_id"] for f in frames_of_type(roaming.frames_sent_to_server, "resume")] == [match_id]
     assert [f["match_id"] for f in frames_of_type(roaming.frames_from_server, "resumed")] == [match_id]
     assert [f["match_id"] for f in frames_of_type(friend.frames_from_server, "partner_resumed")] == [match_id]
-    # Taken inside the roaming page: from the change until the new socket held the match.
-    resumed_at = wait_js(roaming, "window.__netlab.resumedAt", timeout=1000)
+    # Taken inside the roaming page: from the change until the old socket was found dead (the browser
+    # learns it only when it next sends, its restart offer), and until the new socket held the match.
+    lost_at, resumed_at = wait_js(roaming, "[window.__netlab.socketLostAt, window.__netlab.resumedAt]", timeout=1000)
     measurements.record(
         "home address changes mid-call, signaling WebSocket lost too (endpoint-independent NAT)",
         kind="direct again: match resumed on a new WebSocket, ICE restart to the new address",
         pairs=[pair_label(roaming), pair_label(friend)],
+        socket_lost_s=round((lost_at - changed_at[roaming]) / 1000, 2),
         resumed_s=round((resumed_at - changed_at[roaming]) / 1000, 2),
         recovered_s=recovered_s,
     )
