@@ -554,7 +554,9 @@ signaling.addEventListener("partner_left", (event) => {
     couldNotConnect("join");
     return;
   }
-  if (event.detail.reason === "disconnect" && session.pc.connectionState === "connected") {
+  // Lost touch with the server, not with us: the call goes on unless their page closed it (a
+  // stranger who left while the server still held their side for them to resume).
+  if (event.detail.reason === "disconnect" && session.pc.connectionState === "connected" && session.channelOpen) {
     detach();
     chat.add(gettext("The stranger lost touch with our server, but your call goes on."), "notice");
     return;

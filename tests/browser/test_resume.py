@@ -127,38 +127,60 @@ def test_stranger_who_left_while_the_socket_was_down_is_gone(visitor, site_serve
         assert bob.evaluate("window.alienmeet.matchId") is None
 
 
-def test_call_goes_on_unlinked_when_the_server_gave_up_waiting(visitor, tmp_path):
-    # The server holds a broken socket's match for one second only.
-    server = start_server(tmp_path, MEET_RESUME_GRACE="1")
-    try:
-        with CuttingProxy(server.port) as proxy:
-            alice = visitor(server=server)
-            bob = visitor(server=behind(proxy, server), prepare=record_sockets)
-            call(alice, bob)
-            match_id = bob.evaluate("window.alienmeet.matchId")
-            proxy.refuse(True)
-            proxy.cut()
-            # Bob stays away longer than the grace: alice is told he lost touch, and the call goes on.
-            alice.locator("#chat-log .notice", has_text="lost touch with our server").wait_for(timeout=20000)
-            left = frames_from_server(alice, "partner_left")
-            assert left == [{"type": "partner_left", "match_id": match_id, "reason": "disconnect"}]
-            proxy.refuse(False)
+@pytest.fixture(scope="module")
+def short_grace_server(tmp_path_factory):
+    """A server that holds a broken socket's match for one second only."""
+    server = start_server(tmp_path_factory.mktemp("short-grace"), MEET_RESUME_GRACE="1")
+    yield server
+    server.stop()
 
-            # Bob is back too late: his resume fails, and his call goes on unlinked as alice's does.
-            def refused() -> bool:
-                return any(frame.get("code") == "resume_failed" for frame in frames_from_server(bob, "error"))
 
-            wait_for(bob, refused, "resume_failed", timeout=30)
-            assert bob.sockets[-1][0]["type"] == "resume"
-            wait_js(bob, "window.alienmeet.detached && !window.alienmeet.resuming")
-            assert bob.evaluate("window.alienmeet.matchId") == match_id
-            assert bob.evaluate("window.alienmeet.phase") == "connected"
-            for page in (alice, bob):
-                wait_for_remote_video(page, frames=remote_frames(page) + 10)
+def test_call_goes_on_unlinked_when_the_server_gave_up_waiting(visitor, short_grace_server):
+    server = short_grace_server
+    with CuttingProxy(server.port) as proxy:
+        alice = visitor(server=server)
+        bob = visitor(server=behind(proxy, server), prepare=record_sockets)
+        call(alice, bob)
+        match_id = bob.evaluate("window.alienmeet.matchId")
+        proxy.refuse(True)
+        proxy.cut()
+        # Bob stays away longer than the grace: alice is told he lost touch, and the call goes on.
+        alice.locator("#chat-log .notice", has_text="lost touch with our server").wait_for(timeout=20000)
+        left = frames_from_server(alice, "partner_left")
+        assert left == [{"type": "partner_left", "match_id": match_id, "reason": "disconnect"}]
+        proxy.refuse(False)
 
-            # Neither is linked on the server any more: Next travels over the data channel.
-            alice.get_by_role("button", name="Next").click()
-            bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for()
-            wait_for(bob, lambda: any(frame["type"] == "join" for frame in bob.sockets[-1]), "a new join")
-    finally:
-        server.stop()
+        # Bob is back too late: his resume fails, and his call goes on unlinked as alice's does.
+        def refused() -> bool:
+            return any(frame.get("code") == "resume_failed" for frame in frames_from_server(bob, "error"))
+
+        wait_for(bob, refused, "resume_failed", timeout=30)
+        assert bob.sockets[-1][0]["type"] == "resume"
+        wait_js(bob, "window.alienmeet.detached && !window.alienmeet.resuming")
+        assert bob.evaluate("window.alienmeet.matchId") == match_id
+        assert bob.evaluate("window.alienmeet.phase") == "connected"
+        for page in (alice, bob):
+            wait_for_remote_video(page, frames=remote_frames(page) + 10)
+
+        # Neither is linked on the server any more: Next travels over the data channel.
+        alice.get_by_role("button", name="Next").click()
+        bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for()
+        wait_for(bob, lambda: any(frame["type"] == "join" for frame in bob.sockets[-1]), "a new join")
+
+
+def test_visitor_who_stopped_while_cut_off_is_gone_once_the_grace_runs_out(visitor, short_grace_server):
+    server = short_grace_server
+    with CuttingProxy(server.port) as proxy:
+        alice = visitor(server=server)
+        bob = visitor(server=behind(proxy, server))
+        call(alice, bob)
+        proxy.refuse(True)
+        proxy.cut()
+        wait_js(bob, "window.alienmeet.resuming")
+        # Bob gives up on the call while he has no network: his page closes it, but only the server,
+        # once its grace runs out, can tell alice that the match is over.
+        bob.get_by_role("button", name="Stop").click()
+        alice.locator("#chat-log .notice", has_text="Stranger left.").wait_for(timeout=20000)
+        assert [frame["reason"] for frame in frames_from_server(alice, "partner_left")] == ["disconnect"]
+        assert alice.locator("#chat-log .notice", has_text="lost touch").count() == 0
+        wait_js(alice, "window.alienmeet.phase === 'searching' && !window.alienmeet.detached")
