@@ -51,6 +51,8 @@ UNHANDLED_MESSAGE = _("This frame could not be handled; nothing was done.")
 ONLINE_SPREAD_SECONDS = 0.9
 # How long a queued visitor may be "busy" (matched, notice on its way) before the notice counts as lost.
 LOST_NOTICE_SECONDS = 3.0
+# A call needs fresh TURN credentials about once per credential lifetime; more often is a script minting them.
+ICE_REFRESH_SECONDS = 30.0
 NOT_READING_MESSAGE = _("The stranger is not keeping up; message dropped.")
 RESUME_FAILED_MESSAGE = _("That call has ended; nothing was resumed.")
 # Close codes of a browser that meant to go (a closed tab, a page left): its match ends at once.
@@ -126,6 +128,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self.connection_reported = ""  # the match this browser last reported its connection for
         self.ended_match_id = ""  # the match that ended last: its report may cross the ending on the wire
         self.resumable = False  # the browser can resume its match on a new socket should this one break
+        self.ice_refreshed_at = float("-inf")
         self.close_code: int | None = None  # the browser's, once it closed
         self.closed_by_server = False
         await self.accept()
@@ -283,6 +286,9 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         if isinstance(command, protocol.ConnectionReport):
             await self._connection_report(command)
             return
+        if isinstance(command, protocol.RefreshIceServers):
+            await self._refresh_ice_servers()
+            return
         # One matchmaking step at a time per connection, so the retry loop and
         # the visitor's own commands never interleave.
         async with self.lock:
@@ -409,6 +415,24 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             return
         self.connection_reported = report.match_id
         self.runtime.connection_reports.add(report.outcome, report.connect_ms)
+
+    async def _refresh_ice_servers(self) -> None:
+        """Fresh TURN credentials for a call that outlived its own: an ICE restart allocates anew."""
+        if self.match is None:
+            await self._error(protocol.NOT_MATCHED, _("Not in a call: the next match brings fresh ICE servers."))
+            return
+        now = time.monotonic()
+        remaining = self.ice_refreshed_at + ICE_REFRESH_SECONDS - now
+        if remaining > 0:
+            message = in_language(
+                _("ICE servers can be refreshed once every %(seconds)s seconds."),
+                self.scope,
+                seconds=int(ICE_REFRESH_SECONDS),
+            )
+            await self.send_json(protocol.error(protocol.RATE_LIMITED, message, retry_after=math.ceil(remaining)))
+            return
+        self.ice_refreshed_at = now
+        await self.send_json(protocol.ice_servers_message(ice_servers()))
 
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != match_id:

@@ -168,12 +168,17 @@ class ConnectionReport:
 
 
 @dataclass(frozen=True)
+class RefreshIceServers:
+    pass
+
+
+@dataclass(frozen=True)
 class Resume:
     match_id: str
     token: str
 
 
-Command = Join | Signal | Next | Leave | Report | ConnectionReport | Resume
+Command = Join | Signal | Next | Leave | Report | ConnectionReport | Resume | RefreshIceServers
 
 
 def normalize_interests(value: Any) -> tuple[str, ...]:
@@ -430,6 +435,8 @@ def parse_frame(text: str) -> Command:
         return _connection_report(message)
     if kind == "resume":
         return _resume(message)
+    if kind == "refresh_ice_servers":
+        return RefreshIceServers()
     if not isinstance(kind, str):
         raise ProtocolError(BAD_MESSAGE, _("type must be a string"))
     raise ProtocolError(BAD_MESSAGE, format_lazy(_("unknown message type {type}"), type=repr(kind[:32])))
@@ -490,6 +497,10 @@ def resumed(
     token: str,
 ) -> dict[str, Any]:
     return {**matched(match_id, polite, interests, ice_servers, languages, token), "type": "resumed"}
+
+
+def ice_servers_message(ice_servers: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "ice_servers", "ice_servers": ice_servers}
 
 
 def partner_resumed(match_id: str) -> dict[str, Any]:

@@ -73,7 +73,12 @@ export class Shield {
     this.toggle.addEventListener("change", () => this.setEnabled(this.toggle.checked));
     root.querySelector("[data-shield-next]").addEventListener("click", () => onNext());
     root.querySelector("[data-shield-report]").addEventListener("click", () => onReport("nudity"));
-    root.querySelector("[data-shield-show]").addEventListener("click", () => this.setState("shown"));
+    // The notice's buttons vanish with it: focus goes to what the visitor chose to see, not to the page's start.
+    this.video.tabIndex = -1;
+    root.querySelector("[data-shield-show]").addEventListener("click", () => {
+      this.setState("shown");
+      this.video.focus();
+    });
     this.setState(this.enabled ? "idle" : "off");
     window.alienmeetShield = this; // read by the browser tests and the benchmark
   }

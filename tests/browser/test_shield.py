@@ -125,6 +125,8 @@ def test_a_flagged_sample_blurs_with_a_notice_and_show_anyway_holds_for_that_cal
     wait_js(alice, f"{SHIELD}.state === 'shown'")
     assert notice.is_hidden()
     assert not alice.evaluate(BLURRED)
+    # The button that had focus is gone with the notice: focus lands on the video the visitor chose to see.
+    assert alice.evaluate("document.activeElement.id") == "remote-video"
     # Still explicit, but the visitor chose to see this call: it stays shown while the other side samples on.
     seen = classifications(alice)
     bob_seen = classifications(_bob)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -190,3 +191,26 @@ async def test_a_resume_racing_the_end_of_the_grace_either_wins_or_fails_cleanly
         await first.nothing(0.1)
         for peer in (first, again):
             await peer.close()
+
+
+async def test_a_long_call_gets_fresh_turn_credentials_on_request(backend, settings):
+    settings.MEET = {
+        **settings.MEET,
+        "TURN_URLS": ["turn:127.0.0.1:3478?transport=udp"],
+        "TURN_SECRET": "s3cret",
+        "TURN_TTL": 120,
+    }
+    lonely = await Peer.connect()
+    await lonely.send({"type": "refresh_ice_servers"})
+    await lonely.expect("error", code="not_matched")
+    first, second, _, _ = await resumable_pair()
+    await second.send({"type": "refresh_ice_servers"})
+    fresh = (await second.expect("ice_servers"))["ice_servers"]
+    assert fresh[0]["urls"] == ["turn:127.0.0.1:3478?transport=udp"]
+    assert int(fresh[0]["username"].split(":")[0]) >= time.time() + 110  # good for a whole TURN_TTL from now
+    # Once per call-length credential is what a browser needs; a script asking in a loop is told to wait.
+    await second.send({"type": "refresh_ice_servers"})
+    refused = await second.expect("error", code="rate_limited")
+    assert 0 < refused["retry_after"] <= 30
+    for peer in (first, second, lonely):
+        await peer.close()
