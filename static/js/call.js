@@ -5,6 +5,7 @@ import { ConnectDeadline } from "./connect_deadline.js";
 import { watchConnection } from "./connection_report.js";
 import { format, formatList, formatNumber, gettext, ngettext } from "./i18n.js";
 import { browserLanguages, describeLanguages, parseLanguages, sharedLanguagesSentence } from "./languages.js";
+import { IceRefresh } from "./ice_refresh.js";
 import { MatchResume } from "./match_resume.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
@@ -88,6 +89,8 @@ const resume = new MatchResume();
 // A call waiting to be resumed has only the server's grace: reconnect at once.
 const signaling = new Signaling(signalingUrl(root.dataset.wsPath), { hurry: () => resume.awaiting });
 const reports = new ReportSender(signaling);
+// A long call's TURN credential expires; an ICE restart after that needs a fresh one.
+const iceRefresh = new IceRefresh(() => signaling.send({ type: "refresh_ice_servers" }));
 const gate = new RulesGate($("rules-dialog"));
 const pow = new ProofOfWork();
 
@@ -332,6 +335,7 @@ function endSession() {
   state.session = null;
   state.detached = false;
   resume.forget();
+  iceRefresh.stop();
   shield.endCall();
   if (state.connectDeadline) state.connectDeadline.cancel();
   state.connectDeadline = null;
@@ -500,6 +504,8 @@ signaling.addEventListener("hello", (event) => {
   // Before anything else on a new connection: it must not look like a newcomer to the server.
   const resumeRequest = state.session ? resume.request(() => resumeFailed(false)) : null;
   if (resumeRequest) signaling.send(resumeRequest);
+  // A call left while cut off is ended on the server now, rather than when its grace runs out.
+  else for (const frame of resume.farewell() || []) signaling.send(frame);
   pow.start(event.detail.challenge);
   gate.useVersion(event.detail.rules);
   state.iceServers = event.detail.ice_servers || [];
@@ -527,6 +533,7 @@ signaling.addEventListener("matched", (event) => {
   if (event.detail.ice_servers) state.iceServers = event.detail.ice_servers; // fresh TURN credential per call
   startSession(event.detail);
   resume.remember(event.detail);
+  iceRefresh.schedule(state.iceServers);
 });
 signaling.addEventListener("resumed", (event) => {
   const session = state.session;
@@ -536,6 +543,15 @@ signaling.addEventListener("resumed", (event) => {
   if (event.detail.ice_servers) state.iceServers = event.detail.ice_servers;
   setPhase(state.phase, state.phase === "connected" ? gettext("Connected") : gettext("Connecting…"));
   session.resume(state.iceServers);
+  iceRefresh.schedule(state.iceServers);
+});
+signaling.addEventListener("ice_servers", (event) => {
+  iceRefresh.answered();
+  const servers = event.detail.ice_servers;
+  if (!state.session || !Array.isArray(servers)) return;
+  state.iceServers = servers;
+  state.session.useIceServers(servers);
+  iceRefresh.schedule(servers);
 });
 signaling.addEventListener("partner_resumed", (event) => {
   const session = state.session;
@@ -571,7 +587,10 @@ signaling.addEventListener("partner_left", (event) => {
 // them, or will, that we lost touch: the call goes on unlinked, as the stranger's page does.
 function resumeFailed(matchEnded) {
   const session = state.session;
-  if (matchEnded) resume.forget();
+  if (matchEnded) {
+    resume.settle(); // answered: nothing is left for the server to hold
+    resume.forget();
+  }
   else resume.settle(); // a late `resumed` still links us again
   if (!session) return;
   if (state.connectDeadline && state.connectDeadline.nearlyExpired()) {
@@ -589,6 +608,8 @@ signaling.addEventListener("error", (event) => {
   const { code, message } = event.detail;
   if (resume.refusedBy(code)) {
     resumeFailed(code === "resume_failed");
+  } else if (iceRefresh.refusedBy(code)) {
+    if ("retry_after" in event.detail) iceRefresh.retryAfter(event.detail.retry_after);
   } else if (code === "banned") {
     state.wantCall = false;
     ui.start.disabled = true;

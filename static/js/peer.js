@@ -171,16 +171,21 @@ export class PeerSession extends EventTarget {
   // replaying it the page restarts ICE: its network may have changed, and new candidates go out.
   resume(iceServers) {
     if (this.closed) return;
-    if (Array.isArray(iceServers)) {
-      try {
-        // Everything else as it is: changing the certificates or bundle policy is refused.
-        this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
-      } catch (error) {
-        console.warn("new ICE servers not applied", error);
-      }
-    }
+    this.useIceServers(iceServers);
     this.resendPendingOffer();
     this.pc.restartIce();
+  }
+
+  // Servers (fresh TURN credentials) for the relays the next ICE restart allocates; the current
+  // path is untouched.
+  useIceServers(iceServers) {
+    if (this.closed || !Array.isArray(iceServers)) return;
+    try {
+      // Everything else as it is: changing the certificates or bundle policy is refused.
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch (error) {
+      console.warn("new ICE servers not applied", error);
+    }
   }
 
   async replaceVideoTrack(track) {
