@@ -17,6 +17,7 @@ export class MatchResume {
     this.token = null;
     this.awaiting = false; // the socket broke mid-call: signaling is cut off until `resumed`
     this.sent = false; // a `resume` went out on the current connection
+    this.abandoned = null; // a call this page left while cut off: { match_id, token }
     this.timer = null;
   }
 
@@ -27,11 +28,23 @@ export class MatchResume {
     this.token = typeof resume === "string" && resume ? resume : null;
   }
 
-  // The call ended (Next, Stop, the stranger left): nothing to take over any more.
+  // The call ended on this page (Next, Stop, the stranger left): nothing to take over any more.
+  // Ended while cut off, though, the server still holds it for us and the stranger waits out the
+  // grace: the next connection takes it over only to end it at once (farewell()).
   forget() {
+    this.abandoned = this.awaiting && this.token ? { match_id: this.matchId, token: this.token } : null;
     this.settle();
     this.matchId = null;
     this.token = null;
+  }
+
+  // The first frames of a new connection after a call was left while cut off, or null. Frames are
+  // handled in order: if the resume fails (the match ended meanwhile) the leave changes nothing, and
+  // whatever the page sends next (a join) finds the connection free either way.
+  farewell() {
+    const abandoned = this.abandoned;
+    this.abandoned = null;
+    return abandoned ? [{ type: "resume", ...abandoned }, { type: "leave" }] : null;
   }
 
   // The socket closed under a call. True if the server may still hold the match for us, and the

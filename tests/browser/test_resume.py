@@ -184,3 +184,26 @@ def test_visitor_who_stopped_while_cut_off_is_gone_once_the_grace_runs_out(visit
         assert [frame["reason"] for frame in frames_from_server(alice, "partner_left")] == ["disconnect"]
         assert alice.locator("#chat-log .notice", has_text="lost touch").count() == 0
         wait_js(alice, "window.alienmeet.phase === 'searching' && !window.alienmeet.detached")
+
+
+def test_a_call_left_while_cut_off_ends_as_soon_as_the_socket_is_back(visitor, site_server):
+    with CuttingProxy(site_server.port) as proxy:
+        alice = visitor()
+        bob = visitor(server=behind(proxy, site_server), prepare=record_sockets)
+        call(alice, bob)
+        match_id = bob.evaluate("window.alienmeet.matchId")
+        proxy.refuse(True)
+        proxy.cut()
+        wait_js(bob, "window.alienmeet.resuming")
+        # Bob moves on while he has no network; the server holds the call for its grace (10 s).
+        bob.get_by_role("button", name="Next").click()
+        proxy.refuse(False)
+        # His next socket takes the call over only to end it: alice hears at once, not after the grace.
+        wait_for(alice, lambda: frames_from_server(alice, "partner_left"), "partner_left", timeout=8)
+        assert frames_from_server(alice, "partner_left") == [
+            {"type": "partner_left", "match_id": match_id, "reason": "leave"}
+        ]
+        wait_for(bob, lambda: len(bob.sockets[-1]) >= 3, "resume, leave and join")
+        assert [frame["type"] for frame in bob.sockets[-1][:3]] == ["resume", "leave", "join"]
+        assert bob.sockets[-1][0]["match_id"] == match_id
+        wait_js(bob, "window.alienmeet.phase === 'searching' || window.alienmeet.phase === 'connecting'")
