@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import json
 import logging
 import math
 import random
@@ -629,7 +628,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         if self.gone:
             return
         # Encoding errors are ours to hear about (dispatch logs them); only sending means the browser left.
-        text = json.dumps(content, separators=(",", ":"), allow_nan=False)
+        text = protocol.dumps(content)
         try:
             await self.send(text_data=text)
         except Exception:
