@@ -17,6 +17,8 @@ from typing import Any
 import redis.exceptions
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, _wrap_close
 
+from meet.redis_connection import QuickWriteConnection
+
 # Any error from Redis, not only a lost connection: out of memory and read-only after a
 # failover come back as ResponseError, and they too mean "unavailable", never a crash.
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
@@ -42,6 +44,13 @@ class ResilientRedisChannelLayer(RedisPubSubChannelLayer):
 
 
 class _ResilientLoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for shard in self._shards:
+            # A URL's own scheme still decides for rediss:// and unix:// (redis-py lets it override).
+            if "address" in shard.host:
+                shard.host = {"connection_class": QuickWriteConnection, **shard.host}
+
     async def new_channel(self, prefix: str = "specific.") -> str:
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
         self.channels[channel] = asyncio.Queue()
