@@ -274,8 +274,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                 case protocol.Next():
                     if not await self._admit(command) or not await self._next_allowed():
                         return
-                    await self._end_match(protocol.LEFT_NEXT)
-                    await self._queue()
+                    await self._queue(ending=protocol.LEFT_NEXT)
                 case protocol.Leave():
                     if self.match is not None:
                         # Leave then join skips a stranger as Next does, so it counts towards the same limit.
@@ -400,19 +399,39 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         await self.matchmaker.register(self.peer_id, self.channel_name, self.ip_hash)
         self.registered = True
 
-    async def _join(self) -> JoinResult:
+    async def _join(self, ending: str = "") -> JoinResult:
         if not self.registered:
             await self._register()
-        result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
+        if ending and self.match is not None:
+            result = await self._end_and_join(ending)
+        else:
+            result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
         if isinstance(result, Gone):
             await self._register()
             result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
         return result
 
-    async def _queue(self) -> None:
+    async def _end_and_join(self, reason: str) -> JoinResult:
+        """End the current match and join the queue in one step (one round trip to Redis)."""
+        assert self.match is not None
+        current, self.match = self.match, None
+        self.ended_match_id = current.match_id
+        try:
+            ended, result = await self.matchmaker.next(
+                self.peer_id, current.match_id, reason, self.ticket, self.interests, self.languages
+            )
+        except MatchmakerUnavailable:
+            self.ticket = ""  # as if the ending alone had failed: not queued, the visitor presses again
+            raise
+        if ended:
+            await announce_end(self.channel_layer, ended, self.runtime.events)
+        return result
+
+    async def _queue(self, ending: str = "") -> None:
+        """Join the queue; ``ending`` (a partner_left reason) ends the current match in the same step."""
         if not self.ticket:
             self.ticket = secrets.token_hex(6)
-        result = await self._join()
+        result = await self._join(ending)
         if isinstance(result, Matched):
             await self._take(result)
             return
