@@ -649,7 +649,8 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         # Encoding errors are ours to hear about (dispatch logs them); only sending means the browser left.
         text = protocol.dumps(content)
         try:
-            await self.send(text_data=text)
+            # Straight to the server: Channels' send(text_data=...) only wraps this in two more coroutines.
+            await self.base_send({"type": "websocket.send", "text": text})
         except Exception:
             # The browser is gone (the server raises its own "disconnected" error); its
             # disconnect event is on the way and cleans up.
