@@ -380,6 +380,7 @@ async def relay(running: Cluster, pairs_count: int, rounds: int) -> dict[str, An
     flat_out: list[float] = []
     meter = RedisMeter(running.redis_url)
     meter.start()
+    load_before = os.getloadavg()[0]
     cpu_before = running.cpu_seconds()
     started = time.perf_counter()
     await bounce(pairs, rounds * 4, 0, flat_out)
@@ -395,6 +396,7 @@ async def relay(running: Cluster, pairs_count: int, rounds: int) -> dict[str, An
         "paced_messages_per_second": round(len(paced) / (rounds * 0.05 + 0.05)),
         "saturated": {**percentiles(flat_out), "messages_per_second": round(len(flat_out) / elapsed)},
         "server_cpu_ms_per_1000_messages": round(cpu / len(flat_out) * 1000 * 1000, 1),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "redis_per_message": redis_cost,
     }
 
@@ -505,10 +507,19 @@ async def browser_like(running: Cluster, pairs: int, idle: int, seconds: float) 
 
     meter = RedisMeter(running.redis_url)
     meter.start()
+    load_before = os.getloadavg()[0]
     await asyncio.gather(*(drive(peer, seed) for seed, peer in enumerate(peers)))
     redis_cost = meter.stop(calls, "call (match, 12 relayed signals, Next)")
+    load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     await asyncio.gather(*(client.close() for client in peers + bystanders))
-    return {"pairs": pairs, "idle_clients": idle, "calls": calls, **percentiles(samples), "redis_per_call": redis_cost}
+    return {
+        "pairs": pairs,
+        "idle_clients": idle,
+        "calls": calls,
+        **percentiles(samples),
+        "load_average": load,
+        "redis_per_call": redis_cost,
+    }
 
 
 async def connections(running: Cluster, target: int, step: int) -> dict[str, Any]:
