@@ -96,7 +96,7 @@ class _ResilientLoopLayer(RedisPubSubLoopLayer):
                 async with shard._lock:
                     shard._ensure_redis()
             publisher = self._publishers.get(shard)
-            if publisher is None:
+            if publisher is None or publisher.client is not shard._redis:  # flush() makes a new client
                 publisher = self._publishers[shard] = Publisher(shard._redis)
             await publisher.publish(channel, payload)
         except REDIS_ERRORS as error:
