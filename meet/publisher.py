@@ -58,6 +58,8 @@ class Publisher:
             for _, _, waiter in batch:  # cancelled (the loop is closing): so are the callers
                 waiter.cancel()
             raise
+        if len(results) != len(batch):  # never from Redis; still, no caller may wait forever
+            results = [RuntimeError(f"{len(results)} replies to {len(batch)} publishes")] * len(batch)
         for (_, _, waiter), result in zip(batch, results, strict=True):
             if waiter.done():
                 continue  # its caller was cancelled meanwhile
