@@ -19,6 +19,7 @@ class RecordingClient:
     def __init__(self, fail: Exception | None = None) -> None:
         self.writes: list[list[tuple[str, bytes]]] = []
         self.fail = fail
+        self.replies_missing = 0
 
     async def publish(self, channel: str, payload: bytes) -> int:
         await asyncio.sleep(0)
@@ -51,7 +52,7 @@ class RecordingPipeline:
         if self.client.fail:
             raise self.client.fail
         self.client.writes.append(self.commands)
-        return [1] * len(self.commands)
+        return [1] * (len(self.commands) - self.client.replies_missing)
 
 
 async def test_publishes_of_one_turn_share_one_write():
@@ -71,6 +72,16 @@ async def test_a_failure_reaches_every_caller_of_the_batch():
     client.fail = None  # Redis is back: the next publishes go through
     await publisher.publish("c", b"x")
     assert client.writes == [[("c", b"x")]]
+
+
+async def test_a_reply_missing_fails_every_caller_instead_of_leaving_one_waiting():
+    client = RecordingClient()
+    client.replies_missing = 1
+    publisher = Publisher(client)
+    results = await asyncio.wait_for(
+        asyncio.gather(*(publisher.publish(f"c{n}", b"x") for n in range(3)), return_exceptions=True), 2
+    )
+    assert all(isinstance(r, RuntimeError) for r in results), results
 
 
 async def test_a_cancelled_caller_leaves_the_others_answered():
