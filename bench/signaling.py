@@ -228,6 +228,12 @@ class RedisMeter:
         }
 
 
+def own_cpu_seconds() -> float:
+    """CPU time of this process (the load generator), user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def page_origin(url: str) -> str:
     """The origin of the call page that opens this socket (the server accepts its own origin only)."""
     return "http://" + url.removeprefix("ws://").split("/", 1)[0]
@@ -374,6 +380,7 @@ async def relay(running: Cluster, pairs_count: int, rounds: int) -> dict[str, An
     flat_out: list[float] = []
     meter = RedisMeter(running.redis_url)
     meter.start()
+    load_before = os.getloadavg()[0]
     cpu_before = running.cpu_seconds()
     started = time.perf_counter()
     await bounce(pairs, rounds * 4, 0, flat_out)
@@ -389,6 +396,7 @@ async def relay(running: Cluster, pairs_count: int, rounds: int) -> dict[str, An
         "paced_messages_per_second": round(len(paced) / (rounds * 0.05 + 0.05)),
         "saturated": {**percentiles(flat_out), "messages_per_second": round(len(flat_out) / elapsed)},
         "server_cpu_ms_per_1000_messages": round(cpu / len(flat_out) * 1000 * 1000, 1),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "redis_per_message": redis_cost,
     }
 
@@ -426,18 +434,25 @@ async def churn(running: Cluster, clients: int, seconds: float) -> dict[str, Any
 
     meter = RedisMeter(running.redis_url)
     meter.start()
+    load_before = os.getloadavg()[0]
     cpu_before = running.cpu_seconds()
+    own_before = own_cpu_seconds()
     started = time.perf_counter()
     await asyncio.gather(*(drive(peer) for peer in peers))
     elapsed = time.perf_counter() - started
     cpu = running.cpu_seconds() - cpu_before
+    own = own_cpu_seconds() - own_before
     redis_cost = meter.stop(matches, "match (with its six relayed signals)")
     await asyncio.gather(*(peer.close() for peer in peers))
+    per_match = max(1, matches)
     return {
         "clients": clients,
         "matches": matches,
         "matches_per_second": round(matches / elapsed, 1),
-        "server_cpu_ms_per_match": round(cpu * 1000 / max(1, matches), 3),
+        "server_cpu_ms_per_match": round(cpu * 1000 / per_match, 3),
+        # The load generator shares the cores: what it spends per match is taken from the server.
+        "load_generator_cpu_ms_per_match": round(own * 1000 / per_match, 3),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "redis_per_match": redis_cost,
     }
 
@@ -492,10 +507,19 @@ async def browser_like(running: Cluster, pairs: int, idle: int, seconds: float) 
 
     meter = RedisMeter(running.redis_url)
     meter.start()
+    load_before = os.getloadavg()[0]
     await asyncio.gather(*(drive(peer, seed) for seed, peer in enumerate(peers)))
     redis_cost = meter.stop(calls, "call (match, 12 relayed signals, Next)")
+    load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     await asyncio.gather(*(client.close() for client in peers + bystanders))
-    return {"pairs": pairs, "idle_clients": idle, "calls": calls, **percentiles(samples), "redis_per_call": redis_cost}
+    return {
+        "pairs": pairs,
+        "idle_clients": idle,
+        "calls": calls,
+        **percentiles(samples),
+        "load_average": load,
+        "redis_per_call": redis_cost,
+    }
 
 
 async def connections(running: Cluster, target: int, step: int) -> dict[str, Any]:
@@ -522,17 +546,25 @@ async def connections(running: Cluster, target: int, step: int) -> dict[str, Any
     return result
 
 
+PHASES = ("match", "relay", "churn", "browser_like", "connections")
+
+
 async def run(config: Config, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with cluster(config, workdir) as running:
         result: dict[str, Any] = {"config": config.__dict__}
-        result["match"] = await match_latency(running, args.idle, args.trials)
-        result["relay"] = await relay(running, args.pairs, args.rounds)
-        result["churn"] = await churn(running, args.churn_clients, args.churn_seconds)
-        result["browser_like"] = await browser_like(
-            running, args.browser_pairs, args.browser_idle, args.browser_seconds
-        )
-        target = args.max_connections * config.processes // 2 if config.processes else args.max_connections
-        result["connections"] = await connections(running, target, step=500)
+        if "match" in args.phases:
+            result["match"] = await match_latency(running, args.idle, args.trials)
+        if "relay" in args.phases:
+            result["relay"] = await relay(running, args.pairs, args.rounds)
+        if "churn" in args.phases:
+            result["churn"] = await churn(running, args.churn_clients, args.churn_seconds)
+        if "browser_like" in args.phases:
+            result["browser_like"] = await browser_like(
+                running, args.browser_pairs, args.browser_idle, args.browser_seconds
+            )
+        if "connections" in args.phases:
+            target = args.max_connections * config.processes // 2 if config.processes else args.max_connections
+            result["connections"] = await connections(running, target, step=500)
         return result
 
 
@@ -596,15 +628,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller numbers, to try the script")
     parser.add_argument("--only", nargs="*", help="configuration names to run")
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.json"))
+    parser.add_argument(
+        "--phases",
+        nargs="*",
+        choices=PHASES,
+        default=list(PHASES),
+        help="phases to run (default: all); a partial run prints its JSON and writes no file unless --output is given",
+    )
+    parser.add_argument("--output", default=None, help="JSON file (default: docs/benchmarks.json, full runs only)")
+    parser.add_argument("--churn-seconds", type=float, default=None, help="length of the churn phase (default 10)")
     args = parser.parse_args()
+    full = list(args.phases) == list(PHASES)
+    if args.output is None and full:
+        args.output = str(ROOT / "docs" / "benchmarks.json")
     scale = 0.1 if args.quick else 1
     args.idle = int(2000 * scale)
     args.trials = int(300 * scale) or 10
     args.pairs = int(50 * scale) or 5
     args.rounds = 40
     args.churn_clients = int(200 * scale) or 20
-    args.churn_seconds = 10 * scale or 2
+    args.churn_seconds = args.churn_seconds or (10 * scale or 2)
     args.max_connections = int(10_000 * scale)
     args.browser_pairs = 20 if not args.quick else 5
     args.browser_idle = int(1000 * scale)
@@ -636,28 +679,36 @@ def main() -> None:
             results.append(asyncio.run(run(config, args, Path(tmp))))
     floor = next((r for r in results if r["config"]["server"] == "floor"), None)
     if floor:
-        for r in results:
-            r["relay"]["p99_vs_floor"] = (
-                round(r["relay"]["p99"] / floor["relay"]["p99"], 2) if floor["relay"]["p99"] else None
-            )
-            r["match"]["p99_vs_floor"] = (
-                round(r["match"]["p99"] / floor["match"]["p99"], 2) if floor["match"]["p99"] else None
-            )
-            for quantile in ("p50", "p99"):
-                ours, theirs = r["browser_like"][quantile], floor["browser_like"][quantile]
-                r["browser_like"][f"{quantile}_vs_floor"] = round(ours / theirs, 2) if ours and theirs else None
-            theirs = floor["churn"]["matches_per_second"]
-            r["churn"]["vs_floor"] = round(r["churn"]["matches_per_second"] / theirs, 2) if theirs else None
+        compare_with_floor(results, floor)
     document = {
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
         "scale": "quick" if args.quick else "full",
+        "phases": list(args.phases),
         "results": results,
-        "plots": plots(results, ROOT / "docs"),
+        "plots": plots(results, ROOT / "docs") if full else [],
     }
-    Path(args.output).write_text(json.dumps(document, indent=2))
+    if args.output:
+        Path(args.output).write_text(json.dumps(document, indent=2))
     print(json.dumps(document, indent=2))
-    print()
-    print(table(results))
+    if full:
+        print()
+        print(table(results))
+
+
+def compare_with_floor(results: list[dict[str, Any]], floor: dict[str, Any]) -> None:
+    """Ratios to the floor, for the phases both ran."""
+    for r in results:
+        for phase in ("relay", "match"):
+            if phase in r and phase in floor:
+                theirs = floor[phase]["p99"]
+                r[phase]["p99_vs_floor"] = round(r[phase]["p99"] / theirs, 2) if theirs else None
+        if "browser_like" in r and "browser_like" in floor:
+            for quantile in ("p50", "p99"):
+                ours, theirs = r["browser_like"][quantile], floor["browser_like"][quantile]
+                r["browser_like"][f"{quantile}_vs_floor"] = round(ours / theirs, 2) if ours and theirs else None
+        if "churn" in r and "churn" in floor:
+            theirs = floor["churn"]["matches_per_second"]
+            r["churn"]["vs_floor"] = round(r["churn"]["matches_per_second"] / theirs, 2) if theirs else None
 
 
 def _importable(name: str) -> bool:

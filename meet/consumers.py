@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import json
 import logging
 import math
 import random
@@ -307,8 +306,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                     if not await self._admit(command) or not await self._next_allowed():
                         return
                     self.resumable = self.resumable or command.resume
-                    await self._end_match(protocol.LEFT_NEXT)
-                    await self._queue()
+                    await self._queue(ending=protocol.LEFT_NEXT)
                 case protocol.Leave():
                     if self.match is not None:
                         # Leave then join skips a stranger as Next does, so it counts towards the same limit.
@@ -453,19 +451,39 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         await self.matchmaker.register(self.peer_id, self.channel_name, self.ip_hash)
         self.registered = True
 
-    async def _join(self) -> JoinResult:
+    async def _join(self, ending: str = "") -> JoinResult:
         if not self.registered:
             await self._register()
-        result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
+        if ending and self.match is not None:
+            result = await self._end_and_join(ending)
+        else:
+            result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
         if isinstance(result, Gone):
             await self._register()
             result = await self.matchmaker.join(self.peer_id, self.ticket, self.interests, self.languages)
         return result
 
-    async def _queue(self) -> None:
+    async def _end_and_join(self, reason: str) -> JoinResult:
+        """End the current match and join the queue in one step (one round trip to Redis)."""
+        assert self.match is not None
+        current, self.match = self.match, None
+        self.ended_match_id = current.match_id
+        try:
+            ended, result = await self.matchmaker.next(
+                self.peer_id, current.match_id, reason, self.ticket, self.interests, self.languages
+            )
+        except MatchmakerUnavailable:
+            self.ticket = ""  # as if the ending alone had failed: not queued, the visitor presses again
+            raise
+        if ended:
+            await announce_end(self.channel_layer, ended, self.runtime.events)
+        return result
+
+    async def _queue(self, ending: str = "") -> None:
+        """Join the queue; ``ending`` (a partner_left reason) ends the current match in the same step."""
         if not self.ticket:
             self.ticket = secrets.token_hex(6)
-        result = await self._join()
+        result = await self._join(ending)
         if isinstance(result, Matched):
             await self._take(result)
             return
@@ -735,9 +753,10 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         if self.gone:
             return
         # Encoding errors are ours to hear about (dispatch logs them); only sending means the browser left.
-        text = json.dumps(content, separators=(",", ":"), allow_nan=False)
+        text = protocol.dumps(content)
         try:
-            await self.send(text_data=text)
+            # Straight to the server: Channels' send(text_data=...) only wraps this in two more coroutines.
+            await self.base_send({"type": "websocket.send", "text": text})
         except Exception:
             # The browser is gone (the server raises its own "disconnected" error); its
             # disconnect event is on the way and cleans up.

@@ -15,7 +15,15 @@ import uuid
 from typing import Any
 
 import redis.exceptions
-from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, _wrap_close
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+    _wrap_close,
+)
+
+from meet.publisher import Publisher
+from meet.redis_connection import QuickWriteConnection
 
 # Any error from Redis, not only a lost connection: out of memory and read-only after a
 # failover come back as ResponseError, and they too mean "unavailable", never a crash.
@@ -32,6 +40,14 @@ class ChannelLayerUnavailable(Exception):
 class ResilientRedisChannelLayer(RedisPubSubChannelLayer):
     """The public layer: one loop layer per event loop, as in channels_redis (pinned in requirements)."""
 
+    # Every relayed signal is a send and a receive: defined here, they skip the parent's
+    # __getattr__, which builds a partial and runs an extra coroutine for each call.
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        await self._get_layer().send(channel, message)
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        return await self._get_layer().receive(channel)
+
     def _get_layer(self) -> RedisPubSubLoopLayer:
         loop = asyncio.get_running_loop()
         layer = self._layers.get(loop)
@@ -42,6 +58,14 @@ class ResilientRedisChannelLayer(RedisPubSubChannelLayer):
 
 
 class _ResilientLoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for shard in self._shards:
+            # A URL's own scheme still decides for rediss:// and unix:// (redis-py lets it override).
+            if "address" in shard.host:
+                shard.host = {"connection_class": QuickWriteConnection, **shard.host}
+        self._publishers: dict[RedisSingleShardConnection, Publisher] = {}
+
     async def new_channel(self, prefix: str = "specific.") -> str:
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
         self.channels[channel] = asyncio.Queue()
@@ -63,13 +87,18 @@ class _ResilientLoopLayer(RedisPubSubLoopLayer):
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         # channels_redis publishes under the shard's subscription lock, one publish at a time per
         # process, so every relayed signal queued behind the previous one's round trip. A publish
-        # needs no subscription state: it goes through the shard's connection pool at once.
+        # needs no subscription state: it goes through the shard's connection pool at once, in
+        # one pipeline with the others of the same turn of the event loop.
         shard = self._get_shard(channel)
+        payload = self.channel_layer.serialize(message)
         try:
             if shard._redis is None:
                 async with shard._lock:
                     shard._ensure_redis()
-            await shard._redis.publish(channel, self.channel_layer.serialize(message))
+            publisher = self._publishers.get(shard)
+            if publisher is None or publisher.client is not shard._redis:  # flush() makes a new client
+                publisher = self._publishers[shard] = Publisher(shard._redis)
+            await publisher.publish(channel, payload)
         except REDIS_ERRORS as error:
             raise ChannelLayerUnavailable(str(error)) from error
 

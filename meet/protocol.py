@@ -339,14 +339,46 @@ def _admission(message: dict[str, Any]) -> tuple[str | None, dict[str, Any] | No
 
 
 def _parse_int(digits: str) -> int:
-    # Checked before int() so a 4,000-digit number costs nothing.
-    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+    # The length is checked before int() so a 4,000-digit number costs nothing; the value is checked
+    # here, as it is read, so that no frame needs a walk over its values for its integers.
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS or abs(value := int(digits)) > MAX_SAFE_INTEGER:
         raise ProtocolError(BAD_MESSAGE, format_lazy(_("integers must lie within ±{max}"), max=MAX_SAFE_INTEGER))
-    return int(digits)
+    return value
+
+
+def _parse_float(digits: str) -> float:
+    # 1e999 reads as infinity, which no browser's JSON carries.
+    value = float(digits)
+    if not math.isfinite(value):
+        raise ProtocolError(BAD_MESSAGE, _("numbers must be finite"))
+    return value
 
 
 def _refuse_constant(name: str) -> None:
     raise ProtocolError(BAD_JSON, format_lazy(_("{name} is not JSON"), name=name))
+
+
+# Made once: json.loads and json.dumps build a new decoder or encoder on every call given options.
+_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+# A lone surrogate can only come escaped in JSON text ("\udc00"): the one escape to look for.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """A server message as compact JSON text; NaN and infinity refused."""
+    return _ENCODER.encode(message)
+
+
+def _needs_value_check(text: str) -> bool:
+    """Whether the frame could hold what ``_check_values`` refuses beyond numbers (which the decoder
+    checks as it reads them): nesting past MAX_DEPTH needs more than MAX_DEPTH brackets, and a lone
+    surrogate needs a surrogate escape or (not from a socket, whose text is valid UTF-8) the character."""
+    return (
+        text.count("{") + text.count("[") > MAX_DEPTH
+        or ("\\u" in text and _ESCAPED_SURROGATE.search(text) is not None)
+        or (not text.isascii() and _SURROGATE.search(text) is not None)
+    )
 
 
 def _check_values(message: dict[str, Any]) -> None:
@@ -385,7 +417,7 @@ def parse_frame(text: str) -> Command:
     if size > max(MAX_FRAME_BYTES, *FRAME_LIMITS.values()):
         raise ProtocolError(TOO_LARGE, format_lazy(_("frames are limited to {max} bytes"), max=MAX_FRAME_BYTES))
     try:
-        message = json.loads(text, parse_int=_parse_int, parse_constant=_refuse_constant)
+        message = _DECODER.decode(text)
     except ProtocolError as error:
         message, refusal = _NOT_JSON, error
     except ValueError:
@@ -405,7 +437,8 @@ def parse_frame(text: str) -> Command:
         raise refusal
     if not isinstance(message, dict):
         raise ProtocolError(BAD_MESSAGE, _("frame must be a JSON object"))
-    _check_values(message)
+    if _needs_value_check(text):
+        _check_values(message)
     if kind == "signal":
         data = message.get("data")
         if not isinstance(data, dict):

@@ -141,6 +141,18 @@ class Matchmaker(Protocol):
         the partner which queue entry was matched, so a stale notice is ignored.
         """
 
+    async def next(
+        self,
+        peer_id: str,
+        match_id: str,
+        reason: str,
+        ticket: str,
+        interests: tuple[str, ...],
+        languages: tuple[str, ...] = (),
+    ) -> tuple[EndedMatch | None, JoinResult]:
+        """``end(peer_id, match_id, reason)`` then ``join(peer_id, ticket, interests, languages)``, as one
+        atomic step: what a visitor's Next does, in one round trip to the shared state."""
+
     async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
         """End the peer's current match (only if it is ``match_id``, when given).
 

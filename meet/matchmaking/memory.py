@@ -146,6 +146,18 @@ class MemoryMatchmaker:
             peer.state, peer.match_id, peer.partner = "matched", match_id, other.peer_id
         return Matched(match_id, partner.peer_id, partner.channel, partner.ticket, shared, waits[1], spoken)
 
+    async def next(
+        self,
+        peer_id: str,
+        match_id: str,
+        reason: str,
+        ticket: str,
+        interests: tuple[str, ...],
+        languages: tuple[str, ...] = (),
+    ) -> tuple[EndedMatch | None, JoinResult]:
+        ended = self._end(peer_id, match_id, reason)
+        return ended, await self.join(peer_id, ticket, interests, languages)
+
     async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
         return self._end(peer_id, match_id, reason, keep_apart)
 

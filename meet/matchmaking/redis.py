@@ -30,6 +30,7 @@ from meet.matchmaking.base import (
     Snapshot,
 )
 from meet.protocol import LEFT_DISCONNECT
+from meet.redis_connection import QuickWriteConnection
 
 LUA_DIR = Path(__file__).with_name("lua")
 SCAN_LIMIT = 32
@@ -42,8 +43,8 @@ T = TypeVar("T")
 
 
 def _script_source(name: str) -> str:
-    common = (LUA_DIR / "common.lua").read_text(encoding="utf-8")
-    return common + "\n" + (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
+    parts = ["common", *(["matching"] if name in ("join", "next") else []), name]
+    return "\n".join((LUA_DIR / f"{part}.lua").read_text(encoding="utf-8") for part in parts)
 
 
 SCRIPTS = {
@@ -53,6 +54,7 @@ SCRIPTS = {
         "unregister",
         "take_over",
         "join",
+        "next",
         "end",
         "leave_queue",
         "heartbeat",
@@ -114,7 +116,13 @@ class RedisMatchmaker:
         # A blocking pool queues bursts (hundreds of sockets joining at once)
         # instead of failing them, and bounds this process's Redis connections.
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=64, timeout=5, socket_timeout=2, socket_connect_timeout=2, health_check_interval=5
+            url,
+            max_connections=64,
+            timeout=5,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            health_check_interval=5,
+            connection_class=QuickWriteConnection,  # kept for redis:// only; rediss:// and unix:// choose their own
         )
         self.client = aioredis.Redis(connection_pool=pool)
         self.prefix = prefix
@@ -203,6 +211,37 @@ class RedisMatchmaker:
         result = await self._run(
             "join", peer_id, ticket, self.interest_wait_ms, match_id, SCAN_LIMIT, self.peer_ttl_ms, spoken, *interests
         )
+        return self._joined(result, match_id)
+
+    @_unavailable_on_redis_errors
+    async def next(
+        self,
+        peer_id: str,
+        match_id: str,
+        reason: str,
+        ticket: str,
+        interests: tuple[str, ...],
+        languages: tuple[str, ...] = (),
+    ) -> tuple[EndedMatch | None, JoinResult]:
+        new_match_id = secrets.token_urlsafe(12)
+        ended, joined = await self._run(
+            "next",
+            peer_id,
+            match_id,
+            reason,
+            self.cooldown_ms,
+            ticket,
+            self.interest_wait_ms,
+            new_match_id,
+            SCAN_LIMIT,
+            self.peer_ttl_ms,
+            ",".join(languages),
+            *interests,
+        )
+        return (_ended(ended, reason) if _text(ended[0]) == "ended" else None), self._joined(joined, new_match_id)
+
+    @staticmethod
+    def _joined(result: list[Any], match_id: str) -> JoinResult:
         outcome = _text(result[0])
         if outcome == "waiting":
             return Queued()

@@ -171,6 +171,56 @@ async def test_next_cooldown_while_someone_else_waits(backend):
     assert isinstance(result, Matched) and result.partner_id == "b"
 
 
+async def test_next_ends_the_match_and_joins_in_one_step(backend):
+    mm = await registered("a", "b", "c")
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    await mm.join("c", "t3", ())
+    ended, joined = await mm.next("b", first.match_id, "next", "t4", ())
+    assert ended is not None
+    assert (ended.match_id, ended.other_id, ended.other_channel, ended.reason) == (
+        first.match_id,
+        "a",
+        "channel-a",
+        "next",
+    )
+    # c was waiting: b meets c at once; a is free (the cooldown keeps a and b apart).
+    assert isinstance(joined, Matched) and joined.partner_id == "c" and joined.partner_ticket == "t3"
+    assert await mm.end("a", first.match_id, "leave") is None
+    assert isinstance(await mm.join("a", "t5", ()), Queued)
+    assert await mm.snapshot() == Snapshot(online=3, waiting=1, in_calls=1)
+
+
+async def test_next_keeps_the_just_met_apart_and_queues(backend):
+    mm = await registered("a", "b")
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    ended, joined = await mm.next("a", first.match_id, "next", "t3", ("music",), ("es",))
+    assert ended is not None and ended.other_channel == "channel-b"
+    assert isinstance(joined, Queued)
+    # b comes back at once: a waits, but they just parted with Next.
+    assert isinstance(await mm.join("b", "t4", ()), Queued)
+    assert await mm.snapshot() == Snapshot(online=2, waiting=2, in_calls=0)
+
+
+async def test_next_with_a_stale_match_id_only_joins(backend):
+    mm = await registered("a", "b", "c")
+    await mm.join("a", "t1", ())
+    first = await mm.join("b", "t2", ())
+    ended, joined = await mm.next("c", first.match_id, "next", "t3", ())
+    assert ended is None and isinstance(joined, Queued)
+    # A match that is not the caller's own, or no longer current, is left alone.
+    ended, joined = await mm.next("b", "not-this-match", "next", "t4", ())
+    assert ended is None and isinstance(joined, Busy) and joined.match_id == first.match_id
+    assert (await mm.snapshot()).in_calls == 1
+
+
+async def test_next_of_an_unknown_peer_is_gone(backend):
+    mm = get_matchmaker()
+    ended, joined = await mm.next("nobody", "m", "next", "t", ())
+    assert ended is None and isinstance(joined, Gone)
+
+
 async def test_cooldown_pair_meets_again_when_alone_after_the_wait(backend, settings):
     mm = await registered("a", "b")
     await mm.join("a", "t1", ())

@@ -28,23 +28,28 @@ local function split(csv)
 end
 
 local function dequeue(id)
-  local key = P .. 'peer:' .. id
+  local int, lang = unpack(redis.call('HMGET', P .. 'peer:' .. id, 'int', 'lang'))
   redis.call('ZREM', P .. 'q:any', id)
   redis.call('ZREM', P .. 'q:int', id)
-  for _, interest in ipairs(split(redis.call('HGET', key, 'int'))) do
+  for _, interest in ipairs(split(int)) do
     redis.call('ZREM', P .. 'qi:' .. interest, id)
   end
-  for _, language in ipairs(split(redis.call('HGET', key, 'lang'))) do
+  for _, language in ipairs(split(lang)) do
     redis.call('ZREM', P .. 'ql:' .. language, id)
   end
 end
 
 -- Who a peer is for the cooldown and report rules: its address hash when known, so that
--- reconnecting (a new peer id) resets neither.
+-- reconnecting (a new peer id) resets neither. A peer's address never changes within a script,
+-- so each is read once per script however many pairs it is checked in.
+local whos = {}
 local function who(id)
+  local known = whos[id]
+  if known then return known end
   local address = redis.call('HGET', P .. 'peer:' .. id, 'ad')
-  if address and address ~= '' then return 'a' .. address end
-  return 'p' .. id
+  known = (address and address ~= '') and ('a' .. address) or ('p' .. id)
+  whos[id] = known
+  return known
 end
 
 -- One-way token of the two together: neither address hash can be read back from it.
@@ -59,19 +64,20 @@ end
 -- End id's match. Returns the fields of an ended match, or nil.
 local function end_match(id, want_mid, reason, cooldown_ms, block_ms)
   local key = P .. 'peer:' .. id
-  if redis.call('HGET', key, 'st') ~= 'm' then return nil end
-  local mid = redis.call('HGET', key, 'mid')
+  local st, mid, other = unpack(redis.call('HMGET', key, 'st', 'mid', 'pt'))
+  if st ~= 'm' then return nil end
   if want_mid ~= '' and want_mid ~= mid then return nil end
-  local other = redis.call('HGET', key, 'pt') or ''
+  other = other or ''
   redis.call('HSET', key, 'st', 'i')
   redis.call('HDEL', key, 'mid', 'pt')
   local other_channel = ''
   if other ~= '' then
     local okey = P .. 'peer:' .. other
-    if redis.call('HGET', okey, 'mid') == mid then
+    local other_mid, channel = unpack(redis.call('HMGET', okey, 'mid', 'ch'))
+    if other_mid == mid then
       redis.call('HSET', okey, 'st', 'i')
       redis.call('HDEL', okey, 'mid', 'pt')
-      other_channel = redis.call('HGET', okey, 'ch') or ''
+      other_channel = channel or ''
     end
     if reason == 'next' and cooldown_ms > 0 then
       redis.call('SET', pair_key('cd', id, other), '1', 'PX', cooldown_ms)

@@ -1,0 +1,47 @@
+"""A redis-py connection that writes a command without a task of its own.
+
+redis-py (pinned in requirements.txt) bounds every command's write with ``asyncio.wait_for``,
+which on Python 3.11 runs the write in a new task: one task per Redis command, and every
+relayed signal is a ``PUBLISH``. A write that the socket's buffer takes cannot hang; only one
+that has to wait for room can, so only that one is bounded by the timeout here. Errors are
+raised and the connection dropped exactly as redis-py does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+
+class QuickWriteConnection(Connection):
+    async def send_packed_command(self, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
+        if check_health and self.is_connected:
+            await self.check_health()
+        writer = self._writer
+        if writer is None or not self.socket_timeout:
+            await super().send_packed_command(command, check_health=False)
+            return
+        if isinstance(command, str):
+            command = command.encode()
+        if isinstance(command, bytes):
+            command = [command]
+        try:
+            writer.writelines(command)
+            if writer.transport.get_write_buffer_size():
+                # The kernel did not take it all: waiting for room may hang, so it is bounded.
+                await asyncio.wait_for(writer.drain(), self.socket_timeout)
+            else:
+                await writer.drain()  # returns at once; raises if the connection was lost
+        except TimeoutError:
+            await self.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        except OSError as error:
+            await self.disconnect(nowait=True)
+            raise RedisConnectionError(f"Error while writing to socket: {error}") from error
+        except BaseException:
+            await self.disconnect(nowait=True)
+            raise

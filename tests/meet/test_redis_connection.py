@@ -1,0 +1,86 @@
+"""The Redis connection the matchmaker and the channel layer use writes without a task per command;
+it must still carry every command and reply, and still bound a write that Redis does not take."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from conftest import REDIS_URL, require
+from meet.redis_connection import QuickWriteConnection
+from tests.servers import free_port, wait_until
+
+pytestmark = pytest.mark.redis
+
+
+def quick_client(url: str, socket_timeout: float = 2) -> aioredis.Redis:
+    pool = aioredis.ConnectionPool.from_url(url, socket_timeout=socket_timeout, connection_class=QuickWriteConnection)
+    assert pool.connection_class is QuickWriteConnection
+    return aioredis.Redis(connection_pool=pool)
+
+
+@pytest.fixture
+def stoppable_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    binary = shutil.which("redis-server")
+    require(binary is not None, "redis-server")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL)
+
+    def answers() -> bool:
+        try:
+            return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    try:
+        wait_until(answers, 10, what="private redis")
+        yield f"redis://127.0.0.1:{port}/0", process
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_commands_pipelines_and_publishes_get_their_replies(redis_prefix):
+    client = quick_client(REDIS_URL)
+    try:
+        key = f"{redis_prefix}quick"
+        await client.set(key, "x" * 300_000)  # larger than one socket write
+        assert await client.get(key) == b"x" * 300_000
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.set(key, "1").incr(key).get(key)
+            assert await pipe.execute() == [True, 2, b"2"]
+        replies = await asyncio.gather(*(client.publish(f"{redis_prefix}nobody", str(n)) for n in range(50)))
+        assert replies == [0] * 50
+        await client.delete(key)
+    finally:
+        await client.aclose()
+
+
+async def test_a_write_redis_does_not_take_is_bounded_and_the_client_recovers(stoppable_redis):
+    url, process = stoppable_redis
+    client = quick_client(url, socket_timeout=0.5)
+    try:
+        assert await client.ping()
+        os.kill(process.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        # Far more than the kernel buffers between the two sockets: the write must wait for room.
+        with pytest.raises(redis.TimeoutError):
+            await client.set("big", b"x" * (64 * 1024 * 1024))
+        assert time.monotonic() - started < 5
+        os.kill(process.pid, signal.SIGCONT)
+        assert await client.ping()
+        assert await client.set("small", "1")
+    finally:
+        await client.aclose()
