@@ -130,6 +130,15 @@ def accept_rules_in(context, server: Server) -> None:
     )
 
 
+def wait_for(page, condition: Callable[[], object], what: str, timeout: float = 15.0) -> None:
+    """Wait on a Python-side condition (frames the page sent or got) while the page's events keep coming in."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        page.wait_for_timeout(100)
+
+
 def wait_js(page, expression: str, timeout: float = 20000):
     """Wait until a JavaScript expression (which may use await) is truthy, polling every 100 ms.
 

@@ -4,11 +4,10 @@ and a call that never connects gives up by itself and finds someone else."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from tests.browser.conftest import remote_frames, wait_for_remote_video, wait_js
+from tests.browser.conftest import remote_frames, wait_for, wait_for_remote_video, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -85,15 +84,6 @@ GARBAGE = [
     json.dumps({"kind": "text", "text": "x" * 200_000}),
 ]
 HOSTILE_TEXT = '<img src=x onerror="window.pwned=1">'
-
-
-def wait_for(page, condition, what: str, timeout: float = 10.0) -> None:
-    """Wait on a Python-side condition while the page's events keep coming in."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting until {what}")
-        page.wait_for_timeout(100)
 
 
 def inject(page, messages: list[str]) -> None:

@@ -7,12 +7,11 @@ connections through it, as a lost network does: no close frame, the WebRTC call 
 from __future__ import annotations
 
 import json
-import time
 from types import SimpleNamespace
 
 import pytest
 
-from tests.browser.conftest import remote_frames, start_server, wait_for_remote_video, wait_js
+from tests.browser.conftest import remote_frames, start_server, wait_for, wait_for_remote_video, wait_js
 from tests.browser.cutting_proxy import CuttingProxy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -42,15 +41,6 @@ def record_sockets(page) -> None:
 def frames_from_server(page, kind: str) -> list[dict]:
     frames = (json.loads(raw) for raw in page.frames_from_server)
     return [frame for frame in frames if frame.get("type") == kind]
-
-
-def wait_for(page, condition, what: str, timeout: float = 15) -> None:
-    """Poll a Python condition while letting the page's events arrive."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        page.wait_for_timeout(100)
 
 
 def call(first, second) -> None:
