@@ -21,17 +21,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
-import redis.exceptions
 from django.conf import settings
 
 from meet.per_loop import PerLoop
+from meet.redis_connection import REDIS_ERRORS
 
 logger = logging.getLogger("alienmeet.meet")
 
 LEASE_SECONDS = 90
 RENEW_EVERY_SECONDS = 30
 RATE_WINDOW_SECONDS = 60
-REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 # Both steps at once, so two processes never both take the last place.
 # KEYS: places (sorted set: token -> lease end, ms), attempts in this minute (counter).

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis.exceptions
 from altcha import create_challenge_v1, extract_params_v1, verify_solution_v1
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -29,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from meet import protocol
 from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
+from meet.redis_connection import REDIS_ERRORS
 
 logger = logging.getLogger("alienmeet.meet")
 
@@ -151,7 +151,7 @@ async def _spend(signature: str, ttl: float) -> bool:
         return _memory.spend(signature, ttl)
     try:
         return bool(await client.set(_key("spent", signature), 1, nx=True, px=max(1, int(ttl * 1000))))
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+    except REDIS_ERRORS:
         # While Redis is away nobody is matched anyway; this process alone still refuses replays,
         # and the join goes on to wait for matching to come back.
         logger.warning("event=pow_replay_check_local")
@@ -168,7 +168,7 @@ async def _count_connect(ip_hash: str, window: int) -> int:
             pipe.incr(key)
             pipe.expire(key, window, nx=True)
             count, _ = await pipe.execute()
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as error:
+    except REDIS_ERRORS as error:
         raise MatchmakerUnavailable(str(error)) from error
     return int(count)
 

@@ -14,7 +14,6 @@ import logging
 import uuid
 from typing import Any
 
-import redis.exceptions
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
     RedisPubSubLoopLayer,
@@ -23,11 +22,10 @@ from channels_redis.pubsub import (
 )
 
 from meet.publisher import Publisher
-from meet.redis_connection import QuickWriteConnection
+from meet.redis_connection import REDIS_ERRORS, QuickWriteConnection
 
 # Any error from Redis, not only a lost connection: out of memory and read-only after a
 # failover come back as ResponseError, and they too mean "unavailable", never a crash.
-REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 RETRY_SECONDS = 0.5
 
 logger = logging.getLogger("alienmeet.meet")

@@ -12,9 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+import redis.exceptions
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# What "Redis is unavailable" means to every caller: a lost connection or a timeout, and also a
+# refusal such as out of memory or READONLY after a failover. None of them is the visitor's fault.
+REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 
 class QuickWriteConnection(Connection):

@@ -10,12 +10,10 @@ import math
 import time
 
 import redis.asyncio as aioredis
-import redis.exceptions
 from django.conf import settings
 
 from meet.per_loop import PerLoop
-
-REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
+from meet.redis_connection import REDIS_ERRORS
 
 
 class WindowsUnavailable(Exception):

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
-import redis.exceptions
 
 from meet.matchmaking.base import (
     DEFAULT_REPORT_BLOCK,
@@ -30,7 +29,7 @@ from meet.matchmaking.base import (
     Snapshot,
 )
 from meet.protocol import LEFT_DISCONNECT
-from meet.redis_connection import QuickWriteConnection
+from meet.redis_connection import REDIS_ERRORS, QuickWriteConnection
 
 LUA_DIR = Path(__file__).with_name("lua")
 SCAN_LIMIT = 32
@@ -70,7 +69,7 @@ def _unavailable_on_redis_errors(method: Callable[P, Awaitable[T]]) -> Callable[
         try:
             return await method(*args, **kwargs)
         # Any Redis error (ResponseError for out of memory or read-only included) means unavailable.
-        except (redis.exceptions.RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             raise MatchmakerUnavailable(str(error)) from error
 
     return wrapper
@@ -282,5 +281,5 @@ class RedisMatchmaker:
         try:
             await self._run("shutdown", self.process_id)
             await self.client.aclose()
-        except (redis.exceptions.RedisError, OSError):
+        except REDIS_ERRORS:
             pass

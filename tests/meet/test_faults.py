@@ -203,6 +203,42 @@ async def test_any_redis_error_counts_as_unavailable(tmp_path, redis_prefix):
         await matchmaker.client.aclose()
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("refusal", ["out of memory", "read-only replica"])
+async def test_a_visitor_meets_a_refusing_redis_and_hears_unavailable(tmp_path, redis_prefix, settings, refusal):
+    """A visitor with an address (so admission counts and spends in Redis) is told `unavailable`, not cut off."""
+    from meet.runtime import stop_runtime
+    from tests.meet.conftest import Peer, matchmaker_settings
+
+    with private_redis(tmp_path) as (url, _, _):
+        import redis
+
+        client = redis.Redis.from_url(url)
+        if refusal == "out of memory":
+            client.config_set("maxmemory-policy", "noeviction")
+            client.config_set("maxmemory", 1)
+        else:
+            client.config_set("replica-read-only", "yes")
+            # A replica of a master that does not exist: it refuses every write with READONLY.
+            client.replicaof("127.0.0.1", free_port())
+        settings.MATCHMAKER = matchmaker_settings("redis", redis_prefix, URL=url)
+        try:
+            peer = await Peer.connect(client="198.51.100.23")
+            await peer.send({"type": "join", "interests": []})
+            error = await peer.expect("error", code="unavailable")
+            assert error["message"]
+            # The connection lives on for when Redis takes writes again: it still answers.
+            await peer.send("{not json")
+            codes = []
+            while "bad_json" not in codes:  # the queue's retries may say `unavailable` again meanwhile
+                codes.append((await peer.expect("error"))["code"])
+            assert set(codes) == {"unavailable", "bad_json"}, codes
+            await peer.close()
+        finally:
+            await stop_runtime()
+            client.close()
+
+
 async def relay_round_trips(pairs: list[tuple[WsPeer, WsPeer, str]], seconds: float) -> list[float]:
     """Each pair bounces a signal back and forth for a while; returns one-way relay times in ms."""
     timings: list[float] = []
