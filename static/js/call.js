@@ -69,6 +69,8 @@ const STATS_EVERY_MS = 2000;
 const ADMISSION_REFUSALS = new Set(["rules_required", "pow_required", "pow_invalid", "pow_expired"]);
 // The server closed this socket because a newer one of ours resumed its match.
 const CLOSE_RESUMED_ELSEWHERE = 4010;
+// Turned away at the door: too many connections from this address (the `error` before it says why).
+const CLOSE_TOO_MANY_CONNECTIONS = 4029;
 
 const state = {
   phase: "idle", // idle | searching | connecting | connected
@@ -210,7 +212,11 @@ async function admit(message) {
   const solution = await pow.solution();
   // `resume: true`: every `matched` on this connection then carries a token to take the match over
   // on a new connection if this one breaks.
-  if (state.phase === "searching") signaling.send({ ...message, resume: true, rules: gate.acceptedVersion, pow: solution });
+  if (state.phase !== "searching") return;
+  if (signaling.send({ ...message, resume: true, rules: gate.acceptedVersion, pow: solution })) return;
+  // Turned away earlier for too many connections from this address: the visitor may have freed one
+  // since. (A connection on its way sends the join itself once its hello comes.)
+  signaling.reconnect();
 }
 
 function admissionRefused({ code, message, rules, challenge, retry_after: retryAfter }) {
@@ -604,12 +610,28 @@ function resumeFailed(matchEnded) {
   }
   strangerLeft();
 }
+// The address has too many connections open, or opened too many this minute. For the rate, the
+// signaling connection comes back by itself when the server says, and a visitor who asked to meet
+// strangers is then queued; for open connections, only the visitor can free one (Talk to Aliens).
+function tooManyConnections({ message, reason }) {
+  ui.status.textContent = message;
+  if (state.session) {
+    // The call goes on peer to peer meanwhile; without a connection to come back, unlinked.
+    if (reason !== "rate") detach();
+    return;
+  }
+  if (reason !== "rate") state.wantCall = false;
+  setPhase("idle", message);
+  showRemoteMessage(message);
+}
 signaling.addEventListener("error", (event) => {
   const { code, message } = event.detail;
   if (resume.refusedBy(code)) {
     resumeFailed(code === "resume_failed");
   } else if (iceRefresh.refusedBy(code)) {
     if ("retry_after" in event.detail) iceRefresh.retryAfter(event.detail.retry_after);
+  } else if (code === "too_many_connections") {
+    tooManyConnections(event.detail);
   } else if (code === "banned") {
     state.wantCall = false;
     ui.start.disabled = true;
@@ -621,13 +643,15 @@ signaling.addEventListener("error", (event) => {
   else if (code !== "not_matched" && code !== "resume_failed") console.warn("server refused a message:", code, message);
 });
 signaling.addEventListener("close", (event) => {
+  // The server's own words on why it turned us away stay on screen.
+  const turnedAway = event.detail.code === CLOSE_TOO_MANY_CONNECTIONS;
   if (event.detail.final) {
-    if (!ui.start.disabled) ui.status.textContent = gettext("Disconnected from AlienMeet.");
+    if (!ui.start.disabled && !turnedAway) ui.status.textContent = gettext("Disconnected from AlienMeet.");
     return;
   }
   // A newer connection of ours took the match over; this one's loss changes nothing.
   if (event.detail.code === CLOSE_RESUMED_ELSEWHERE) return;
-  ui.status.textContent = gettext("Connection to AlienMeet lost. Reconnecting…");
+  if (!turnedAway) ui.status.textContent = gettext("Connection to AlienMeet lost. Reconnecting…");
   const session = state.session;
   if (!session || state.detached) return;
   // Connecting or connected, the call is kept and taken over by the next connection, at once.

@@ -7,6 +7,9 @@ const MAX_BACKOFF_MS = 15000;
 const HURRIED_BACKOFF_MS = 1000;
 // Close codes after which reconnecting cannot help.
 const FINAL_CLOSE_CODES = new Set([4003]);
+// Too many connections from this address: the `error` before it says whether and when to come back.
+const CLOSE_TOO_MANY_CONNECTIONS = 4029;
+const TOO_MANY_CONNECTIONS = "too_many_connections";
 
 export class Signaling extends EventTarget {
   // `hurry()` says whether a lost connection is urgent to replace (a call is being resumed).
@@ -18,10 +21,13 @@ export class Signaling extends EventTarget {
     this.attempt = 0;
     this.stopped = false;
     this.retryTimer = null;
+    // After `too_many_connections`: ms until the address may connect again, or null for "when asked".
+    this.comeBackAfter = undefined;
   }
 
   connect() {
     this.stopped = false;
+    this.comeBackAfter = undefined;
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.addEventListener("open", () => this.dispatchEvent(new Event("open")));
@@ -35,6 +41,10 @@ export class Signaling extends EventTarget {
       } catch {
         return;
       }
+      if (message && message.type === "error" && message.code === TOO_MANY_CONNECTIONS) {
+        const seconds = Number(message.retry_after);
+        this.comeBackAfter = message.reason === "rate" && seconds > 0 ? Math.min(seconds, 120) * 1000 : null;
+      }
       if (message && typeof message.type === "string") {
         this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
       }
@@ -42,9 +52,13 @@ export class Signaling extends EventTarget {
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      const final = this.stopped || FINAL_CLOSE_CODES.has(event.code);
+      // Turned away for the address's open connections: only the visitor can free a place.
+      const refused = event.code === CLOSE_TOO_MANY_CONNECTIONS;
+      const final = this.stopped || FINAL_CLOSE_CODES.has(event.code) || (refused && !this.comeBackAfter);
       this.dispatchEvent(new CustomEvent("close", { detail: { code: event.code, final } }));
-      if (!final) this.scheduleReconnect();
+      if (final) return;
+      if (refused) this.reconnectIn(this.comeBackAfter);
+      else this.scheduleReconnect();
     });
   }
 
@@ -53,8 +67,23 @@ export class Signaling extends EventTarget {
     const base = Math.min(hurried ? HURRIED_BACKOFF_MS : MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
     const delay = hurried && this.attempt === 0 ? 0 : base / 2 + Math.random() * (base / 2);
     this.attempt += 1;
+    this.reconnectIn(delay);
+  }
+
+  reconnectIn(delay) {
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  // The visitor asks again after the server closed for good (say, once another tab is shut). A
+  // connection already open, on its way, or planned for later is left as it is.
+  reconnect() {
+    if (this.socket !== null || this.retryTimer !== null || this.stopped) return;
+    this.attempt = 0;
+    this.connect();
   }
 
   get isOpen() {
@@ -70,6 +99,7 @@ export class Signaling extends EventTarget {
   close() {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     if (this.socket) this.socket.close(1000);
   }
 }

@@ -1,0 +1,92 @@
+"""What the page does when the server turns it away for too many connections from one address."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.browser.conftest import accept_rules_in, start_server, wait_for, wait_js
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+STATUS = "document.getElementById('status').textContent"
+
+
+@pytest.fixture(scope="module")
+def one_place_server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("one-place"), MEET_ADDRESS_MAX_CONNECTIONS="1")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def one_connect_a_minute_server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("one-a-minute"), MEET_ADDRESS_CONNECTS_PER_MINUTE="1")
+    yield server
+    server.stop()
+
+
+def turned_away_visitor(browser, server):
+    """A call page whose connections are counted, on a clock the test can move."""
+    context = browser.new_context()
+    accept_rules_in(context, server)
+    page = context.new_page()
+    page.sockets, page.sent, page.received = [], [], []
+
+    def watch(socket) -> None:
+        page.sockets.append(socket)
+        socket.on("framesent", lambda payload: page.sent.append(str(payload)))
+        socket.on("framereceived", lambda payload: page.received.append(str(payload)))
+
+    page.on("websocket", watch)
+    page.on("console", lambda message: print(f"[turned away console] {message.type}: {message.text}"))
+    page.clock.install()
+    page.goto(f"{server.http_url}/meet/")
+    return context, page
+
+
+def test_a_full_address_is_told_and_waits_for_the_visitor(visitor, browser, one_place_server):
+    alice = visitor(server=one_place_server)
+    context, bob = turned_away_visitor(browser, one_place_server)
+    try:
+        wait_js(bob, f"{STATUS}.includes('close another AlienMeet tab')")
+        assert "close another AlienMeet tab" in bob.locator("#remote-message").inner_text()
+        assert bob.evaluate("window.alienmeet.phase") == "idle"
+        # Backoff alone would have tried again several times within two minutes; nothing can free a
+        # place but the visitor, so the page does not knock again by itself.
+        bob.clock.fast_forward("02:00")
+        bob.wait_for_timeout(300)
+        assert len(bob.sockets) == 1
+        assert "close another AlienMeet tab" in bob.evaluate(STATUS)
+        # The other tab is closed: Talk to Aliens connects and queues.
+        alice.context.close()
+        bob.get_by_role("button", name="Talk to Aliens").click()
+        wait_js(bob, "window.alienmeet.signalingOpen && window.alienmeet.phase === 'searching'")
+        wait_for(bob, lambda: any('"join"' in frame for frame in bob.sent), "the join on the new connection")
+    finally:
+        context.close()
+
+
+def test_too_many_new_connections_come_back_when_the_server_says(visitor, browser, one_connect_a_minute_server):
+    # A minute's boundary between the two connections would let the second one in.
+    while time.time() % 60 > 45:
+        time.sleep(0.5)
+    visitor(server=one_connect_a_minute_server)
+    context, bob = turned_away_visitor(browser, one_connect_a_minute_server)
+    try:
+        wait_js(bob, f"{STATUS}.includes('try again in a minute')")
+        refusal = next(json.loads(frame) for frame in bob.received if "too_many_connections" in frame)
+        assert refusal["reason"] == "rate"
+        retry_after = refusal["retry_after"]
+        assert 0 < retry_after <= 60
+        # Not before the server said...
+        bob.clock.fast_forward(max(0, retry_after - 2) * 1000)
+        bob.wait_for_timeout(300)
+        assert len(bob.sockets) == 1
+        # ...and then by itself.
+        bob.clock.fast_forward(3000)
+        wait_for(bob, lambda: len(bob.sockets) == 2, "a new connection after retry_after")
+    finally:
+        context.close()
