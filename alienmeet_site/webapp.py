@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language, get_language_bidi, gettext
 from django.views.decorators.http import require_GET
 
@@ -80,6 +81,8 @@ def manifest(request: HttpRequest) -> HttpResponse:
     }
     response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
     response["Content-Type"] = "application/manifest+json"
+    # The language comes from the switcher's cookie as much as from Accept-Language.
+    patch_vary_headers(response, ("Cookie",))
     return response
 
 

@@ -34,7 +34,7 @@ def worker_config(client) -> dict:
 def test_every_page_links_the_manifest_and_registers_the_worker(client):
     for url in ("/", "/articles/", "/articles/how-webrtc-works/", "/meet/", "/no-such-page/"):
         html = client.get(url).content.decode()
-        assert '<link rel="manifest" href="/manifest.webmanifest">' in html, url
+        assert '<link rel="manifest" href="/manifest.webmanifest" crossorigin="use-credentials">' in html, url
         assert re.search(r'<script src="/static/js/install\.js" data-worker="/sw\.js" defer>', html), url
 
 
@@ -42,6 +42,8 @@ def test_manifest_makes_the_call_page_an_installable_app(client):
     response = client.get("/manifest.webmanifest")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/manifest+json"
+    # Its words follow the language cookie too: a shared cache must not hand one visitor's to another.
+    assert {"Accept-Language", "Cookie"} <= {name.strip() for name in response["Vary"].split(",")}
     manifest = json.loads(response.content)
     assert manifest["name"].startswith("AlienMeet") and manifest["short_name"] == "AlienMeet"
     assert manifest["start_url"] == "/meet/" and manifest["scope"] == "/"

@@ -3,6 +3,8 @@ registers, and articles open with the site's look once the network is gone."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, start_server, wait_js
@@ -86,4 +88,18 @@ def test_an_article_opens_offline_and_nothing_private_is_kept(browser, own_serve
     # A call needs the network: the call page says so instead of a browser error.
     page.goto(f"{own_server.http_url}/meet/")
     assert page.locator("h1").inner_text() == "You are offline"
+    context.close()
+
+
+def test_the_manifest_speaks_the_language_the_visitor_chose(browser, site_server):
+    # The browser asks for English; the visitor picked Arabic with the switcher (its cookie).
+    context = browser.new_context(locale="en-US")
+    context.add_cookies([{"name": "django_language", "value": "ar", "url": site_server.http_url}])
+    page = context.new_page()
+    page.goto(f"{site_server.http_url}/")
+    assert page.evaluate("document.documentElement.lang") == "ar"
+    fetched = context.new_cdp_session(page).send("Page.getAppManifest")
+    assert fetched["errors"] == []
+    manifest = json.loads(fetched["data"])
+    assert manifest["lang"] == "ar" and manifest["dir"] == "rtl"
     context.close()
