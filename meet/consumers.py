@@ -56,12 +56,35 @@ NOT_READING_MESSAGE = _("The stranger is not keeping up; message dropped.")
 RESUME_FAILED_MESSAGE = _("That call has ended; nothing was resumed.")
 # Close codes of a browser that meant to go (a closed tab, a page left): its match ends at once.
 CLEAN_CLOSE_CODES = (1000, 1001)
+# A report may name a match that has just ended: the stranger's Next can cross the report on the wire,
+# and someone who exposes themselves tends to press Next at once. Both sides remember this many of
+# their last matches, for this long.
+REPORT_AFTER_END_SECONDS = 60.0
+RECENT_MATCHES_KEPT = 8
 
 
 @dataclass(frozen=True)
 class CurrentMatch:
     match_id: str
     partner_channel: str
+
+
+class RecentMatches:
+    """The matches this connection was in lately, newest last, for reports that arrive after the end."""
+
+    def __init__(self) -> None:
+        self._ended: deque[tuple[CurrentMatch, float]] = deque(maxlen=RECENT_MATCHES_KEPT)
+
+    def add(self, match: CurrentMatch) -> None:
+        self._ended.append((match, time.monotonic()))
+
+    @property
+    def last_id(self) -> str:
+        return self._ended[-1][0].match_id if self._ended else ""
+
+    def find(self, match_id: str) -> CurrentMatch | None:
+        since = time.monotonic() - REPORT_AFTER_END_SECONDS
+        return next((match for match, at in self._ended if match.match_id == match_id and at >= since), None)
 
 
 class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
@@ -125,7 +148,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         self.address_place = ""
         self.dropped_told_at = float("-inf")
         self.connection_reported = ""  # the match this browser last reported its connection for
-        self.ended_match_id = ""  # the match that ended last: its report may cross the ending on the wire
+        self.ended = RecentMatches()  # a report of them may cross their ending on the wire
         self.resumable = False  # the browser can resume its match on a new socket should this one break
         self.ice_refreshed_at = float("-inf")
         self.close_code: int | None = None  # the browser's, once it closed
@@ -384,7 +407,9 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         return False
 
     async def _report(self, match_id: str, reason: str, evidence: protocol.Evidence | None = None) -> None:
-        if self.match is None or self.match.match_id != match_id:
+        current = self.match is not None and self.match.match_id == match_id
+        reported = self.match if current else self.ended.find(match_id)
+        if reported is None:
             await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
             return
         try:
@@ -395,17 +420,18 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         # The reported side's own consumer files the report: it alone knows its address hash,
         # so no address (hashed or not) ever travels between connections.
         await self.channel_layer.send(
-            self.match.partner_channel, {"type": "meet.reported", "match_id": match_id, "filing": filing}
+            reported.partner_channel, {"type": "meet.reported", "match_id": match_id, "filing": filing}
         )
         await self.send_json(protocol.reported(match_id))
-        await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
-        await self._queue()
+        if current:
+            await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
+            await self._queue()
 
     async def _connection_report(self, report: protocol.ConnectionReport) -> None:
         current = self.match is not None and self.match.match_id == report.match_id
         # Both pages give up on a call that cannot connect at about the same moment, so one page's
         # report of it may arrive just after the other's Next ended the match: it still counts.
-        if not current and report.match_id != self.ended_match_id:
+        if not current and report.match_id != self.ended.last_id:
             await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
             return
         if self.connection_reported == report.match_id:
@@ -467,7 +493,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         """End the current match and join the queue in one step (one round trip to Redis)."""
         assert self.match is not None
         current, self.match = self.match, None
-        self.ended_match_id = current.match_id
+        self.ended.add(current)
         try:
             ended, result = await self.matchmaker.next(
                 self.peer_id, current.match_id, reason, self.ticket, self.interests, self.languages
@@ -578,7 +604,7 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         if self.match is None:
             return
         current, self.match = self.match, None
-        self.ended_match_id = current.match_id
+        self.ended.add(current)
         ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason, keep_apart)
         if ended:
             await announce_end(self.channel_layer, ended, self.runtime.events)
@@ -691,7 +717,8 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         # Under the lock: the retry loop may be between taking a match and noting it.
         async with self.lock:
             if self.match is not None and self.match.match_id == message["match_id"]:
-                self.match, self.ended_match_id = None, message["match_id"]
+                self.ended.add(self.match)
+                self.match = None
                 await self.send_json(protocol.partner_left(message["match_id"], message["reason"]))
 
     async def meet_partner_moved(self, message: dict[str, Any]) -> None:
@@ -709,7 +736,9 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         await self.close(code=protocol.CLOSE_SUPERSEDED)
 
     async def meet_reported(self, message: dict[str, Any]) -> None:
-        if self.match is None or self.match.match_id != message["match_id"] or not self.ip_hash:
+        match_id = message["match_id"]
+        current = self.match is not None and self.match.match_id == match_id
+        if not self.ip_hash or not (current or self.ended.find(match_id)):
             return
         try:
             await moderation.file_reported(self.ip_hash, message["filing"])

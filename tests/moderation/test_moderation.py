@@ -1,5 +1,6 @@
 """Reports and bans through the consumer; which client address is believed."""
 
+import asyncio
 import datetime
 import json
 
@@ -40,6 +41,43 @@ async def test_report_files_the_partners_hash_and_moves_the_reporter_on(backend)
     assert report.address.report_count == 1
     stored = json.dumps(await database_sync_to_async(lambda: list(ReportedAddress.objects.values()))(), default=str)
     assert BOB_IP not in stored and ALICE_IP not in stored
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_stranger_who_pressed_next_first_is_still_reported(backend):
+    """The stranger's Next crosses the report on the wire (or they skip on at once): it is filed all the same."""
+    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    await bob.send({"type": "next"})
+    await bob.expect("waiting")
+    await alice.expect("partner_left", match_id=match_id, reason="next")
+    await alice.send({"type": "report", "match_id": match_id, "reason": "nudity"})
+    await alice.expect("reported", match_id=match_id)
+    await alice.nothing()  # the match is over already: nothing more to end, and no queueing she did not ask for
+
+    async def filed() -> list[str]:
+        return await database_sync_to_async(lambda: list(Report.objects.values_list("address__ip_hash", flat=True)))()
+
+    for _ in range(50):
+        if await filed():
+            break
+        await asyncio.sleep(0.1)
+    assert await filed() == [address_hash(BOB_IP)]
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_match_long_over_can_no_longer_be_reported(backend, monkeypatch):
+    from meet import consumers
+
+    monkeypatch.setattr(consumers, "REPORT_AFTER_END_SECONDS", 0.0)
+    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    await bob.send({"type": "next"})
+    await alice.expect("partner_left", match_id=match_id)
+    await asyncio.sleep(0.01)
+    await alice.send({"type": "report", "match_id": match_id, "reason": "spam"})
+    await alice.expect("error", code="not_matched")
+    assert await database_sync_to_async(Report.objects.count)() == 0
     await alice.close()
     await bob.close()
 
