@@ -79,7 +79,8 @@ def test_a_long_call_gets_a_fresh_credential_before_its_own_expires(visitor, tur
     bob.clock.fast_forward("04:05")
     wait_js(bob, f"{TURN_USERNAME} !== {first!r}")
     refreshed = bob.evaluate(TURN_USERNAME)
-    assert int(refreshed.split(":")[0]) > int(first.split(":")[0])
+    # Only the page's clock jumped: the server may mint the new one within the same real second.
+    assert int(refreshed.split(":")[0]) >= int(first.split(":")[0])
     asked = [frame for frame in bob.frames_sent_to_server[sent_before:] if "refresh_ice_servers" in frame]
     assert len(asked) == 1
     # The current path is untouched: the call goes on.
