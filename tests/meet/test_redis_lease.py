@@ -11,8 +11,10 @@ from meet.matchmaking import Matched, MatchmakerUnavailable, Snapshot
 from meet.matchmaking.redis import PEER_RENEW_EVERY, RedisMatchmaker
 
 
-def make(prefix: str, lease: float = 0.5, cooldown: float = 60) -> RedisMatchmaker:
-    return RedisMatchmaker(REDIS_URL, prefix, interest_wait=0.2, rematch_cooldown=cooldown, lease=lease)
+def make(prefix: str, lease: float = 0.5, cooldown: float = 60, report_block: float = 3600) -> RedisMatchmaker:
+    return RedisMatchmaker(
+        REDIS_URL, prefix, interest_wait=0.2, rematch_cooldown=cooldown, lease=lease, report_block=report_block
+    )
 
 
 async def test_dead_process_is_reaped_and_partner_reported(redis_prefix):
@@ -110,24 +112,28 @@ async def test_zombie_peer_is_dropped_by_its_own_process(redis_prefix, monkeypat
 
 
 async def test_every_key_expires_when_every_process_is_down(redis_prefix):
-    one, two = make(redis_prefix, cooldown=1), make(redis_prefix, cooldown=1)
-    for mm, names in ((one, ("a", "b", "c")), (two, ("d", "e", "f"))):
+    one, two = (make(redis_prefix, cooldown=1, report_block=1) for _ in range(2))
+    for mm, names in ((one, ("a", "b", "c", "g", "h")), (two, ("d", "e", "f"))):
         for name in names:
             await mm.register(name, f"chan-{name}")
     await one.join("a", "t1", ())
     first = await two.join("d", "t2", ())
     await one.end("a", first.match_id, "next")  # a cooldown key
+    await one.join("g", "t7", ())
+    reported = await one.join("h", "t8", ())
+    await one.end("g", reported.match_id, "next", keep_apart=True)  # a report: a keep-apart key
     await one.join("b", "t3", ())
     await two.join("e", "t4", ())  # b and e in a call
-    await one.join("c", "t5", ("chess", "music"))  # waiting, with interests
-    await two.join("f", "t6", ("art",))
+    await one.join("c", "t5", ("chess", "music"), ("es",))  # waiting, with interests and a language
+    await two.join("f", "t6", ("art",), ("hi",))
     await one.heartbeat()
     await two.heartbeat()
-    assert await one.snapshot() == Snapshot(online=6, waiting=2, in_calls=1)
+    assert await one.snapshot() == Snapshot(online=8, waiting=2, in_calls=1)
 
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     keys = list(client.scan_iter(match=f"{redis_prefix}*"))
-    assert {key.split(":")[1] for key in keys} >= {"peer", "q", "qi", "match", "matches", "cd", "procs", "procpeers"}
+    kinds = {"peer", "q", "qi", "ql", "match", "matches", "cd", "ka", "procs", "procpeers"}
+    assert {key.split(":")[1] for key in keys} >= kinds
     assert all(client.pttl(key) > 0 for key in keys), {key: client.pttl(key) for key in keys}
 
     # Both processes stop at once, without a word (SIGKILL, a host going down): nobody reaps.
