@@ -19,6 +19,7 @@ import pytest
 import websockets
 
 from conftest import REDIS_URL, require
+from meet import protocol
 from tests.admission_solver import Admission
 from tests.protocol_client import WsPeer, matched_pair, measured
 from tests.servers import Server, free_port, migrate, server_env, servers, wait_until
@@ -389,7 +390,7 @@ async def test_client_that_never_reads_is_bounded(tmp_path, capsys):
 def fuzz_frame(rng: random.Random) -> tuple[str, str | None]:
     junk = "".join(rng.choice('{}[]",:abc 0123\\é👽') for _ in range(rng.randint(1, 40)))
     word = "".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 30)))
-    kind = rng.randrange(12)
+    kind = rng.randrange(18)
     if kind == 0:
         return junk if not _is_json(junk) else "{" + junk, "bad_json"
     if kind == 1:
@@ -412,6 +413,23 @@ def fuzz_frame(rng: random.Random) -> tuple[str, str | None]:
         return json.dumps({"type": "report", "match_id": word, "reason": "spam"}), "not_matched"
     if kind == 10:
         return json.dumps({"type": "leave"}), None
+    if kind == 12:  # nested past the limit, up to far past Python's own recursion limit for objects
+        depth = rng.randint(protocol.MAX_DEPTH + 1, 900)
+        nested = "[" * depth + "1" + "]" * depth
+        return f'{{"type":"signal","match_id":{json.dumps(word)},"data":{nested}}}', "bad_message"
+    if kind == 13:  # a lone surrogate (json.dumps writes the escape)
+        return json.dumps({"type": "join", "interests": ["music", "\ud800" + word]}), "bad_message"
+    if kind == 14:
+        huge = rng.choice([2**53, -(2**60), 10**300])
+        return json.dumps({"type": "signal", "match_id": word, "data": {"n": huge}}), "bad_message"
+    if kind == 15:
+        return json.dumps({"type": "resume", "match_id": word, "token": word + "." + word}), "resume_failed"
+    if kind == 16:
+        return json.dumps({"type": "refresh_ice_servers"}), "not_matched"
+    if kind == 17:
+        return json.dumps({"type": "connection_report", "match_id": word, "outcome": word, "connect_ms": 5}), (
+            "bad_message"
+        )
     return json.dumps({"type": "signal", "match_id": rng.choice([1, None, ""]), "data": {}}), "bad_message"
 
 

@@ -5,6 +5,7 @@ on both matchmaking backends and through the Redis channel layer, whose msgpack 
 stricter than JSON.
 """
 
+import base64
 import json
 import logging
 
@@ -22,8 +23,9 @@ from tests.meet.conftest import Peer, matchmaker_settings, pair
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SERVER_TYPES = {"hello", "waiting", "matched", "signal", "partner_left", "online", "error", "reported"}
+SERVER_TYPES |= {"resumed", "partner_resumed", "ice_servers"}
 ERROR_CODES = {"bad_json", "bad_message", "too_large", "not_matched", "rate_limited", "unavailable"}
-ERROR_CODES |= {"rules_required", "pow_required", "pow_invalid", "pow_expired"}
+ERROR_CODES |= {"rules_required", "pow_required", "pow_invalid", "pow_expired", "resume_failed"}
 REFUSALS = {"bad_json", "bad_message", "too_large"}
 MATCH = "MATCH-ID"  # replaced by the pair's real match_id
 
@@ -69,16 +71,41 @@ data_texts = (
     | deeply_nested()
     | st.integers(min_value=17, max_value=4500).map(lambda digits: "9" * digits)
 )
-message_types = st.sampled_from(["join", "signal", "next", "leave", "report", "hello", "", "JOIN"]) | st.text(
-    max_size=8
+FRAME_TYPES = ("join", "signal", "next", "leave", "report", "resume", "connection_report", "refresh_ice_servers")
+message_types = st.sampled_from([*FRAME_TYPES, "hello", "", "JOIN"]) | st.text(max_size=8)
+# A report's evidence: a snapshot (base64 of anything, or not base64 at all) and chat lines.
+evidence = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "snapshot": st.binary(max_size=64).map(lambda raw: base64.b64encode(raw).decode())
+            | hostile_text
+            | json_values,
+            "chat": st.lists(
+                st.fixed_dictionaries(
+                    {"side": st.sampled_from(["me", "stranger", "x"]) | json_values, "text": scalars}
+                ),
+                max_size=22,
+            )
+            | json_values,
+        },
+    )
+    | json_values
 )
 messages = st.fixed_dictionaries(
     {"type": message_types},
     optional={
         "interests": st.lists(st.text(max_size=30) | hostile_text, max_size=7) | json_values,
+        "languages": st.lists(st.sampled_from(["es", "pt-BR", "zh-Hant-TW", "x", "en_US"]) | hostile_text, max_size=5)
+        | json_values,
         "match_id": st.text(max_size=70) | json_values,
         "data": json_values,
         "reason": st.sampled_from(["spam", "nudity", "x"]) | json_values,
+        "evidence": evidence,
+        "token": st.text(max_size=120) | hostile_text | json_values,
+        "resume": st.booleans() | json_values,
+        "outcome": st.sampled_from(["direct", "relayed", "failed", "x"]) | json_values,
+        "connect_ms": st.integers(min_value=-5, max_value=200_000) | huge_numbers | json_values,
     },
 )
 frames = st.one_of(
