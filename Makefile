@@ -54,9 +54,12 @@ test: $(STAMP) system-deps
 # After changing a translatable string: refresh every catalog (locale/), translate what is new,
 # then compile. The compiled .mo files are committed, so serving needs no gettext;
 # tests/test_i18n.py checks they match their .po sources and that nothing is left untranslated.
+# The same tree as tests/test_i18n.py scans: vendored libraries and test artifacts hold nothing of ours.
+MESSAGES_IGNORE := --ignore .venv --ignore node_modules --ignore staticfiles --ignore artifacts --ignore 'static/vendor/*'
+
 messages: $(STAMP) system-deps
-	DJANGO_DEBUG=1 $(PY) manage.py makemessages --all
-	DJANGO_DEBUG=1 $(PY) manage.py makemessages --all --domain djangojs
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages --all $(MESSAGES_IGNORE)
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages --all --domain djangojs $(MESSAGES_IGNORE)
 	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore .venv --ignore node_modules --ignore staticfiles
 
 # Not part of `make test`: it takes minutes and prints figures, it asserts nothing.

@@ -208,7 +208,7 @@ def parse_article(path: Path, language: str = ORIGINAL_LANGUAGE) -> Article:
     return Article(
         slug=slug,
         title=title,
-        rendered=render_markdown(post.content),
+        rendered=render_markdown(post.content, language),
         date=_date(meta),
         tags=_tags(meta),
         index=_index(meta),

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import markdown
 import nh3
+from django.utils import translation
+from django.utils.translation import gettext
 from markdown.extensions.toc import slugify_unicode
 
 WORDS_PER_MINUTE = 200
@@ -49,13 +51,22 @@ def sanitize(html: str) -> str:
     return _CLEANER.clean(html)
 
 
-def render_markdown(text: str) -> Rendered:
+def render_markdown(text: str, language: str = "en") -> Rendered:
+    """The article's HTML; the few words the renderer adds itself are in the article's ``language``."""
+    with translation.override(language):
+        # Translators: the tooltip of the "#" link beside each heading of an article.
+        permalink_title = gettext("Link to this section")
     # A Markdown instance keeps state between conversions, so each render gets its own.
     converter = markdown.Markdown(
         extensions=["fenced_code", "codehilite", "tables", "toc", "sane_lists"],
         extension_configs={
             "codehilite": {"css_class": "highlight", "guess_lang": False},
-            "toc": {"slugify": slugify_unicode, "toc_depth": "2-3", "permalink": "#"},
+            "toc": {
+                "slugify": slugify_unicode,
+                "toc_depth": "2-3",
+                "permalink": "#",
+                "permalink_title": permalink_title,
+            },
         },
         output_format="html",
     )
