@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import polib
 import pytest
 
 from tests.browser.conftest import screenshot, wait_js
+
+LOCALE = Path(__file__).resolve().parents[2] / "locale"
 
 # The same in every language: the brand, and the names of the technologies the About article lists.
 SAME_IN_EVERY_LANGUAGE = {
@@ -180,3 +185,32 @@ def test_the_switcher_changes_the_language_and_keeps_it(browser, site_server):
         assert page.url == f"{site_server.http_url}/articles/"
     finally:
         context.close()
+
+
+def english_words_with_a_translation(language: str) -> set[str]:
+    """Every English string the site may show that this language's catalogs say differently."""
+    words: set[str] = set()
+    for domain in ("django", "djangojs"):
+        for entry in polib.pofile(str(LOCALE / language / "LC_MESSAGES" / f"{domain}.po")).translated_entries():
+            for english, translated in [(entry.msgid, entry.msgstr), (entry.msgid_plural, entry.msgstr_plural.get(1))]:
+                if english and translated and english != translated:
+                    words.add(english)
+    return words
+
+
+def test_no_english_left_during_a_call(visitor):
+    """What only a call shows (status, quality, shared languages, chat notices) is translated too."""
+    alice = visitor(locale="es-ES")
+    bob = visitor(locale="es-ES")
+    alice.get_by_role("button", name="Hablar con alienígenas").click()
+    wait_js(alice, "window.alienmeet.phase === 'searching'")
+    bob.get_by_role("button", name="Hablar con alienígenas").click()
+    for page in (alice, bob):
+        wait_js(page, "window.alienmeet.phase === 'connected'")
+    # The connection's quality shows once the first statistics came in.
+    wait_js(alice, "document.getElementById('conn-info').textContent.includes('ms')")
+    english = english_words_with_a_translation("es")
+    texts = alice.evaluate(VISIBLE_TEXT)
+    assert any("Español" in text for text in texts), texts  # "you both speak", from the call
+    left = [text for text in texts if text in english or text.rstrip(".…") in english]
+    assert not left, f"English left on the es-ES page during a call: {left}"
