@@ -214,3 +214,18 @@ def test_no_english_left_during_a_call(visitor):
     assert any("Español" in text for text in texts), texts  # "you both speak", from the call
     left = [text for text in texts if text in english or text.rstrip(".…") in english]
     assert not left, f"English left on the es-ES page during a call: {left}"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    # Hindi groups by lakh and crore; Russian with no-break spaces.
+    [("en-US", "1,234,567"), ("es-ES", "1.234.567"), ("hi-IN", "12,34,567"), ("ru-RU", "1\u00a0234\u00a0567")],
+)
+def test_numbers_on_the_call_page_are_written_the_local_way(browser, site_server, locale, expected):
+    """The online count, connection figures and limits go through one formatter in the page's language."""
+    context, page = open_page(browser, site_server, "/meet/", locale)
+    try:
+        written = page.evaluate("async () => (await import('/static/js/i18n.js')).formatNumber(1234567)")
+        assert written == expected
+    finally:
+        context.close()
