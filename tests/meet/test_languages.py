@@ -111,6 +111,25 @@ async def test_matched_by_language_while_a_stranger_who_shares_none_waits(backen
         await peer.close()
 
 
+async def test_strangers_who_share_no_language_meet_after_the_hold_out_by_themselves(backend, settings):
+    """The page always sends the browser's languages: two visitors who share none still meet, without
+    pressing anything, once the hold-out (MATCH_INTEREST_WAIT) is over, as two with unshared interests do."""
+    hold_out = settings.MATCHMAKER["INTEREST_WAIT"]
+    spanish = await Peer.connect()
+    await spanish.send({"type": "join", "languages": ["es-ES"]})
+    await spanish.expect("waiting")
+    hindi = await Peer.connect()
+    started = asyncio.get_running_loop().time()
+    await hindi.send({"type": "join", "languages": ["hi-IN"]})
+    await hindi.expect("waiting")
+    matched = await hindi.expect("matched", timeout=hold_out + 5, languages=[])
+    waited = asyncio.get_running_loop().time() - started
+    await spanish.expect("matched", match_id=matched["match_id"])
+    assert hold_out * 0.9 <= waited <= hold_out + 3, waited
+    for peer in (spanish, hindi):
+        await peer.close()
+
+
 async def test_a_bad_language_tag_is_answered_and_loses_nothing(backend):
     peer = await Peer.connect()
     await peer.send({"type": "join", "languages": ["not a tag"]})
