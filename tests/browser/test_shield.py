@@ -58,9 +58,22 @@ def vendor_requests(page) -> list[str]:
     return requests
 
 
+# The goal for the first unblur after the stranger's first decoded frame, with the model loaded
+# (docs/benchmarks.md measures it at a median of about 0.3 s, 0.7 s at worst at a load average of 22).
+FIRST_UNBLUR_BUDGET_MS = 1500
+
+
 def test_shield_classifies_real_frames_and_shows_the_stranger(visitor, site_server, capsys):
     # site_server renders no test hook, so the scores a page injects are ignored: the model decides.
-    alice, _bob = pair(visitor, site_server, alice_scores=EXPLICIT, bob_scores=None)
+    alice = visitor(server=site_server)
+    bob = visitor(server=site_server)
+    inject(alice, EXPLICIT)
+    # Bob's shield is off, so only Alice's classifier runs on the machine, as on a visitor's device.
+    bob.get_by_role("switch", name="Nudity shield").uncheck()
+    talk(alice)
+    # The usual case: the model loads while the visitor waits to be matched.
+    wait_js(alice, f"{SHIELD}.stats.modelLoadMs !== null", timeout=60000)
+    talk(bob)
     # collectstatic ran for this server: the model and its weights load under their hashed names.
     html = alice.content()
     assert re.search(r'data-model="/static/vendor/nsfwjs-4\.4\.0/mobilenet_v2/model\.[0-9a-f]{12}\.json"', html)
@@ -77,11 +90,10 @@ def test_shield_classifies_real_frames_and_shows_the_stranger(visitor, site_serv
     wait_js(alice, f"{SHIELD}.stats.classifications >= {seen + 2}", timeout=15000)
     assert alice.evaluate(f"{SHIELD}.state") == "clear"
     stats = alice.evaluate(f"{SHIELD}.stats")
+    first_unblur_ms = stats["firstClearAt"] - stats["firstFrameAt"]
     with capsys.disabled():
-        print(
-            f"\n[measured] model load {stats['modelLoadMs']} ms, first frame to unblur "
-            f"{stats['firstClearAt'] - stats['firstFrameAt']:.0f} ms, scores {scores}"
-        )
+        print(f"\n[measured] model load {stats['modelLoadMs']} ms, first frame to unblur {first_unblur_ms:.0f} ms")
+    assert first_unblur_ms < FIRST_UNBLUR_BUDGET_MS
 
 
 def test_video_stays_blurred_until_the_first_sample_passes(visitor, hook_server):
