@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import ngettext_lazy
 
-from meet.addresses import address_hash, client_ip
+from moderation.addresses import address_hash, client_ip
 
 logger = logging.getLogger("alienmeet.admin")
 

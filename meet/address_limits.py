@@ -1,7 +1,7 @@
 """Per-address limits on the signaling socket: how many at once, and how many new ones a minute.
 
 The per-connection rate limit means nothing to someone who opens a hundred sockets, so
-each address (its keyed hash, ``meet.addresses``; an IPv6 /64 counts as one) may hold
+each address (its keyed hash, ``moderation.addresses``; an IPv6 /64 counts as one) may hold
 ``ADDRESS_MAX_CONNECTIONS`` sockets at once and open ``ADDRESS_CONNECTS_PER_MINUTE`` a
 minute, counted across every server process. One interface, two backends: Redis when
 the matchmaking state is in Redis, this process's memory otherwise.

@@ -30,7 +30,6 @@ from django.utils.translation import gettext_lazy as _
 
 from meet import admission, protocol, resume
 from meet.address_limits import get_address_limits
-from meet.addresses import address_hash, client_ip
 from meet.dispatch import InTurnDispatch
 from meet.endings import announce_end
 from meet.ice import ice_servers
@@ -42,6 +41,7 @@ from meet.ratelimit import FloodMeter, TokenBucket
 from meet.runtime import ensure_runtime
 from meet.send_backlog import backlog_of
 from moderation import service as moderation
+from moderation.addresses import address_hash, client_ip
 
 logger = logging.getLogger("alienmeet.meet")
 

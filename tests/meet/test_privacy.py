@@ -17,7 +17,7 @@ from django.apps import apps
 from django.utils.crypto import salted_hmac
 
 from conftest import REDIS_URL
-from meet.addresses import HASH_SALT
+from moderation.addresses import HASH_SALT
 from tests.protocol_client import WsPeer
 from tests.servers import ROOT, migrate, server_env, servers
 

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from meet import protocol
-from meet.addresses import address_hash, client_ip
+from moderation.addresses import address_hash, client_ip
 from moderation.models import Ban, Report, ReportedAddress
 from tests.meet.conftest import Peer
 

@@ -16,7 +16,7 @@ from django.utils.crypto import salted_hmac
 
 from conftest import REDIS_URL
 from meet import protocol
-from meet.addresses import HASH_SALT, address_hash
+from moderation.addresses import HASH_SALT, address_hash
 from moderation.decisions import decide
 from moderation.models import Ban, Decision, Report, ReportedAddress
 from moderation.reports import Filing, allow_report, file_report, reporter_key
@@ -177,7 +177,7 @@ async def test_a_ban_closes_open_connections_on_every_process(redis_prefix, tmp_
         carol = await WsPeer.connect(one.ws_url, forwarded_for=CAROL_IP)
         code = (
             "from moderation.models import ReportedAddress; from moderation.decisions import decide; "
-            "from meet.addresses import address_hash; "
+            "from moderation.addresses import address_hash; "
             f"decide(ReportedAddress.objects.create(ip_hash=address_hash({BOB_IP!r})), 'ban_1', None)"
         )
         result = subprocess.run(

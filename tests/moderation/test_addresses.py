@@ -1,6 +1,6 @@
 """The address key behind every hash: one IPv4 address, or one IPv6 /64, however it is written."""
 
-from meet.addresses import address_hash, address_key, client_ip
+from moderation.addresses import address_hash, address_key, client_ip
 
 
 def test_ipv6_privacy_addresses_of_one_household_share_a_hash():
