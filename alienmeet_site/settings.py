@@ -99,7 +99,8 @@ MATCHMAKER = {
     # Two people who parted with Next are not paired again this soon while anyone else waits.
     "REMATCH_COOLDOWN": env.env_number("MATCH_REMATCH_COOLDOWN", 60),
     # Someone who reported a stranger is never paired with that address again for this long (30 days).
-    "REPORT_BLOCK": env.env_number("MATCH_REPORT_BLOCK", 30 * 24 * 3600),
+    # Never 0: "never paired again with someone you reported" is a promise, not an option.
+    "REPORT_BLOCK": env.env_number("MATCH_REPORT_BLOCK", 30 * 24 * 3600, minimum=1),
     # A server process that misses its heartbeat this long is presumed dead and its peers reaped.
     "LEASE": env.env_number("MATCH_LEASE", 5, minimum=1),
 }

@@ -132,3 +132,10 @@ def test_trusted_proxies_must_be_addresses():
     assert env.env_networks("P", {"P": "127.0.0.1, 10.0.0.0/8, ::1"}) == ["127.0.0.1", "10.0.0.0/8", "::1"]
     with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
         env.env_networks("TRUSTED_PROXIES", {"TRUSTED_PROXIES": "proxy.internal"})
+
+
+def test_the_report_block_cannot_be_switched_off():
+    """A reported stranger is never paired with the reporter again: 0 would silently break that promise."""
+    result = _django_setup({"DJANGO_DEBUG": "1", "MATCH_REPORT_BLOCK": "0"})
+    assert result.returncode != 0
+    assert "MATCH_REPORT_BLOCK must be at least 1" in result.stderr
