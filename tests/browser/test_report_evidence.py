@@ -104,3 +104,22 @@ def test_refused_evidence_is_resent_without_it_and_a_refused_report_still_moves_
         {"type": "next"},
         {"type": "report", "match_id": "m2", "reason": "nudity"},
     ]
+
+
+def test_a_report_without_evidence_sends_none(visitor):
+    """Unticking "Include a snapshot and the chat" keeps the picture and the chat in the browser."""
+    alice, bob = matched_pair(visitor)
+    wait_for_remote_video(alice, frames=5)
+    bob.get_by_label("Message").fill("hello there")
+    bob.get_by_label("Message").press("Enter")
+    alice.locator("#chat-log .from-stranger", has_text="hello there").wait_for()
+    alice.get_by_role("button", name="Report").click()
+    dialog = alice.get_by_role("dialog", name="Report this stranger")
+    dialog.get_by_label("Include a snapshot and the chat").uncheck()
+    dialog.get_by_label("Spam").check()
+    dialog.get_by_role("button", name="Send report").click()
+    alice.locator("#chat-log .notice", has_text="The stranger was reported").wait_for()
+    sent = [json.loads(frame) for frame in alice.frames_sent_to_server if '"report"' in frame]
+    assert len(sent) == 1
+    assert sent[0]["reason"] == "spam" and "evidence" not in sent[0]
+    assert "hello there" not in "".join(alice.frames_sent_to_server)

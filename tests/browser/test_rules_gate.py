@@ -124,3 +124,29 @@ def test_rules_come_first_and_are_asked_again_only_when_they_change(gate_context
         assert page.evaluate("window.cameraRequests") == 1
     finally:
         bumped.stop()
+
+
+def test_rules_changed_while_the_page_is_open_are_asked_before_the_next_join(gate_context, tmp_path):
+    server = rules_server(tmp_path / "before", "2026-11-27")
+    try:
+        page = open_page(gate_context, server)
+        wait_js(page, DIALOG_OPEN)
+        page.get_by_role("checkbox", name="I am 18 or older and I accept the rules.").check()
+        page.get_by_role("button", name="Accept and continue").click()
+        wait_js(page, f"!{DIALOG_OPEN}")
+    finally:
+        server.stop()
+    # The site is redeployed with new rules while the page stays open; its socket comes back by itself.
+    bumped = rules_server(tmp_path / "after", "2026-12-01", port=server.port)
+    try:
+        wait_js(page, "window.alienmeet.signalingOpen", timeout=30000)
+        page.get_by_role("button", name="Talk to Aliens").click()
+        wait_js(page, DIALOG_OPEN)
+        assert joins(page) == [], "nothing joins under rules the visitor has not seen"
+        page.get_by_role("checkbox", name="I am 18 or older and I accept the rules.").check()
+        page.get_by_role("button", name="Accept and continue").click()
+        wait_js(page, "window.alienmeet.phase === 'searching'")
+        assert wait_for_join(page)["rules"] == "2026-12-01"
+        assert stored_acceptance(page)["version"] == "2026-12-01"
+    finally:
+        bumped.stop()
