@@ -70,6 +70,9 @@ def test_shield_classifies_real_frames_and_shows_the_stranger(visitor, site_serv
     inject(alice, EXPLICIT)
     # Bob's shield is off, so only Alice's classifier runs on the machine, as on a visitor's device.
     bob.get_by_role("switch", name="Nudity shield").uncheck()
+    # Everything Alice's page asks of any server from now on: the shield must add nothing but its files.
+    asked: list[tuple[str, str]] = []
+    alice.on("request", lambda request: asked.append((request.method, request.url)))
     talk(alice)
     # The usual case: the model loads while the visitor waits to be matched.
     wait_js(alice, f"{SHIELD}.stats.modelLoadMs !== null", timeout=60000)
@@ -94,6 +97,13 @@ def test_shield_classifies_real_frames_and_shows_the_stranger(visitor, site_serv
     with capsys.disabled():
         print(f"\n[measured] model load {stats['modelLoadMs']} ms, first frame to unblur {first_unblur_ms:.0f} ms")
     assert first_unblur_ms < FIRST_UNBLUR_BUDGET_MS
+    # Nothing of what was checked left the browser: no upload of any kind, only the classifier's own
+    # files fetched, and the signaling socket carried signaling only.
+    assert any("/static/vendor/" in url for _, url in asked), "the classifier's files were watched being fetched"
+    assert [url for method, url in asked if method != "GET" or "/static/" not in url] == []
+    kinds = {json.loads(frame)["type"] for frame in alice.frames_sent_to_server}
+    assert kinds <= {"join", "signal", "connection_report", "refresh_ice_servers"}, kinds
+    assert max(len(frame) for frame in alice.frames_sent_to_server) < 16 * 1024
 
 
 def test_video_stays_blurred_until_the_first_sample_passes(visitor, hook_server):
