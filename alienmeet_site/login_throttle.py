@@ -2,9 +2,12 @@
 
 Counted in Django's cache (Redis when the site runs on Redis, so every process sees the
 same count) under a keyed hash of the address, never the address itself, and only for
-as long as the lock-out lasts. django-axes was not used: its database handler stores the
-raw address (in a column PostgreSQL types as ``inet``, which cannot hold a hash) with the
-username and browser of every attempt, and it logs each failure with them.
+as long as the lock-out lasts. django-axes was weighed and not used: its database handler
+stores the raw address (in a column PostgreSQL types as ``inet``, which cannot hold a hash)
+with the username and browser of every attempt; its cache handler stores nothing, but the app
+must still be installed, which adds those tables to the schema (the privacy article lists every
+column the site has), and it logs each failure with the address unless told not to. Forty
+lines of our own keep the promise more plainly.
 """
 
 from __future__ import annotations
