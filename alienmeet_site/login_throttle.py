@@ -6,8 +6,8 @@ as long as the lock-out lasts. django-axes was weighed and not used: its databas
 stores the raw address (in a column PostgreSQL types as ``inet``, which cannot hold a hash)
 with the username and browser of every attempt; its cache handler stores nothing, but the app
 must still be installed, which adds those tables to the schema (the privacy article lists every
-column the site has), and it logs each failure with the address unless told not to. Forty
-lines of our own keep the promise more plainly.
+column the site has), and it logs each failure with the address unless told not to. A few
+dozen lines of our own keep the promise more plainly.
 """
 
 from __future__ import annotations
