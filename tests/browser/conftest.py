@@ -66,11 +66,19 @@ def start_server(tmp_dir: Path, **extra: str) -> Server:
     return Server(environ, tmp_dir / "server.log")
 
 
-@pytest.fixture(scope="module")
-def site_server(tmp_path_factory) -> Iterator[Server]:
-    server = start_server(tmp_path_factory.mktemp("live"))
-    yield server
-    server.stop()
+def server_with(label: str, **settings: str):
+    """A fixture: a test module's own server, started with these settings (environment variables)."""
+
+    @pytest.fixture(scope="module")
+    def own_server(tmp_path_factory) -> Iterator[Server]:
+        server = start_server(tmp_path_factory.mktemp(label), **settings)
+        yield server
+        server.stop()
+
+    return own_server
+
+
+site_server = server_with("live")
 
 
 Visitor = Callable[..., object]

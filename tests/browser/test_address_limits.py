@@ -7,25 +7,17 @@ import time
 
 import pytest
 
-from tests.browser.conftest import accept_rules_in, start_server, wait_for, wait_js
+from tests.browser.conftest import accept_rules_in, server_with, wait_for, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 STATUS = "document.getElementById('status').textContent"
 
 
-@pytest.fixture(scope="module")
-def one_place_server(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("one-place"), MEET_ADDRESS_MAX_CONNECTIONS="1")
-    yield server
-    server.stop()
+one_place_server = server_with("one-place", MEET_ADDRESS_MAX_CONNECTIONS="1")
 
 
-@pytest.fixture(scope="module")
-def one_connect_a_minute_server(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("one-a-minute"), MEET_ADDRESS_CONNECTS_PER_MINUTE="1")
-    yield server
-    server.stop()
+one_connect_a_minute_server = server_with("one-a-minute", MEET_ADDRESS_CONNECTS_PER_MINUTE="1")
 
 
 def turned_away_visitor(browser, server):

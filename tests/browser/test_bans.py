@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import accept_rules_in, start_server, wait_js
-from tests.servers import ROOT, Server
+from tests.browser.conftest import accept_rules_in, server_with, wait_js
+from tests.servers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -20,11 +19,7 @@ BOB = "203.0.113.8"
 BANNED = "document.getElementById('status').textContent.includes('banned')"
 
 
-@pytest.fixture(scope="module")
-def proxied_server(tmp_path_factory) -> Iterator[Server]:
-    server = start_server(tmp_path_factory.mktemp("bans"), TRUSTED_PROXIES="127.0.0.1")
-    yield server
-    server.stop()
+proxied_server = server_with("bans", TRUSTED_PROXIES="127.0.0.1")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.browser.conftest import remote_frames, start_server, wait_for, wait_for_remote_video, wait_js
+from tests.browser.conftest import remote_frames, server_with, wait_for, wait_for_remote_video, wait_js
 from tests.browser.cutting_proxy import CuttingProxy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -117,12 +117,8 @@ def test_stranger_who_left_while_the_socket_was_down_is_gone(visitor, site_serve
         assert bob.evaluate("window.alienmeet.matchId") is None
 
 
-@pytest.fixture(scope="module")
-def short_grace_server(tmp_path_factory):
-    """A server that holds a broken socket's match for one second only."""
-    server = start_server(tmp_path_factory.mktemp("short-grace"), MEET_RESUME_GRACE="1")
-    yield server
-    server.stop()
+# A server that holds a broken socket's match for one second only.
+short_grace_server = server_with("short-grace", MEET_RESUME_GRACE="1")
 
 
 def test_call_goes_on_unlinked_when_the_server_gave_up_waiting(visitor, short_grace_server):

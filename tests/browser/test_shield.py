@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot, start_server, wait_for_remote_video, wait_js
+from tests.browser.conftest import screenshot, server_with, wait_for_remote_video, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,12 +18,8 @@ SHIELD = "window.alienmeetShield"
 BLURRED = "getComputedStyle(document.getElementById('remote-video')).filter.includes('blur')"
 
 
-@pytest.fixture(scope="module")
-def hook_server(tmp_path_factory):
-    """A server that renders the shield's test hook, so pages may inject scores."""
-    server = start_server(tmp_path_factory.mktemp("shield"), SHIELD_TEST_HOOK="1")
-    yield server
-    server.stop()
+# A server that renders the shield's test hook, so pages may inject scores.
+hook_server = server_with("shield", SHIELD_TEST_HOOK="1")
 
 
 def inject(page, scores: dict | None) -> None:
