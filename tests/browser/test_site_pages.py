@@ -57,6 +57,23 @@ def test_visitor_pages_have_no_axe_violations(page, site_server, path):
     assert axe_violations(page) == []
 
 
+@pytest.mark.parametrize("path", ["/", "/articles/", "/articles/about-alienmeet/", "/articles/rules/", "/meet/"])
+@pytest.mark.parametrize("locale", ["ar", "hi-IN"])
+def test_translated_and_right_to_left_pages_have_no_axe_violations(browser, site_server, locale, path):
+    """Other scripts and a mirrored layout: text lengths, contrast and language attributes change with them."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
+    try:
+        page = context.new_page()
+        page.goto(f"{site_server.http_url}{path}")
+        assert page.evaluate("document.documentElement.lang") == locale.split("-")[0]
+        if path == "/meet/":
+            wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen")
+            page.wait_for_selector("#rules-dialog[open]")  # the rules come first, in the page's language
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
 def test_call_page_has_no_axe_violations_before_and_during_a_call(visitor):
     alice = visitor()
     # The page runs from content-hashed modules (collectstatic ran for this server), imports included.
