@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -161,7 +162,8 @@ class ReportAdmin(ReadOnlyAdmin):
     def queue_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        reports = list(open_reports()[:QUEUE_LENGTH])
+        page = Paginator(open_reports(), QUEUE_LENGTH).get_page(request.GET.get("page"))
+        reports = list(page.object_list)
         addresses = {report.address_id for report in reports}
         decisions: dict[int, list[Decision]] = {}
         for decision in Decision.objects.filter(address_id__in=addresses).select_related("decided_by"):
@@ -186,6 +188,7 @@ class ReportAdmin(ReadOnlyAdmin):
             "title": _("Moderation queue"),
             "opts": self.model._meta,
             "cases": cases,
+            "page": page,
             "open_count": Report.objects.filter(decision__isnull=True).count(),
             "actions": list(ACTION_BUTTONS.items()),
         }

@@ -77,6 +77,26 @@ def test_queue_order_escalated_then_underage_then_newest(staff_client):
     assert "4 open reports" in html
 
 
+def test_a_long_queue_is_paged_and_no_case_is_out_of_reach(staff_client):
+    from moderation.admin import QUEUE_LENGTH
+
+    for number in range(QUEUE_LENGTH + 3):
+        report(f"{number:064d}", "spam", minutes_ago=number)
+    first = staff_client.get(QUEUE).content.decode()
+    assert first.count('class="moderation-case') == QUEUE_LENGTH
+    assert f"{QUEUE_LENGTH + 3} open reports" in first
+    assert "Page 1 of 2" in first and 'href="?page=2"' in first
+    second = staff_client.get(QUEUE, {"page": 2}).content.decode()
+    assert second.count('class="moderation-case') == 3
+    assert 'href="?page=1"' in second
+    # The oldest case, last in the order, is on the last page.
+    oldest = Report.objects.get(address__ip_hash=f"{QUEUE_LENGTH + 2:064d}")
+    assert f'id="case-{oldest.pk}"' in second and f'id="case-{oldest.pk}"' not in first
+    # A page past the end, or no number at all, shows a page rather than an error.
+    assert staff_client.get(QUEUE, {"page": "99"}).status_code == 200
+    assert staff_client.get(QUEUE, {"page": "x"}).status_code == 200
+
+
 def test_queue_shows_evidence_and_history(staff_client, staff):
     earlier = report("c" * 64, "spam", minutes_ago=90)
     Decision.objects.create(address=earlier.address, action=Decision.Action.BAN_1, decided_by=staff)
