@@ -86,6 +86,10 @@ class RecentMatches:
         since = time.monotonic() - REPORT_AFTER_END_SECONDS
         return next((match for match, at in self._ended if match.match_id == match_id and at >= since), None)
 
+    def reportable_ids(self) -> list[str]:
+        since = time.monotonic() - REPORT_AFTER_END_SECONDS
+        return [match.match_id for match, at in self._ended if at >= since]
+
 
 class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
     cleaned = False
@@ -226,12 +230,21 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
             return  # done already, or refused before it began
         self.cleaned = True
         try:
+            await self._forward_reports()
             await self._leave(hold=self._may_resume())
         except Exception:
             logger.exception("event=cleanup_failed")
         finally:
             self.runtime.closed()
             await self._give_back_address_place()
+
+    async def _forward_reports(self) -> None:
+        """Leave this address's hash behind for reports of the last matches, which this connection
+        will no longer read (moderation.forwarding); before anything else, so none falls between."""
+        match_ids = self.ended.reportable_ids() + ([self.match.match_id] if self.match else [])
+        if self.ip_hash and match_ids:
+            seconds = REPORT_AFTER_END_SECONDS + settings.MEET["RESUME_GRACE"]
+            await moderation.leave_hash_behind(self.ip_hash, self.channel_name, match_ids, seconds)
 
     def _may_resume(self) -> bool:
         """A browser that can resume and lost its socket mid-call, rather than closing it, may come back."""
@@ -417,11 +430,16 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         except moderation.ReportRefused as refused:
             await self._error(refused.code, refused.message)
             return
-        # The reported side's own consumer files the report: it alone knows its address hash,
-        # so no address (hashed or not) ever travels between connections.
-        await self.channel_layer.send(
-            reported.partner_channel, {"type": "meet.reported", "match_id": match_id, "filing": filing}
-        )
+        # The reported side's own connection files the report: it alone knows its address hash, so
+        # no address (hashed or not) travels between connections. Once it has closed, the hash it
+        # left behind for its last matches stands in (moderation.forwarding).
+        left_behind = await moderation.hash_left_behind(match_id, reported.partner_channel)
+        if left_behind:
+            await self._file_report(left_behind, filing)
+        else:
+            await self.channel_layer.send(
+                reported.partner_channel, {"type": "meet.reported", "match_id": match_id, "filing": filing}
+            )
         await self.send_json(protocol.reported(match_id))
         if current:
             await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
@@ -740,12 +758,16 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         current = self.match is not None and self.match.match_id == match_id
         if not self.ip_hash or not (current or self.ended.find(match_id)):
             return
+        await self._file_report(self.ip_hash, message["filing"])
+
+    @staticmethod
+    async def _file_report(ip_hash: str, filing: dict[str, Any]) -> None:
         try:
-            await moderation.file_reported(self.ip_hash, message["filing"])
+            await moderation.file_reported(ip_hash, filing)
         except Exception:
             logger.exception("event=report_not_saved")
         else:
-            logger.info("event=report_filed reason=%s", message["filing"]["reason"])
+            logger.info("event=report_filed reason=%s", filing["reason"])
 
     async def moderation_banned(self, message: dict[str, Any]) -> None:
         """This address was just banned: free the partner and close, as a refused connect would."""

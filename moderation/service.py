@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from meet import protocol
 from moderation.bans import BANNED_MESSAGE, active_ban_until, ban_group, ban_message
 from moderation.evidence import ChatLine, EvidenceError, clean_snapshot
+from moderation.forwarding import get_forwarding
 from moderation.reports import Filing, allow_report, file_report, reporter_key, reports_since
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "ban_group",
     "ban_message",
     "file_reported",
+    "hash_left_behind",
+    "leave_hash_behind",
     "prepare_report",
     "reports_since",
 ]
@@ -85,3 +88,13 @@ async def file_reported(ip_hash: str, payload: dict[str, Any]) -> None:
         chat=tuple(ChatLine(author, text) for author, text in payload.get("chat", [])),
     )
     await file_report(ip_hash, filing)
+
+
+async def leave_hash_behind(ip_hash: str, channel: str, match_ids: list[str], seconds: float) -> None:
+    """A connection closes: reports of these matches may still reach its address hash for a while."""
+    await get_forwarding().leave(ip_hash, channel, match_ids, seconds)
+
+
+async def hash_left_behind(match_id: str, channel: str) -> str:
+    """The address hash a closed connection left for reports of this match ("" if none)."""
+    return await get_forwarding().find(match_id, channel)

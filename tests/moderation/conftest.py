@@ -1,10 +1,10 @@
-"""The signaling fixtures (both matchmaking backends), and the moderation windows emptied per test."""
+"""The signaling fixtures (both matchmaking backends), and moderation's in-memory state emptied per test."""
 
 from __future__ import annotations
 
 import pytest
 
-from moderation.windows import MEMORY
+from moderation import forwarding, windows
 from tests.meet.conftest import backend, stop_background_tasks
 
 __all__ = ["backend", "stop_background_tasks"]
@@ -12,6 +12,8 @@ __all__ = ["backend", "stop_background_tasks"]
 
 @pytest.fixture(autouse=True)
 def empty_windows():
-    MEMORY.clear()
+    windows.MEMORY.clear()
+    forwarding.MEMORY.clear()
     yield
-    MEMORY.clear()
+    windows.MEMORY.clear()
+    forwarding.MEMORY.clear()

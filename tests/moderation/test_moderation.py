@@ -55,16 +55,47 @@ async def test_a_stranger_who_pressed_next_first_is_still_reported(backend):
     await alice.expect("reported", match_id=match_id)
     await alice.nothing()  # the match is over already: nothing more to end, and no queueing she did not ask for
 
-    async def filed() -> list[str]:
-        return await database_sync_to_async(lambda: list(Report.objects.values_list("address__ip_hash", flat=True)))()
-
-    for _ in range(50):
-        if await filed():
-            break
-        await asyncio.sleep(0.1)
-    assert await filed() == [address_hash(BOB_IP)]
+    assert await filed_hashes() == [address_hash(BOB_IP)]
     await alice.close()
     await bob.close()
+
+
+async def filed_hashes() -> list[str]:
+    """The reported address hashes, once the report that is on its way has been filed."""
+    for _ in range(50):
+        found = await database_sync_to_async(lambda: list(Report.objects.values_list("address__ip_hash", flat=True)))()
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    return []
+
+
+async def test_a_stranger_who_closed_the_tab_at_once_is_still_reported(backend):
+    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    await bob.close()
+    await alice.expect("partner_left", match_id=match_id, reason="disconnect")
+    await alice.send({"type": "report", "match_id": match_id, "reason": "nudity"})
+    await alice.expect("reported", match_id=match_id)
+    assert await filed_hashes() == [address_hash(BOB_IP)]
+    await alice.close()
+
+
+async def test_a_stranger_whose_socket_is_down_mid_call_is_still_reported(backend):
+    """Their socket broke, and the server holds the call for them to resume: the report still lands."""
+    alice = await Peer.connect(client=ALICE_IP)
+    await alice.send({"type": "join", "resume": True})
+    await alice.expect("waiting")
+    bob = await Peer.connect(client=BOB_IP)
+    await bob.send({"type": "join", "resume": True})
+    match_id = (await bob.expect("matched"))["match_id"]
+    await alice.expect("matched", match_id=match_id)
+    await bob.communicator.disconnect(code=1006)
+    await alice.nothing(0.3)  # held for the grace: nobody has told her anything
+    await alice.send({"type": "report", "match_id": match_id, "reason": "harassment"})
+    await alice.expect("reported", match_id=match_id)
+    await alice.expect("waiting")
+    assert await filed_hashes() == [address_hash(BOB_IP)]
+    await alice.close()
 
 
 async def test_a_match_long_over_can_no_longer_be_reported(backend, monkeypatch):
