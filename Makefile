@@ -68,8 +68,9 @@ bench: $(STAMP)
 	$(PY) bench/signaling.py
 	$(PY) bench/first_frame.py
 
-# Refreshes static/vendor/ (the nudity shield's TensorFlow.js and model) from the npm registry at the
-# versions pinned in tools/vendor.py. The result is committed; the site and the tests never fetch it.
+# Refreshes static/vendor/ (the nudity shield's TensorFlow.js and model, the proof of work's ALTCHA
+# solver worker) from the npm registry at the versions pinned in tools/vendor.py. The result is
+# committed; the site and the tests never fetch it.
 vendor:
 	$(PYTHON) tools/vendor.py
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Refresh static/vendor/ from the npm registry: the nudity shield's TensorFlow.js and NSFWJS model.
+"""Refresh static/vendor/ from the npm registry: the nudity shield's TensorFlow.js and NSFWJS model,
+and the ALTCHA solver worker that answers the anti-bot proof of work.
 
     make vendor          # or: python tools/vendor.py
 
@@ -33,6 +34,7 @@ VENDOR = ROOT / "static" / "vendor"
 
 TFJS_VERSION = "4.22.0"
 NSFWJS_VERSION = "4.4.0"
+ALTCHA_VERSION = "2.3.0"
 
 # package -> (version, vendor directory name, files to copy from the package)
 PACKAGES: dict[str, tuple[str, str, list[str]]] = {
@@ -45,6 +47,9 @@ PACKAGES: dict[str, tuple[str, str, list[str]]] = {
         ["dist/tf-backend-wasm.min.js", "dist/tfjs-backend-wasm.wasm", "dist/tfjs-backend-wasm-simd.wasm"],
     ),
     "nsfwjs": (NSFWJS_VERSION, "nsfwjs", []),
+    # Only the solver (the package's `altcha/worker` export): the page has its own rules dialog and
+    # hands the solution to the signaling socket, so the widget itself is not needed.
+    "altcha": (ALTCHA_VERSION, "altcha", ["dist_external/worker.js"]),
 }
 NSFWJS_MODEL = "mobilenet_v2"
 

@@ -94,7 +94,8 @@ const reports = new ReportSender(signaling);
 // A long call's TURN credential expires; an ICE restart after that needs a fresh one.
 const iceRefresh = new IceRefresh(() => signaling.send({ type: "refresh_ice_servers" }));
 const gate = new RulesGate($("rules-dialog"));
-const pow = new ProofOfWork();
+// The solver's URL comes from the template, so that it is the hashed name once collectstatic ran.
+const pow = new ProofOfWork({ workerUrl: root.dataset.powWorker });
 
 // Read by the browser tests, and handy in the console.
 window.alienmeet = {

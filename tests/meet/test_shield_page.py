@@ -1,5 +1,5 @@
-"""What the call page hands the nudity shield: vendored files that exist, a policy that lets only
-WebAssembly compile, and the test hook only when the server was started for tests."""
+"""What the call page hands the nudity shield and the proof of work: vendored files that exist, a
+policy that lets only WebAssembly compile, and the test hook only when the server was started for tests."""
 
 from __future__ import annotations
 
@@ -35,6 +35,22 @@ def test_call_page_names_every_vendored_file_of_the_shield(client):
             count *= size
         expected += count * (1 if spec["quantization"]["dtype"] == "uint8" else 2)
     assert Path(finders.find(assets["weights"])).stat().st_size == expected
+
+
+def test_call_page_names_the_proof_of_work_solver(client):
+    html = client.get("/meet/").content.decode()
+    [path] = re.findall(r'data-pow-worker="/static/([^"]+)"', html)
+    assert path == "vendor/altcha-2.3.0/worker.js"
+    assert b"onmessage" in Path(finders.find(path)).read_bytes()
+
+
+def test_every_vendored_package_is_used_by_the_call_page_and_keeps_its_licence(client):
+    html = client.get("/meet/").content.decode()
+    named = {match.split("/")[0] for match in re.findall(r'"/static/vendor/([^"]+)"', html)}
+    packages = {path.name for path in Path(finders.find("vendor")).iterdir() if path.is_dir()}
+    assert named == packages
+    for package in packages:
+        assert finders.find(f"vendor/{package}/LICENSE"), package
 
 
 def test_vendored_scripts_name_no_missing_source_map():
