@@ -6,11 +6,12 @@ import { watchConnection } from "./connection_report.js";
 import { format, formatList, formatNumber, gettext, ngettext } from "./i18n.js";
 import { browserLanguages, describeLanguages, parseLanguages, sharedLanguagesSentence } from "./languages.js";
 import { IceRefresh } from "./ice_refresh.js";
+import { LastMatch } from "./last_match.js";
 import { MatchResume } from "./match_resume.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
 import { ProofOfWork } from "./pow.js";
-import { ReportSender, collectEvidence } from "./report.js";
+import { ReportSender, collectEvidence, recentChat } from "./report.js";
 import { RulesGate } from "./rules_gate.js";
 import { Shield } from "./shield.js";
 import { Signaling, signalingUrl } from "./signaling.js";
@@ -91,6 +92,8 @@ const resume = new MatchResume();
 // A call waiting to be resumed has only the server's grace: reconnect at once.
 const signaling = new Signaling(signalingUrl(root.dataset.wsPath), { hurry: () => resume.awaiting });
 const reports = new ReportSender(signaling);
+// The call that just ended stays reportable for a little while (the Report button offers it).
+const lastMatch = new LastMatch(() => refreshReportButton());
 // A long call's TURN credential expires; an ICE restart after that needs a fresh one.
 const iceRefresh = new IceRefresh(() => signaling.send({ type: "refresh_ice_servers" }));
 const gate = new RulesGate($("rules-dialog"));
@@ -114,13 +117,19 @@ function setPhase(phase, status) {
   if (status) ui.status.textContent = status;
   ui.next.disabled = phase === "idle";
   ui.stop.disabled = phase === "idle";
-  ui.report.disabled = !state.session || state.detached;
+  refreshReportButton();
+}
+
+// Report the current stranger; between calls, the last one, for a little while after.
+function refreshReportButton() {
+  const current = state.session && !state.detached;
+  ui.report.disabled = !(current || lastMatch.reportable);
 }
 
 // The call goes on peer to peer, but the server no longer links the two of us.
 function detach() {
   state.detached = true;
-  ui.report.disabled = true;
+  refreshReportButton();
 }
 
 function showRemoteMessage(text) {
@@ -260,6 +269,8 @@ function startSession({ match_id: matchId, polite, interests, languages = [] }) 
     },
   });
   state.session = session;
+  chat.startCall(matchId);
+  refreshReportButton();
   state.detached = false;
   watchConnection(session.pc, (report) => { if (state.session === session) signaling.send({ type: "connection_report", match_id: matchId, ...report }); });
   shield.startCall();
@@ -339,6 +350,8 @@ function onPeerMessage(message) {
 function endSession() {
   const session = state.session;
   if (!session) return;
+  // Someone who exposes themselves tends to leave, or be skipped, before Report is pressed.
+  if (!state.detached) lastMatch.ended(session.matchId, recentChat(chat.log, session.matchId));
   state.session = null;
   state.detached = false;
   resume.forget();
@@ -409,15 +422,29 @@ function stop() {
 
 async function report(reason, withEvidence) {
   const session = state.session;
-  if (!session || state.detached || resume.cutOff) return;
-  const evidence = withEvidence ? await collectEvidence({ video: ui.remoteVideo, log: $("chat-log") }) : null;
+  if (!session || state.detached) {
+    reportLast(reason, withEvidence);
+    return;
+  }
+  if (resume.cutOff) return;
+  const evidence = withEvidence ? await collectEvidence({ video: ui.remoteVideo, log: chat.log, callId: session.matchId }) : null;
   if (state.session !== session) return; // the call ended while the snapshot was taken
   if (!reports.send(session.matchId, reason, evidence)) return;
   endSession();
+  lastMatch.forget();
   chat.add(gettext("Thanks. The stranger was reported and you moved on."), "notice");
   state.wantCall = true;
   setPhase("searching", gettext("Reported. Looking for someone new…"));
   showRemoteMessage(gettext("Looking for a stranger…"));
+}
+
+// The stranger of the call that just ended: their picture is gone, their chat lines were kept.
+function reportLast(reason, withEvidence) {
+  if (!lastMatch.reportable) return;
+  const evidence = withEvidence && lastMatch.chat.length ? { chat: lastMatch.chat } : null;
+  if (!reports.send(lastMatch.matchId, reason, evidence, { ended: true })) return;
+  lastMatch.forget();
+  chat.add(gettext("Thanks. The last stranger was reported."), "notice");
 }
 
 function toggle(button, kind, tracks, localOff) {

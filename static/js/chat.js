@@ -13,6 +13,12 @@ export class ChatView {
     Object.assign(this, { log, scroller, typing, form, input, button });
     this.typingTimer = null;
     this.lastTypingSent = 0;
+    this.callId = ""; // the call the lines said from now on belong to
+  }
+
+  // A new call: its lines are told apart from earlier calls' (a report attaches only its own).
+  startCall(callId) {
+    this.callId = callId;
   }
 
   enable(enabled) {
@@ -27,6 +33,7 @@ export class ChatView {
     // The speaker's name shows through CSS (::before), in the page's language.
     if (from === "me") item.dataset.speaker = gettext("You:");
     else if (from === "stranger") item.dataset.speaker = gettext("Stranger:");
+    if (from === "me" || from === "stranger") item.dataset.call = this.callId;
     this.log.append(item);
     while (this.log.childElementCount > MAX_CHAT_ITEMS) this.log.firstElementChild.remove();
     this.scroller.scrollTop = this.scroller.scrollHeight;

@@ -42,10 +42,12 @@ export async function captureSnapshot(video) {
   }
 }
 
-// The last chat lines of both sides, oldest first, from the chat log (notices left out).
-export function recentChat(log) {
+// The last chat lines of both sides in one call, oldest first, from the chat log (notices and
+// other calls' lines left out: they are about other strangers).
+export function recentChat(log, callId) {
   const lines = [];
   for (const item of log.querySelectorAll("li.from-me, li.from-stranger")) {
+    if (item.dataset.call !== callId) continue;
     const text = item.textContent.slice(0, MAX_CHAT_LINE_LENGTH);
     if (text) lines.push({ from: item.classList.contains("from-me") ? "me" : "stranger", text });
   }
@@ -53,14 +55,14 @@ export function recentChat(log) {
 }
 
 // The report's `evidence`, or null when there is nothing to attach.
-export async function collectEvidence({ video, log }) {
+export async function collectEvidence({ video, log, callId }) {
   let snapshot = null;
   try {
     snapshot = await captureSnapshot(video);
   } catch (error) {
     console.warn("no snapshot for the report:", error);
   }
-  const chat = recentChat(log);
+  const chat = recentChat(log, callId);
   if (!snapshot && !chat.length) return null;
   const evidence = {};
   if (snapshot) evidence.snapshot = snapshot;
@@ -80,11 +82,12 @@ export class ReportSender {
     signaling.addEventListener("error", (event) => this.refused(event.detail.code));
   }
 
-  send(matchId, reason, evidence) {
+  // `ended`: the call is over already (the last stranger), so a refusal moves nobody on.
+  send(matchId, reason, evidence, { ended = false } = {}) {
     const frame = { type: "report", match_id: matchId, reason };
     if (evidence) frame.evidence = evidence;
     if (!this.signaling.send(frame)) return false;
-    this.pending = { matchId, reason, withEvidence: Boolean(evidence), at: Date.now() };
+    this.pending = { matchId, reason, withEvidence: Boolean(evidence), ended, at: Date.now() };
     return true;
   }
 
@@ -92,10 +95,10 @@ export class ReportSender {
     const pending = this.pending;
     if (!pending || Date.now() - pending.at > ANSWER_WITHIN_MS) return;
     if ((code === "bad_message" || code === "too_large") && pending.withEvidence) {
-      this.send(pending.matchId, pending.reason, null);
-    } else if (code === "rate_limited" || code === "bad_message" || code === "too_large") {
+      this.send(pending.matchId, pending.reason, null, { ended: pending.ended });
+    } else if (code === "rate_limited" || code === "bad_message" || code === "too_large" || code === "not_matched") {
       this.pending = null;
-      this.signaling.send({ type: "next" });
+      if (!pending.ended && code !== "not_matched") this.signaling.send({ type: "next" });
     }
   }
 }

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import screenshot, wait_for_remote_video, wait_js
+from tests.browser.conftest import screenshot, wait_for, wait_for_remote_video, wait_js
 from tests.browser.test_call import matched_pair
 from tests.servers import ROOT
 
@@ -123,3 +123,57 @@ def test_a_report_without_evidence_sends_none(visitor):
     assert len(sent) == 1
     assert sent[0]["reason"] == "spam" and "evidence" not in sent[0]
     assert "hello there" not in "".join(alice.frames_sent_to_server)
+
+
+def say(page, text: str, to) -> None:
+    page.get_by_label("Message").fill(text)
+    page.get_by_label("Message").press("Enter")
+    to.locator("#chat-log .from-stranger", has_text=text).wait_for()
+
+
+def reports_sent(page) -> list[dict]:
+    return [json.loads(frame) for frame in page.frames_sent_to_server if '"report"' in frame]
+
+
+def test_the_stranger_of_a_call_just_ended_can_still_be_reported(visitor):
+    """Someone who exposes themselves and leaves at once is still within reach of Report."""
+    alice, bob = matched_pair(visitor)
+    ended = alice.evaluate("window.alienmeet.matchId")
+    say(bob, "look at this", alice)
+    bob.get_by_role("button", name="Stop").click()
+    alice.locator("#chat-log .notice", has_text="Stranger left").wait_for()
+    report_button = alice.get_by_role("button", name="Report")
+    wait_js(alice, "!document.getElementById('report').disabled")
+    report_button.click()
+    dialog = alice.get_by_role("dialog", name="Report this stranger")
+    dialog.get_by_label("Nudity").check()
+    dialog.get_by_role("button", name="Send report").click()
+    alice.locator("#chat-log .notice", has_text="The last stranger was reported").wait_for()
+    [sent] = reports_sent(alice)
+    # Their chat lines were kept as evidence; their picture is gone with the call.
+    assert sent["match_id"] == ended and sent["reason"] == "nudity"
+    assert sent["evidence"] == {"chat": [{"from": "stranger", "text": "look at this"}]}
+    wait_for(alice, lambda: any('"reported"' in frame for frame in alice.frames_from_server), "the server's answer")
+    # Reported once: the button does not offer that call again.
+    wait_js(alice, "document.getElementById('report').disabled")
+
+
+def test_a_report_carries_only_the_reported_calls_chat(visitor):
+    alice, bob = matched_pair(visitor)
+    say(bob, "a line from the first stranger", alice)
+    say(alice, "hello first", bob)
+    first = alice.evaluate("window.alienmeet.matchId")
+    carol = visitor()
+    bob.get_by_role("button", name="Stop").click()
+    alice.locator("#chat-log .notice", has_text="Stranger left").wait_for()
+    carol.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(alice, f"window.alienmeet.phase === 'connected' && window.alienmeet.matchId !== {json.dumps(first)}")
+    wait_js(carol, "window.alienmeet.phase === 'connected'")
+    say(carol, "a line from the second stranger", alice)
+    alice.get_by_role("button", name="Report").click()
+    dialog = alice.get_by_role("dialog", name="Report this stranger")
+    dialog.get_by_label("Spam").check()
+    dialog.get_by_role("button", name="Send report").click()
+    alice.locator("#chat-log .notice", has_text="The stranger was reported").wait_for()
+    [sent] = reports_sent(alice)
+    assert sent["evidence"]["chat"] == [{"from": "stranger", "text": "a line from the second stranger"}]
