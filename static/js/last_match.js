@@ -18,7 +18,7 @@ export class LastMatch {
   // A call ended (not by a report: that one was dealt with). `chat` is its last lines, kept as
   // evidence, since the chat log is cleared for the next stranger.
   ended(matchId, chat) {
-    this.forget();
+    clearTimeout(this.timer);
     this.matchId = matchId;
     this.chat = chat;
     this.timer = setTimeout(() => this.forget(), REPORT_AFTER_END_MS);

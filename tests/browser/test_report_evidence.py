@@ -177,3 +177,27 @@ def test_a_report_carries_only_the_reported_calls_chat(visitor):
     alice.locator("#chat-log .notice", has_text="The stranger was reported").wait_for()
     [sent] = reports_sent(alice)
     assert sent["evidence"]["chat"] == [{"from": "stranger", "text": "a line from the second stranger"}]
+
+
+def test_the_last_call_is_offered_for_a_report_only_for_a_while(visitor):
+    page = visitor()
+    page.clock.install()
+    module = "await import('/static/js/last_match.js')"
+    page.evaluate(
+        f"""async () => {{
+            const {{ LastMatch }} = {module};
+            window.changes = 0;
+            window.last = new LastMatch(() => {{ window.changes += 1; }});
+            window.last.ended('m1', [{{ from: 'stranger', text: 'hi' }}]);
+        }}"""
+    )
+    assert page.evaluate("[window.last.reportable, window.last.matchId, window.changes]") == [True, "m1", 1]
+    page.clock.fast_forward(40_000)
+    assert page.evaluate("window.last.reportable")
+    # A newer call replaces it; then time runs out for that one too.
+    page.evaluate("window.last.ended('m2', [])")
+    page.clock.fast_forward(45_000)
+    assert page.evaluate("[window.last.reportable, window.last.matchId]") == [True, "m2"]
+    page.clock.fast_forward(6_000)
+    assert page.evaluate("[window.last.reportable, window.last.matchId, window.last.chat]") == [False, None, []]
+    assert page.evaluate("window.changes") == 3
