@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SYSTEM_PACKAGES := chromium coturn nginx-light nftables conntrack iproute2 curl
 
-.PHONY: serve test lint check bench bench-pow vendor system-deps messages clean
+.PHONY: serve test lint check bench bench-pow bench-shield vendor system-deps messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ vendor:
 # What the anti-bot proof of work costs a browser, at the normal and the raised difficulty.
 bench-pow: $(STAMP) system-deps
 	$(PY) bench/pow.py
+
+# What the nudity shield costs a browser: model load, time per check, first unblur, CPU in a call.
+bench-shield: $(STAMP) system-deps
+	$(PY) bench/shield.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles artifacts
