@@ -19,9 +19,8 @@ import time
 from collections.abc import Iterable
 
 import redis.asyncio as aioredis
-from django.conf import settings
 
-from meet.per_loop import PerLoop
+from meet.per_loop import PerLoop, on_matchmaking_redis
 from meet.redis_connection import REDIS_ERRORS
 
 logger = logging.getLogger("alienmeet.moderation")
@@ -79,8 +78,4 @@ _forwarding: PerLoop[RedisForwarding] = PerLoop()
 
 
 def get_forwarding() -> MemoryForwarding | RedisForwarding:
-    conf = settings.MATCHMAKER
-    if conf["BACKEND"] != "redis":
-        return MEMORY
-    config = (conf["URL"], conf.get("PREFIX", ""))
-    return _forwarding.get(config, lambda: RedisForwarding(*config))
+    return on_matchmaking_redis(MEMORY, _forwarding, RedisForwarding)

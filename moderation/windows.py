@@ -10,9 +10,8 @@ import math
 import time
 
 import redis.asyncio as aioredis
-from django.conf import settings
 
-from meet.per_loop import PerLoop
+from meet.per_loop import PerLoop, on_matchmaking_redis
 from meet.redis_connection import REDIS_ERRORS
 
 
@@ -67,8 +66,4 @@ _windows: PerLoop[RedisWindows] = PerLoop()
 
 
 def get_windows() -> MemoryWindows | RedisWindows:
-    conf = settings.MATCHMAKER
-    if conf["BACKEND"] != "redis":
-        return MEMORY
-    config = (conf["URL"], conf.get("PREFIX", ""))
-    return _windows.get(config, lambda: RedisWindows(*config))
+    return on_matchmaking_redis(MEMORY, _windows, RedisWindows)

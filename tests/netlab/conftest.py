@@ -12,7 +12,7 @@ import pytest
 
 from conftest import require
 from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, FAKE_MEDIA, accept_rules_in, wait_js
-from tests.netlab.lab import ENDPOINT_INDEPENDENT, OFFICE, SYMMETRIC, Lab, unavailable_reason
+from tests.netlab.lab import ENDPOINT_INDEPENDENT, OFFICE, SYMMETRIC, Lab, built_lab, unavailable_reason
 from tests.netlab.services import Site, Turn, make_certificate, start_site, start_turn
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -82,15 +82,8 @@ TIMING_SCRIPT = """
 def lab() -> Iterator[Lab]:
     reason = unavailable_reason()
     require(reason is None, f"the network lab ({reason})")
-    network = Lab()
-    try:
-        network.build()
-        for label, kind in HOMES.items():
-            network.add_home(label, kind)
+    with built_lab(HOMES) as network:
         yield network
-    finally:
-        # Also when building failed half-way: every namespace made so far goes.
-        network.destroy()
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -322,6 +323,20 @@ class Lab:
         path.write_text(f'#!/bin/sh\nexec ip netns exec {home.namespace} {chromium} "$@"\n')
         path.chmod(0o755)
         return path
+
+
+@contextlib.contextmanager
+def built_lab(homes: dict[str, str]) -> Iterator[Lab]:
+    """A lab with these homes (label: NAT kind), removed afterwards, also when building failed
+    half-way: every namespace made so far goes."""
+    lab = Lab()
+    try:
+        lab.build()
+        for label, kind in homes.items():
+            lab.add_home(label, kind)
+        yield lab
+    finally:
+        lab.destroy()
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.1) -> None:

@@ -17,6 +17,7 @@ from tests.netlab.lab import (
     SYMMETRIC,
     TURN_ADDRESS,
     Lab,
+    built_lab,
     in_ns,
     namespaces,
     remove_leftovers,
@@ -58,17 +59,11 @@ print(" ".join(seen))
 def bare_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     reason = unavailable_reason()
     require(reason is None, f"the network lab ({reason})")
-    lab = Lab()
-    try:
-        lab.build()
-        for kind in (ENDPOINT_INDEPENDENT, SYMMETRIC, OFFICE):
-            lab.add_home(kind, kind)
+    with built_lab({kind: kind for kind in (ENDPOINT_INDEPENDENT, SYMMETRIC, OFFICE)}) as lab:
         log = tmp_path_factory.mktemp("echo") / "echo.log"
         for namespace in (lab.site, lab.turn):
             lab.start(namespace, [sys.executable, "-c", UDP_ECHO], log)
         yield lab
-    finally:
-        lab.destroy()
 
 
 def seen_from(lab: Lab, kind: str) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
-from tests.netlab.lab import ENDPOINT_INDEPENDENT, TURN_ADDRESS, Lab, in_ns, unavailable_reason, wait_for
+from tests.netlab.lab import ENDPOINT_INDEPENDENT, TURN_ADDRESS, Lab, built_lab, in_ns, unavailable_reason, wait_for
 
 pytestmark = pytest.mark.netlab
 
@@ -96,11 +96,7 @@ def limit(pattern: str) -> int:
 def guarded_turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     reason = unavailable_reason()
     require(reason is None, f"the network lab ({reason})")
-    lab = Lab()
-    try:
-        lab.build()
-        for label in ("first", "second", "third"):
-            lab.add_home(label, ENDPOINT_INDEPENDENT)
+    with built_lab({label: ENDPOINT_INDEPENDENT for label in ("first", "second", "third")}) as lab:
         in_ns(lab.turn, "nft", "-f", str(RULES))
         lab.start(lab.turn, [sys.executable, "-c", LISTENERS], tmp_path_factory.mktemp("turn") / "listeners.log")
 
@@ -109,8 +105,6 @@ def guarded_turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
         wait_for(listening, 10, "the stand-in listeners")
         yield lab
-    finally:
-        lab.destroy()
 
 
 def knock(lab: Lab, home: str, script: str, *args: object) -> dict[str, int]:
