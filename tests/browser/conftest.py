@@ -138,6 +138,15 @@ def accept_rules_in(context, server: Server) -> None:
     )
 
 
+def start_call(first, second, talk: str = "Talk to Aliens") -> None:
+    """The first page waits for a stranger and the second joins: both are in a call on return."""
+    first.get_by_role("button", name=talk).click()
+    wait_js(first, "window.alienmeet.phase === 'searching'")
+    second.get_by_role("button", name=talk).click()
+    for page in (first, second):
+        wait_js(page, "window.alienmeet.phase === 'connected'")
+
+
 def wait_for(page, condition: Callable[[], object], what: str, timeout: float = 15.0) -> None:
     """Wait on a Python-side condition (frames the page sent or got) while the page's events keep coming in."""
     deadline = time.monotonic() + timeout

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import remote_frames, screenshot, wait_for_remote_video, wait_js
+from tests.browser.conftest import remote_frames, screenshot, start_call, wait_for_remote_video, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,11 +26,7 @@ def talk(page) -> None:
 def matched_pair(visitor):
     alice = visitor()
     bob = visitor()
-    talk(alice)
-    wait_js(alice, "window.alienmeet.phase === 'searching'")
-    talk(bob)
-    for page in (alice, bob):
-        wait_js(page, "window.alienmeet.phase === 'connected'")
+    start_call(alice, bob)
     return alice, bob
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import polib
 import pytest
 
-from tests.browser.conftest import screenshot, wait_js
+from tests.browser.conftest import screenshot, start_call, wait_js
 
 LOCALE = Path(__file__).resolve().parents[2] / "locale"
 
@@ -202,11 +202,7 @@ def test_no_english_left_during_a_call(visitor):
     """What only a call shows (status, quality, shared languages, chat notices) is translated too."""
     alice = visitor(locale="es-ES")
     bob = visitor(locale="es-ES")
-    alice.get_by_role("button", name="Hablar con alienígenas").click()
-    wait_js(alice, "window.alienmeet.phase === 'searching'")
-    bob.get_by_role("button", name="Hablar con alienígenas").click()
-    for page in (alice, bob):
-        wait_js(page, "window.alienmeet.phase === 'connected'")
+    start_call(alice, bob, talk="Hablar con alienígenas")
     # The connection's quality shows once the first statistics came in.
     wait_js(alice, "document.getElementById('conn-info').textContent.includes('ms')")
     english = english_words_with_a_translation("es")

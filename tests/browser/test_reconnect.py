@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import remote_frames, wait_for_remote_video, wait_js
+from tests.browser.conftest import remote_frames, start_call, wait_for_remote_video, wait_js
 from tests.servers import Server, migrate, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -17,11 +17,8 @@ def test_call_survives_a_signaling_restart(visitor, tmp_path):
     try:
         alice = visitor(server=server)
         bob = visitor(server=server)
-        alice.get_by_role("button", name="Talk to Aliens").click()
-        wait_js(alice, "window.alienmeet.phase === 'searching'")
-        bob.get_by_role("button", name="Talk to Aliens").click()
+        start_call(alice, bob)
         for page in (alice, bob):
-            wait_js(page, "window.alienmeet.phase === 'connected'")
             wait_js(page, "document.getElementById('message').disabled === false")
 
         server.stop()

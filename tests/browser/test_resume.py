@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.browser.conftest import remote_frames, server_with, wait_for, wait_for_remote_video, wait_js
+from tests.browser.conftest import remote_frames, server_with, start_call, wait_for, wait_for_remote_video, wait_js
 from tests.browser.cutting_proxy import CuttingProxy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,11 +44,8 @@ def frames_from_server(page, kind: str) -> list[dict]:
 
 
 def call(first, second) -> None:
-    first.get_by_role("button", name="Talk to Aliens").click()
-    wait_js(first, "window.alienmeet.phase === 'searching'")
-    second.get_by_role("button", name="Talk to Aliens").click()
+    start_call(first, second)
     for page in (first, second):
-        wait_js(page, "window.alienmeet.phase === 'connected'")
         wait_js(page, "document.getElementById('message').disabled === false")
         wait_for_remote_video(page)
 
