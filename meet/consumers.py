@@ -4,24 +4,25 @@ It translates frames (``meet.protocol``) into matchmaking calls and relays
 signaling to the current partner's channel. The only state it holds is this
 connection's own: its peer id, current match and rate limit. Who is waiting
 and who is matched with whom lives in the shared matchmaking state.
+
+Three concerns live in mixins of their own: the door a connection passes
+(``meet.door``: address limits and bans), reports (``meet.reporting``), and
+keeping a call alive past a broken socket or credential (``meet.resuming``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import logging
 import math
 import random
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -29,15 +30,18 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from meet import admission, protocol, resume
-from meet.address_limits import get_address_limits
 from meet.dispatch import InTurnDispatch
+from meet.door import Door
 from meet.endings import announce_end
 from meet.ice import ice_servers
 from meet.language import in_language
 from meet.layer import ChannelLayerUnavailable
+from meet.matches import CurrentMatch, RecentMatches
 from meet.matchmaking import Busy, EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
 from meet.matchmaking.base import JoinResult
 from meet.ratelimit import FloodMeter, TokenBucket
+from meet.reporting import Reporting
+from meet.resuming import Resuming
 from meet.runtime import ensure_runtime
 from meet.send_backlog import backlog_of
 from moderation import service as moderation
@@ -50,48 +54,10 @@ UNHANDLED_MESSAGE = _("This frame could not be handled; nothing was done.")
 ONLINE_SPREAD_SECONDS = 0.9
 # How long a queued visitor may be "busy" (matched, notice on its way) before the notice counts as lost.
 LOST_NOTICE_SECONDS = 3.0
-# A call needs fresh TURN credentials about once per credential lifetime; more often is a script minting them.
-ICE_REFRESH_SECONDS = 30.0
 NOT_READING_MESSAGE = _("The stranger is not keeping up; message dropped.")
-RESUME_FAILED_MESSAGE = _("That call has ended; nothing was resumed.")
-# Close codes of a browser that meant to go (a closed tab, a page left): its match ends at once.
-CLEAN_CLOSE_CODES = (1000, 1001)
-# A report may name a match that has just ended: the stranger's Next can cross the report on the wire,
-# and someone who exposes themselves tends to press Next at once. Both sides remember this many of
-# their last matches, for this long.
-REPORT_AFTER_END_SECONDS = 60.0
-RECENT_MATCHES_KEPT = 8
 
 
-@dataclass(frozen=True)
-class CurrentMatch:
-    match_id: str
-    partner_channel: str
-
-
-class RecentMatches:
-    """The matches this connection was in lately, newest last, for reports that arrive after the end."""
-
-    def __init__(self) -> None:
-        self._ended: deque[tuple[CurrentMatch, float]] = deque(maxlen=RECENT_MATCHES_KEPT)
-
-    def add(self, match: CurrentMatch) -> None:
-        self._ended.append((match, time.monotonic()))
-
-    @property
-    def last_id(self) -> str:
-        return self._ended[-1][0].match_id if self._ended else ""
-
-    def find(self, match_id: str) -> CurrentMatch | None:
-        since = time.monotonic() - REPORT_AFTER_END_SECONDS
-        return next((match for match, at in self._ended if match.match_id == match_id and at >= since), None)
-
-    def reportable_ids(self) -> list[str]:
-        since = time.monotonic() - REPORT_AFTER_END_SECONDS
-        return [match.match_id for match, at in self._ended if at >= since]
-
-
-class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
+class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketConsumer):
     cleaned = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -175,51 +141,6 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         with contextlib.suppress(ChannelLayerUnavailable):
             await self.channel_layer.group_add(self.runtime.online_group, self.channel_name)
 
-    async def _refuse_if_over_address_limit(self) -> bool:
-        if not self.ip_hash:
-            return False
-        place = secrets.token_hex(8)
-        refusal = await get_address_limits().admit(self.ip_hash, place)
-        if refusal is None:
-            self.address_place = place
-            return False
-        logger.info("event=refused_address_limit reason=%s", refusal.reason)
-        if refusal.reason == "rate":
-            message = _("Too many new connections from your network; try again in a minute.")
-        else:
-            message = _("Too many connections from your network at once; close another AlienMeet tab first.")
-        details = {"reason": refusal.reason, "retry_after": refusal.retry_after}
-        await self.send_json(protocol.error(protocol.TOO_MANY_CONNECTIONS, in_language(message, self.scope), **details))
-        await self.close(code=protocol.CLOSE_TOO_MANY_CONNECTIONS)
-        return True
-
-    async def _give_back_address_place(self) -> None:
-        place, self.address_place = self.address_place, ""
-        if place:
-            await get_address_limits().release(self.ip_hash, place)
-
-    async def _refuse_if_banned(self) -> bool:
-        try:
-            until = await database_sync_to_async(moderation.active_ban_until)(self.ip_hash)
-        except Exception:
-            logger.exception("event=ban_check_failed")
-            return False
-        if until is None:
-            return False
-        await self._banned(until)
-        return True
-
-    async def _banned(self, until: datetime.datetime) -> None:
-        message = in_language(moderation.ban_message(until), self.scope)
-        await self.send_json(protocol.error(protocol.BANNED, message, until=until.isoformat()))
-        await self.close(code=protocol.CLOSE_BANNED)
-
-    async def _hear_bans(self) -> None:
-        """A ban made later, by staff or automatically, closes this connection on whichever process it is."""
-        if self.ip_hash:
-            with contextlib.suppress(ChannelLayerUnavailable):
-                await self.channel_layer.group_add(moderation.ban_group(self.ip_hash), self.channel_name)
-
     async def disconnect(self, code: int) -> None:
         self.close_code = code
         await self._cleanup()
@@ -237,24 +158,6 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         finally:
             self.runtime.closed()
             await self._give_back_address_place()
-
-    async def _forward_reports(self) -> None:
-        """Leave this address's hash behind for reports of the last matches, which this connection
-        will no longer read (moderation.forwarding); before anything else, so none falls between."""
-        match_ids = self.ended.reportable_ids() + ([self.match.match_id] if self.match else [])
-        if self.ip_hash and match_ids:
-            seconds = REPORT_AFTER_END_SECONDS + settings.MEET["RESUME_GRACE"]
-            await moderation.leave_hash_behind(self.ip_hash, self.channel_name, match_ids, seconds)
-
-    def _may_resume(self) -> bool:
-        """A browser that can resume and lost its socket mid-call, rather than closing it, may come back."""
-        return (
-            self.match is not None
-            and self.resumable
-            and not self.closed_by_server
-            and self.close_code not in CLEAN_CLOSE_CODES
-            and settings.MEET["RESUME_GRACE"] > 0
-        )
 
     async def _leave(self, hold: bool = False) -> None:
         """Leave everything this connection is part of. With ``hold``, its match is kept for the grace
@@ -419,63 +322,6 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
         await self.send_json(protocol.error(protocol.RATE_LIMITED, message, retry_after=retry_after))
         return False
 
-    async def _report(self, match_id: str, reason: str, evidence: protocol.Evidence | None = None) -> None:
-        current = self.match is not None and self.match.match_id == match_id
-        reported = self.match if current else self.ended.find(match_id)
-        if reported is None:
-            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
-            return
-        try:
-            filing = await moderation.prepare_report(self.ip_hash, self.peer_id, reason, evidence)
-        except moderation.ReportRefused as refused:
-            await self._error(refused.code, refused.message)
-            return
-        # The reported side's own connection files the report: it alone knows its address hash, so
-        # no address (hashed or not) travels between connections. Once it has closed, the hash it
-        # left behind for its last matches stands in (moderation.forwarding).
-        left_behind = await moderation.hash_left_behind(match_id, reported.partner_channel)
-        if left_behind:
-            await self._file_report(left_behind, filing)
-        else:
-            await self.channel_layer.send(
-                reported.partner_channel, {"type": "meet.reported", "match_id": match_id, "filing": filing}
-            )
-        await self.send_json(protocol.reported(match_id))
-        if current:
-            await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
-            await self._queue()
-
-    async def _connection_report(self, report: protocol.ConnectionReport) -> None:
-        current = self.match is not None and self.match.match_id == report.match_id
-        # Both pages give up on a call that cannot connect at about the same moment, so one page's
-        # report of it may arrive just after the other's Next ended the match: it still counts.
-        if not current and report.match_id != self.ended.last_id:
-            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
-            return
-        if self.connection_reported == report.match_id:
-            await self._error(protocol.RATE_LIMITED, _("One connection report per match; this one is ignored."))
-            return
-        self.connection_reported = report.match_id
-        self.runtime.connection_reports.add(report.outcome, report.connect_ms)
-
-    async def _refresh_ice_servers(self) -> None:
-        """Fresh TURN credentials for a call that outlived its own: an ICE restart allocates anew."""
-        if self.match is None:
-            await self._error(protocol.NOT_MATCHED, _("Not in a call: the next match brings fresh ICE servers."))
-            return
-        now = time.monotonic()
-        remaining = self.ice_refreshed_at + ICE_REFRESH_SECONDS - now
-        if remaining > 0:
-            message = in_language(
-                _("ICE servers can be refreshed once every %(seconds)s seconds."),
-                self.scope,
-                seconds=int(ICE_REFRESH_SECONDS),
-            )
-            await self.send_json(protocol.error(protocol.RATE_LIMITED, message, retry_after=math.ceil(remaining)))
-            return
-        self.ice_refreshed_at = now
-        await self.send_json(protocol.ice_servers_message(ice_servers()))
-
     async def _relay(self, match_id: str, data: dict[str, Any]) -> None:
         if self.match is None or self.match.match_id != match_id:
             await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; message dropped."))
@@ -572,51 +418,6 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
     ) -> dict[str, Any]:
         token = resume.mint(self.peer_id, match_id, self.channel_name) if self.resumable else ""
         return protocol.matched(match_id, polite, interests, ice_servers(), languages, token)
-
-    async def _resume(self, command: protocol.Resume) -> None:
-        """Take over the match an earlier connection of this browser held (docs/protocol.md)."""
-        if self.match is not None or self.ticket:
-            await self._error(protocol.BAD_MESSAGE, _("Resume only on a connection that is not in a call or queue."))
-            return
-        peer_id = resume.peer_of(command.token)
-        moved = None
-        if peer_id is not None and self.registered:
-            moved = await self.matchmaker.take_over(
-                peer_id,
-                command.match_id,
-                self.channel_name,
-                self.peer_id,
-                lambda holder: resume.verifies(command.token, command.match_id, holder),
-            )
-        if moved is None:
-            await self._error(protocol.RESUME_FAILED, RESUME_FAILED_MESSAGE)
-            return
-        # This connection is that peer now; its own fresh peer was forgotten in the same step.
-        self.peer_id = peer_id
-        self.match = CurrentMatch(moved.match_id, moved.partner_channel)
-        self.interests, self.languages = moved.interests, moved.languages
-        self.resumable = self.admitted = True
-        try:
-            await self.channel_layer.send(
-                moved.partner_channel,
-                {"type": "meet.partner_moved", "match_id": moved.match_id, "channel": self.channel_name},
-            )
-        except (ChannelLayerUnavailable, ChannelFull):
-            # A partner who cannot learn where this side went could never reach it: the call is over.
-            await self._end_match(protocol.LEFT_DISCONNECT)
-            await self._error(protocol.RESUME_FAILED, RESUME_FAILED_MESSAGE)
-            return
-        if moved.old_channel != self.channel_name:
-            with contextlib.suppress(ChannelLayerUnavailable, ChannelFull):
-                # Its process frees it and closes it; should this be lost, its unregister changes nothing.
-                await self.channel_layer.send(moved.old_channel, {"type": "meet.superseded", "peer_id": peer_id})
-        token = resume.mint(peer_id, moved.match_id, self.channel_name)
-        await self.send_json(
-            protocol.resumed(
-                moved.match_id, moved.polite, moved.shared_interests, ice_servers(), moved.shared_languages, token
-            )
-        )
-        logger.info("event=match_resumed")
 
     async def _end_match(self, reason: str, keep_apart: bool = False) -> None:
         if self.match is None:
@@ -738,42 +539,6 @@ class MeetConsumer(InTurnDispatch, AsyncWebsocketConsumer):
                 self.ended.add(self.match)
                 self.match = None
                 await self.send_json(protocol.partner_left(message["match_id"], message["reason"]))
-
-    async def meet_partner_moved(self, message: dict[str, Any]) -> None:
-        """The partner resumed the match on a new connection: relay there from now on."""
-        async with self.lock:
-            if self.match is not None and self.match.match_id == message["match_id"]:
-                self.match = CurrentMatch(message["match_id"], message["channel"])
-                await self.send_json(protocol.partner_resumed(message["match_id"]))
-
-    async def meet_superseded(self, message: dict[str, Any]) -> None:
-        """A newer connection of this browser took the match over: go quietly, ending nothing."""
-        if message["peer_id"] != self.peer_id:
-            return
-        self.match = None
-        await self.close(code=protocol.CLOSE_SUPERSEDED)
-
-    async def meet_reported(self, message: dict[str, Any]) -> None:
-        match_id = message["match_id"]
-        current = self.match is not None and self.match.match_id == match_id
-        if not self.ip_hash or not (current or self.ended.find(match_id)):
-            return
-        await self._file_report(self.ip_hash, message["filing"])
-
-    @staticmethod
-    async def _file_report(ip_hash: str, filing: dict[str, Any]) -> None:
-        try:
-            await moderation.file_reported(ip_hash, filing)
-        except Exception:
-            logger.exception("event=report_not_saved")
-        else:
-            logger.info("event=report_filed reason=%s", filing["reason"])
-
-    async def moderation_banned(self, message: dict[str, Any]) -> None:
-        """This address was just banned: free the partner and close, as a refused connect would."""
-        await self._leave()
-        self.registered = False
-        await self._banned(datetime.datetime.fromisoformat(message["until"]))
 
     async def meet_shutdown(self, message: dict[str, Any]) -> None:
         """This process is stopping: free the partner now and send the browser to another process."""

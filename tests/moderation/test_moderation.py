@@ -99,9 +99,9 @@ async def test_a_stranger_whose_socket_is_down_mid_call_is_still_reported(backen
 
 
 async def test_a_match_long_over_can_no_longer_be_reported(backend, monkeypatch):
-    from meet import consumers
+    from meet import matches
 
-    monkeypatch.setattr(consumers, "REPORT_AFTER_END_SECONDS", 0.0)
+    monkeypatch.setattr(matches, "REPORT_AFTER_END_SECONDS", 0.0)
     alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
     await bob.send({"type": "next"})
     await alice.expect("partner_left", match_id=match_id)
