@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict
 from dataclasses import dataclass
 
 # A report may name a match that has just ended: the stranger's Next can cross the report on the wire,
-# and someone who exposes themselves tends to press Next at once. Both sides remember this many of
-# their last matches, for this long.
+# and someone who exposes themselves tends to press Next at once. Both sides remember their matches
+# for this long...
 REPORT_AFTER_END_SECONDS = 60.0
-RECENT_MATCHES_KEPT = 8
+# ...however many: a stranger skipped by others is not held to the Next limit. This only bounds memory.
+RECENT_MATCHES_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -20,22 +21,45 @@ class CurrentMatch:
 
 
 class RecentMatches:
-    """The matches this connection was in lately, newest last, for reports that arrive after the end."""
+    """The matches this connection was in lately, for reports that arrive after the end."""
 
     def __init__(self) -> None:
-        self._ended: deque[tuple[CurrentMatch, float]] = deque(maxlen=RECENT_MATCHES_KEPT)
+        # match_id -> (match, ended at, reported by this side already), oldest first
+        self._ended: OrderedDict[str, tuple[CurrentMatch, float, bool]] = OrderedDict()
+
+    def _trim(self, now: float) -> None:
+        while self._ended:
+            _match, at, _reported = next(iter(self._ended.values()))
+            if at >= now - REPORT_AFTER_END_SECONDS and len(self._ended) <= RECENT_MATCHES_KEPT:
+                break
+            self._ended.popitem(last=False)
 
     def add(self, match: CurrentMatch) -> None:
-        self._ended.append((match, time.monotonic()))
+        now = time.monotonic()
+        self._ended[match.match_id] = (match, now, False)
+        self._trim(now)
 
     @property
     def last_id(self) -> str:
-        return self._ended[-1][0].match_id if self._ended else ""
+        return next(reversed(self._ended)) if self._ended else ""
 
     def find(self, match_id: str) -> CurrentMatch | None:
-        since = time.monotonic() - REPORT_AFTER_END_SECONDS
-        return next((match for match, at in self._ended if match.match_id == match_id and at >= since), None)
+        """The match, if it ended recently enough to be reported and this side has not reported it."""
+        self._trim(time.monotonic())
+        match, _at, reported = self._ended.get(match_id, (None, 0.0, True))
+        return None if reported else match
+
+    def knows(self, match_id: str) -> bool:
+        """Whether the match ended recently enough for a report of it to be filed against this side."""
+        self._trim(time.monotonic())
+        return match_id in self._ended
+
+    def reported(self, match_id: str) -> None:
+        """One report per match and reporter: more would only inflate the stranger's count."""
+        if match_id in self._ended:
+            match, at, _ = self._ended[match_id]
+            self._ended[match_id] = (match, at, True)
 
     def reportable_ids(self) -> list[str]:
-        since = time.monotonic() - REPORT_AFTER_END_SECONDS
-        return [match.match_id for match, at in self._ended if at >= since]
+        self._trim(time.monotonic())
+        return list(self._ended)

@@ -47,6 +47,8 @@ class Reporting:
         await self.send_json(protocol.reported(match_id))
         if current:
             await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
+        self.ended.reported(match_id)
+        if current:
             await self._queue()
 
     async def _connection_report(self, report: protocol.ConnectionReport) -> None:
@@ -73,7 +75,7 @@ class Reporting:
     async def meet_reported(self, message: dict[str, Any]) -> None:
         match_id = message["match_id"]
         current = self.match is not None and self.match.match_id == match_id
-        if not self.ip_hash or not (current or self.ended.find(match_id)):
+        if not self.ip_hash or not (current or self.ended.knows(match_id)):
             return
         await self._file_report(self.ip_hash, message["filing"])
 

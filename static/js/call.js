@@ -61,7 +61,7 @@ const shield = new Shield({
   video: ui.remoteVideo,
   toggle: $("shield-switch"),
   onNext: () => next(),
-  onReport: (reason) => report(reason, true),
+  onReport: (reason) => report(reason, true, reportTarget()),
 });
 
 const MAX_INTERESTS = 5;
@@ -120,10 +120,17 @@ function setPhase(phase, status) {
   refreshReportButton();
 }
 
-// Report the current stranger; between calls, the last one, for a little while after.
+// Report the current stranger; between calls, the last one, for a little while after. Not during
+// an unlinked call: the server no longer knows it, and the last one is someone else.
 function refreshReportButton() {
-  const current = state.session && !state.detached;
-  ui.report.disabled = !(current || lastMatch.reportable);
+  ui.report.disabled = state.session ? state.detached : !lastMatch.reportable;
+}
+
+// Whom a report is about: decided when the visitor asks, not when the dialog is sent, since the
+// stranger may skip on (and a new one arrive) while the visitor picks a reason.
+function reportTarget() {
+  if (state.session) return state.detached ? null : state.session.matchId;
+  return lastMatch.matchId;
 }
 
 // The call goes on peer to peer, but the server no longer links the two of us.
@@ -420,10 +427,13 @@ function stop() {
   showRemoteMessage(gettext("Press “Talk to Aliens” to meet a random stranger."));
 }
 
-async function report(reason, withEvidence) {
+async function report(reason, withEvidence, target) {
   const session = state.session;
-  if (!session || state.detached) {
-    reportLast(reason, withEvidence);
+  if (!target) return;
+  if (!session || session.matchId !== target || state.detached) {
+    // That call has ended since: it is the last one now, or gone.
+    if (lastMatch.matchId === target) reportLast(reason, withEvidence);
+    else chat.add(gettext("That call is over; nothing was reported."), "notice");
     return;
   }
   if (resume.cutOff) return;
@@ -442,7 +452,10 @@ async function report(reason, withEvidence) {
 function reportLast(reason, withEvidence) {
   if (!lastMatch.reportable) return;
   const evidence = withEvidence && lastMatch.chat.length ? { chat: lastMatch.chat } : null;
-  if (!reports.send(lastMatch.matchId, reason, evidence, { ended: true })) return;
+  if (!reports.send(lastMatch.matchId, reason, evidence, { ended: true })) {
+    chat.add(gettext("Not connected to AlienMeet just now; nothing was reported."), "notice");
+    return;
+  }
   lastMatch.forget();
   chat.add(gettext("Thanks. The last stranger was reported."), "notice");
 }
@@ -472,14 +485,16 @@ ui.startForm.addEventListener("submit", (event) => {
   start();
 });
 ui.next.addEventListener("click", next);
+let dialogTarget = null;
 ui.report.addEventListener("click", () => {
+  dialogTarget = reportTarget();
   ui.reportForm.reset();
   ui.reportDialog.showModal();
 });
 $("report-cancel").addEventListener("click", () => ui.reportDialog.close());
 ui.reportForm.addEventListener("submit", () => {
   const form = new FormData(ui.reportForm);
-  if (form.get("reason")) report(form.get("reason"), form.get("evidence") === "on");
+  if (form.get("reason")) report(form.get("reason"), form.get("evidence") === "on", dialogTarget);
 });
 ui.stop.addEventListener("click", stop);
 ui.mute.addEventListener("click", () => toggle(ui.mute, "mic", state.localStream ? state.localStream.getAudioTracks() : []));
@@ -598,6 +613,12 @@ signaling.addEventListener("signal", (event) => {
   if (state.session && state.session.matchId === matchId && !state.detached) state.session.handleSignal(data);
 });
 signaling.addEventListener("partner_left", (event) => {
+  // Our report crossed the stranger's Next or Stop: the server filed it for a call already over, so
+  // it did not queue us as it does after a report; the page, looking for someone new, asks itself.
+  if (reports.crossedBy(event.detail.match_id)) {
+    if (state.phase === "searching") admit({ type: "join", interests: state.interests, languages: state.languages });
+    return;
+  }
   const session = state.session;
   if (!session || session.matchId !== event.detail.match_id) return;
   if (state.connectDeadline && state.connectDeadline.nearlyExpired()) {
@@ -671,6 +692,8 @@ signaling.addEventListener("error", (event) => {
   else if (code !== "not_matched" && code !== "resume_failed") console.warn("server refused a message:", code, message);
 });
 signaling.addEventListener("close", (event) => {
+  // A new connection is a new visitor to the server: it cannot report the old one's calls.
+  lastMatch.forget();
   // The server's own words on why it turned us away stay on screen.
   const turnedAway = event.detail.code === CLOSE_TOO_MANY_CONNECTIONS;
   if (event.detail.final) {

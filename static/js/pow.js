@@ -14,6 +14,9 @@ const DEFAULT_WORKER_URL = "/static/vendor/altcha-2.3.0/worker.js";
 const MAX_WORKERS = 4;
 // Automatic retries with a refusal's fresh challenge before the page gives up and says so.
 const MAX_RETRIES = 2;
+// A worker that neither answers nor fails (its own promise rejected, say) must not hold the join
+// for ever: past this, the page goes without, and the server's refusal says why.
+const SOLVE_TIMEOUT_MS = 90000;
 
 export function workerCount() {
   const cores = Number(navigator.hardwareConcurrency) || 1;
@@ -88,9 +91,11 @@ export class ProofOfWork {
     this.current = new Promise((resolve) => {
       let unanswered = workers.length;
       let settled = false;
+      const timer = setTimeout(() => finish(null), SOLVE_TIMEOUT_MS);
       const finish = (number) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         // Terminating rather than posting "abort": the losers stop hashing at once, and a late
         // answer from an old search can never be taken for one of the next challenge.
         for (const worker of workers) worker.terminate();

@@ -91,6 +91,12 @@ export class ReportSender {
     return true;
   }
 
+  // Did the stranger end this call before our report of it reached the server? (Then the server
+  // filed it for a call already over and did not move us on.)
+  crossedBy(matchId) {
+    return this.pending !== null && !this.pending.ended && this.pending.matchId === matchId;
+  }
+
   refused(code) {
     const pending = this.pending;
     if (!pending || Date.now() - pending.at > ANSWER_WITHIN_MS) return;

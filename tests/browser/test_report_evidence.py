@@ -89,8 +89,14 @@ SENDER = """async () => {
   refuse('rate_limited');  // the plain report is over the quota: the call still ends
   refuse('rate_limited');  // nothing pending any more: ignored
   sender.send('m2', 'nudity', null);
+  const crossed = [sender.crossedBy('m2'), sender.crossedBy('m1')];  // the stranger's Next may cross it
   signaling.dispatchEvent(new CustomEvent('reported', { detail: { match_id: 'm2' } }));
+  crossed.push(sender.crossedBy('m2'));  // answered: nothing is pending
+  sender.send('m3', 'spam', null, { ended: true });
+  crossed.push(sender.crossedBy('m3'));  // a call already over crosses nothing
+  refuse('rate_limited');  // and a refusal of it moves nobody on
   refuse('bad_message');   // about something else
+  sent.push(crossed);
   return sent;
 }"""
 
@@ -103,6 +109,8 @@ def test_refused_evidence_is_resent_without_it_and_a_refused_report_still_moves_
         {"type": "report", "match_id": "m1", "reason": "spam"},
         {"type": "next"},
         {"type": "report", "match_id": "m2", "reason": "nudity"},
+        {"type": "report", "match_id": "m3", "reason": "spam"},
+        [True, False, False, False],
     ]
 
 

@@ -98,6 +98,41 @@ async def test_a_stranger_whose_socket_is_down_mid_call_is_still_reported(backen
     await alice.close()
 
 
+async def test_one_report_per_match_from_each_side(backend):
+    """A second report of one call would only inflate the stranger's count; each side may report the other."""
+    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    await bob.send({"type": "next"})
+    await bob.expect("waiting")
+    await alice.expect("partner_left", match_id=match_id)
+    await alice.send({"type": "report", "match_id": match_id, "reason": "spam"})
+    await alice.expect("reported", match_id=match_id)
+    await alice.send({"type": "report", "match_id": match_id, "reason": "spam"})
+    await alice.expect("error", code="not_matched")
+    await bob.send({"type": "report", "match_id": match_id, "reason": "harassment"})
+    await bob.expect("reported", match_id=match_id)
+    for _ in range(50):
+        if await database_sync_to_async(Report.objects.count)() >= 2:
+            break
+        await asyncio.sleep(0.1)
+    hashes = await database_sync_to_async(lambda: sorted(Report.objects.values_list("address__ip_hash", flat=True)))()
+    assert hashes == sorted([address_hash(BOB_IP), address_hash(ALICE_IP)])
+    await alice.close()
+    await bob.close()
+
+
+def test_a_stranger_skipped_many_times_a_minute_is_still_reportable():
+    """Being skipped by others is not held to the Next limit: no count of matches pushes one out early."""
+    from meet.matches import CurrentMatch, RecentMatches
+
+    recent = RecentMatches()
+    for number in range(100):
+        recent.add(CurrentMatch(f"m{number}", f"channel-{number}"))
+    assert recent.find("m0") == CurrentMatch("m0", "channel-0")
+    assert recent.knows("m0") and len(recent.reportable_ids()) == 100
+    recent.reported("m0")
+    assert recent.find("m0") is None and recent.knows("m0")
+
+
 async def test_a_match_long_over_can_no_longer_be_reported(backend, monkeypatch):
     from meet import matches
 
