@@ -390,6 +390,7 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
             "match_id": result.match_id,
             "ticket": result.partner_ticket,
             "partner_channel": self.channel_name,
+            "partner_id": self.peer_id,
             "interests": list(result.shared_interests),
             "languages": list(result.shared_languages),
         }
@@ -404,7 +405,7 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
             raise ChannelLayerUnavailable("partner not reachable") from None
         self._stop_retrying()
         self.ticket = ""
-        self.match = CurrentMatch(result.match_id, result.partner_channel)
+        self.match = CurrentMatch(result.match_id, result.partner_channel, result.partner_id)
         await self.send_json(self._matched(result.match_id, False, result.shared_interests, result.shared_languages))
         logger.info(
             "event=match_start wait=%.2f interest_matched=%s language_matched=%s",
@@ -505,7 +506,7 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
                 return
             self._stop_retrying()
             self.ticket = ""
-            self.match = CurrentMatch(message["match_id"], message["partner_channel"])
+            self.match = CurrentMatch(message["match_id"], message["partner_channel"], message.get("partner_id", ""))
             # A notice from a process that predates languages carries none.
             languages = tuple(message.get("languages", ()))
             await self.send_json(self._matched(message["match_id"], True, tuple(message["interests"]), languages))

@@ -18,6 +18,7 @@ RECENT_MATCHES_KEPT = 256
 class CurrentMatch:
     match_id: str
     partner_channel: str
+    partner_id: str = ""  # the partner's peer id, where the step that made the match told it
 
 
 class RecentMatches:

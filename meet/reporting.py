@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from meet import protocol
 from meet.matches import REPORT_AFTER_END_SECONDS
+from meet.matchmaking import MatchmakerUnavailable
 from moderation import service as moderation
 
 logger = logging.getLogger("alienmeet.meet")
@@ -38,12 +39,17 @@ class Reporting:
         # no address (hashed or not) travels between connections. Once it has closed, the hash it
         # left behind for its last matches stands in (moderation.forwarding).
         left_behind = await moderation.hash_left_behind(match_id, reported.partner_channel)
+        notice = {"type": "meet.reported", "match_id": match_id, "filing": filing}
         if left_behind:
             await self._file_report(left_behind, filing)
-        else:
-            await self.channel_layer.send(
-                reported.partner_channel, {"type": "meet.reported", "match_id": match_id, "filing": filing}
-            )
+        if not current:
+            # As a report during the call does, before this connection can join again: kept apart.
+            if left_behind or reported.partner_id:
+                await self._keep_apart(reported.partner_id, left_behind)
+            else:
+                notice["keep_apart_from"] = self.peer_id  # the reported side still knows its peer id
+        if not left_behind:
+            await self.channel_layer.send(reported.partner_channel, notice)
         await self.send_json(protocol.reported(match_id))
         if current:
             await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
@@ -78,6 +84,15 @@ class Reporting:
         if not self.ip_hash or not (current or self.ended.knows(match_id)):
             return
         await self._file_report(self.ip_hash, message["filing"])
+        if message.get("keep_apart_from"):
+            await self._keep_apart(other_peer_id=message["keep_apart_from"])
+
+    async def _keep_apart(self, other_peer_id: str = "", other_address: str = "") -> None:
+        """As a report during the call does: never paired again with the other for the report block."""
+        try:
+            await self.matchmaker.keep_apart(self.peer_id, other_peer_id, other_address)
+        except MatchmakerUnavailable:
+            logger.warning("event=keep_apart_unavailable")
 
     @staticmethod
     async def _file_report(ip_hash: str, filing: dict[str, Any]) -> None:

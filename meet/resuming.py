@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -90,7 +91,7 @@ class Resuming:
         """The partner resumed the match on a new connection: relay there from now on."""
         async with self.lock:
             if self.match is not None and self.match.match_id == message["match_id"]:
-                self.match = CurrentMatch(message["match_id"], message["channel"])
+                self.match = dataclasses.replace(self.match, partner_channel=message["channel"])
                 await self.send_json(protocol.partner_resumed(message["match_id"]))
 
     async def meet_superseded(self, message: dict[str, Any]) -> None:

@@ -160,6 +160,11 @@ class Matchmaker(Protocol):
         for the report block period.
         """
 
+    async def keep_apart(self, peer_id: str, other_peer_id: str = "", other_address: str = "") -> None:
+        """A report of a match that has already ended: the two are never paired again for the report
+        block period, as ``end(..., keep_apart=True)`` does for the current one. The other is named by
+        its peer id, or by its address hash when its connection is gone."""
+
     async def leave_queue(self, peer_id: str) -> None:
         """Take a waiting peer out of the queue; a matched peer is untouched."""
 

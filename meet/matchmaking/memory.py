@@ -161,6 +161,12 @@ class MemoryMatchmaker:
     async def end(self, peer_id: str, match_id: str | None, reason: str, keep_apart: bool = False) -> EndedMatch | None:
         return self._end(peer_id, match_id, reason, keep_apart)
 
+    async def keep_apart(self, peer_id: str, other_peer_id: str = "", other_address: str = "") -> None:
+        pair = frozenset((self._who(peer_id), other_address or self._who(other_peer_id)))
+        if len(pair) < 2:
+            pair = frozenset((f"peer:{peer_id}", f"peer:{other_peer_id}"))
+        self.store.blocks[pair] = time.time() + self.report_block
+
     async def leave_queue(self, peer_id: str) -> None:
         me = self.store.peers.get(peer_id)
         if me is not None and me.state == "waiting":

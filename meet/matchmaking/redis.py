@@ -55,6 +55,7 @@ SCRIPTS = {
         "join",
         "next",
         "end",
+        "keep_apart",
         "leave_queue",
         "heartbeat",
         "snapshot",
@@ -257,6 +258,10 @@ class RedisMatchmaker:
         block_ms = max(self.report_block_ms, 1) if keep_apart else 0
         result = await self._run("end", peer_id, match_id or "", reason, self.cooldown_ms, block_ms)
         return _ended(result, reason) if _text(result[0]) == "ended" else None
+
+    @_unavailable_on_redis_errors
+    async def keep_apart(self, peer_id: str, other_peer_id: str = "", other_address: str = "") -> None:
+        await self._run("keep_apart", peer_id, other_peer_id, other_address, max(self.report_block_ms, 1))
 
     @_unavailable_on_redis_errors
     async def leave_queue(self, peer_id: str) -> None:

@@ -314,6 +314,29 @@ async def test_reported_stranger_is_never_matched_with_the_reporter_again(backen
     assert isinstance(result, Matched) and result.partner_id in {"reporter", "reported-again"}
 
 
+async def test_a_report_after_the_match_ended_keeps_the_two_apart_too(backend, settings):
+    """The stranger skipped on before the report arrived: the report's rule holds all the same, by
+    peer while their connection lives and by address once it is gone."""
+    settings.MATCHMAKER = {**settings.MATCHMAKER, "REMATCH_COOLDOWN": 0}
+    addresses = {"reporter": "hash-r", "reported": "hash-x", "gone": "hash-g"}
+    mm = await registered("reporter", "reported", "gone", addresses=addresses)
+    await mm.join("reported", "t1", ())
+    first = await mm.join("reporter", "t2", ())
+    await mm.end("reported", first.match_id, "next")
+    await mm.keep_apart("reporter", "reported")
+    assert isinstance(await mm.join("reported", "t3", ()), Queued)
+    await asyncio.sleep(settings.MATCHMAKER["INTEREST_WAIT"] + 0.1)
+    assert isinstance(await mm.join("reporter", "t4", ()), Queued)
+    await mm.leave_queue("reported")
+    # A stranger whose connection has closed is named by the address hash it left behind.
+    await mm.unregister("gone")
+    await mm.keep_apart("reporter", other_address="hash-g")
+    await mm.register("gone-again", "channel-g2", "hash-g")
+    await asyncio.sleep(settings.MATCHMAKER["INTEREST_WAIT"] + 0.1)
+    assert isinstance(await mm.join("gone-again", "t5", ()), Queued)
+    assert isinstance(await mm.join("reporter", "t4", ()), Queued)
+
+
 async def test_peers_without_an_address_are_told_apart_by_peer_id(backend):
     mm = await registered("a", "b", "c")
     await mm.join("a", "t1", ())

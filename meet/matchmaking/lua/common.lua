@@ -54,8 +54,8 @@ end
 
 -- One-way token of the two together: neither address hash can be read back from it.
 -- Two people behind one address (a shared NAT) can only be told apart by connection.
-local function pair_key(kind, a, b)
-  local x, y = who(a), who(b)
+local function pair_key(kind, a, b, b_who)
+  local x, y = who(a), b_who or who(b)
   if x == y then x, y = 'p' .. a, 'p' .. b end
   if x > y then x, y = y, x end
   return P .. kind .. ':' .. redis.sha1hex(x .. ':' .. y)
