@@ -39,23 +39,23 @@ class Reporting:
         # no address (hashed or not) travels between connections. Once it has closed, the hash it
         # left behind for its last matches stands in (moderation.forwarding).
         left_behind = await moderation.hash_left_behind(match_id, reported.partner_channel)
-        notice = {"type": "meet.reported", "match_id": match_id, "filing": filing}
         if left_behind:
             await self._file_report(left_behind, filing)
-        if not current:
-            # As a report during the call does, before this connection can join again: kept apart.
-            if left_behind or reported.partner_id:
-                await self._keep_apart(reported.partner_id, left_behind)
-            else:
+        else:
+            notice = {"type": "meet.reported", "match_id": match_id, "filing": filing}
+            if not current and not reported.partner_id:
                 notice["keep_apart_from"] = self.peer_id  # the reported side still knows its peer id
-        if not left_behind:
             await self.channel_layer.send(reported.partner_channel, notice)
         await self.send_json(protocol.reported(match_id))
         if current:
             await self._end_match(protocol.LEFT_NEXT, keep_apart=True)
-        self.ended.reported(match_id)
-        if current:
+            self.ended.reported(match_id)
             await self._queue()
+            return
+        self.ended.reported(match_id)
+        # As a report during the call does, before this connection's next frame (a join) is read.
+        if left_behind or reported.partner_id:
+            await self._keep_apart(reported.partner_id, left_behind)
 
     async def _connection_report(self, report: protocol.ConnectionReport) -> None:
         current = self.match is not None and self.match.match_id == report.match_id

@@ -450,7 +450,6 @@ async function report(reason, withEvidence, target) {
 
 // The stranger of the call that just ended: their picture is gone, their chat lines were kept.
 function reportLast(reason, withEvidence) {
-  if (!lastMatch.reportable) return;
   const evidence = withEvidence && lastMatch.chat.length ? { chat: lastMatch.chat } : null;
   if (!reports.send(lastMatch.matchId, reason, evidence, { ended: true })) {
     chat.add(gettext("Not connected to AlienMeet just now; nothing was reported."), "notice");
