@@ -20,6 +20,17 @@ from moderation.decisions import ACTION_BUTTONS, STAFF_ACTIONS, ban_addresses, d
 from moderation.models import Ban, Decision, Report, ReportedAddress
 
 QUEUE_LENGTH = 50
+# The two rights the desk turns on: seeing what the reporter attached, and deciding (banning, dismissing, undoing).
+VIEW_EVIDENCE = "moderation.view_evidence"
+DECIDE = "moderation.decide"
+
+
+def can_see_evidence(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.is_staff and request.user.has_perm(VIEW_EVIDENCE)
+
+
+def can_decide(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.is_staff and request.user.has_perm(DECIDE)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -62,6 +73,10 @@ class ReportedAddressAdmin(ReadOnlyAdmin):
     inlines = [DecisionInline, ReportInline]
     actions = ["ban_for_a_day", "ban_for_a_week", "ban_for_a_month"]
 
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        """Django offers and runs an action with ``permissions=["decide"]`` only when this says yes."""
+        return can_decide(request)
+
     @admin.display(description=_("Address (hashed)"))
     def short_hash(self, obj: ReportedAddress) -> str:
         return f"{obj.ip_hash[:16]}…"
@@ -83,15 +98,15 @@ class ReportedAddressAdmin(ReadOnlyAdmin):
         message = gettext("Banned %(addresses)s for %(period)s.") % {"addresses": addresses, "period": period}
         self.message_user(request, message, messages.SUCCESS)
 
-    @admin.action(description=_("Ban for a day"))
+    @admin.action(description=_("Ban for a day"), permissions=["decide"])
     def ban_for_a_day(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
         self._ban(request, queryset, 1)
 
-    @admin.action(description=_("Ban for a week"))
+    @admin.action(description=_("Ban for a week"), permissions=["decide"])
     def ban_for_a_week(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
         self._ban(request, queryset, 7)
 
-    @admin.action(description=_("Ban for a month"))
+    @admin.action(description=_("Ban for a month"), permissions=["decide"])
     def ban_for_a_month(self, request: HttpRequest, queryset: QuerySet[ReportedAddress]) -> None:
         self._ban(request, queryset, 30)
 
@@ -159,8 +174,13 @@ class ReportAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_fields(request, obj))
+        # The chat lines are evidence: the list and the record are not.
+        return fields if can_see_evidence(request) else [f for f in fields if f != "chat"]
+
     def queue_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_view_permission(request):
+        if not can_see_evidence(request):
             raise PermissionDenied
         page = Paginator(open_reports(), QUEUE_LENGTH).get_page(request.GET.get("page"))
         reports = list(page.object_list)
@@ -190,14 +210,14 @@ class ReportAdmin(ReadOnlyAdmin):
             "cases": cases,
             "page": page,
             "open_count": Report.objects.filter(decision__isnull=True).count(),
-            "actions": list(ACTION_BUTTONS.items()),
+            "actions": list(ACTION_BUTTONS.items()) if can_decide(request) else [],
         }
         response = TemplateResponse(request, "admin/moderation/queue.html", context)
         response["Cache-Control"] = "private, no-store"
         return response
 
     def snapshot_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not self.has_view_permission(request):
+        if not can_see_evidence(request):
             raise PermissionDenied
         snapshot = Report.objects.filter(pk=pk).values_list("snapshot", flat=True).first()
         if snapshot is None:
@@ -210,7 +230,7 @@ class ReportAdmin(ReadOnlyAdmin):
 
     @method_decorator(require_POST)
     def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not request.user.has_perm("moderation.change_reportedaddress"):
+        if not can_decide(request):
             raise PermissionDenied
         report = get_object_or_404(Report.objects.select_related("address"), pk=pk)
         action = request.POST.get("action", "")

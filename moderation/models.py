@@ -107,6 +107,11 @@ class Report(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("report")
         verbose_name_plural = _("reports")
+        # Looking at the list is not looking at the evidence, and neither is deciding: each is granted on its own.
+        permissions = [
+            ("view_evidence", _("Can see the evidence of a report (snapshot and chat lines)")),
+            ("decide", _("Can decide a case: dismiss, ban an address, undo a ban")),
+        ]
 
     def __str__(self) -> str:
         return gettext("%(reason)s at %(time)s") % {

@@ -1,0 +1,114 @@
+"""Who may do what at the moderators' desk: every URL and action that bans, lifts a ban, decides a case or
+shows evidence checks its own permission, walked as view-only staff, as staff without moderation rights,
+and as a moderator."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+from django.utils import timezone
+
+from moderation.models import Ban, Decision, Report, ReportedAddress
+from tests.moderation.test_evidence import jpeg
+
+pytestmark = pytest.mark.django_db
+
+VIEW_ONLY = ("view_report", "view_reportedaddress", "view_decision", "view_ban")
+MODERATOR = (*VIEW_ONLY, "view_evidence", "decide", "change_ban", "delete_ban")
+CHAT = "words only the evidence shows"
+
+
+def staff_member(username: str, codenames: tuple[str, ...]) -> Client:
+    user = User.objects.create_user(username, password="pw-for-tests", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="moderation", codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def case() -> Report:
+    address = ReportedAddress.objects.create(ip_hash="a" * 64, report_count=1)
+    return Report.objects.create(
+        address=address, reason="nudity", snapshot=jpeg(), chat=[{"from": "reported", "text": CHAT}]
+    )
+
+
+@pytest.fixture
+def clients() -> dict[str, Client]:
+    return {
+        "view-only": staff_member("viewer", VIEW_ONLY),
+        "no rights": staff_member("helper", ()),
+        "moderator": staff_member("mod", MODERATOR),
+    }
+
+
+def evidence_urls(case: Report) -> list[str]:
+    return ["/admin/moderation/report/queue/", f"/admin/moderation/report/{case.pk}/snapshot/"]
+
+
+def test_evidence_is_shown_to_moderators_only(clients, case):
+    for url in evidence_urls(case):
+        assert clients["moderator"].get(url).status_code == 200, url
+        assert clients["view-only"].get(url).status_code == 403, url
+        assert clients["no rights"].get(url).status_code == 403, url
+    # The report's own page lists it for whoever may view reports, with its chat lines only for moderators.
+    record = f"/admin/moderation/report/{case.pk}/change/"
+    assert CHAT in clients["moderator"].get(record).content.decode()
+    seen = clients["view-only"].get(record)
+    assert seen.status_code == 200 and CHAT not in seen.content.decode()
+    assert clients["no rights"].get(record).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["view-only", "no rights"])
+def test_nobody_without_the_decide_permission_bans_or_decides(clients, case, who):
+    client = clients[who]
+    for action in ("dismiss", "ban_1", "ban_7", "ban_30", "ban_permanent"):
+        assert client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": action}).status_code == 403
+    for action in ("ban_for_a_day", "ban_for_a_week", "ban_for_a_month"):
+        client.post("/admin/moderation/reportedaddress/", {"action": action, "_selected_action": [case.address.pk]})
+    assert not Ban.objects.exists() and not Decision.objects.exists()
+    if who == "view-only":
+        listing = client.get("/admin/moderation/reportedaddress/").content.decode()
+        assert "ban_for_a_day" not in listing, "the list offers an action its reader may not run"
+
+
+def test_a_moderator_decides_from_the_queue_and_the_address_list(clients, case):
+    moderator = clients["moderator"]
+    assert "ban_for_a_week" in moderator.get("/admin/moderation/reportedaddress/").content.decode()
+    moderator.post(
+        "/admin/moderation/reportedaddress/", {"action": "ban_for_a_week", "_selected_action": [case.address.pk]}
+    )
+    assert Decision.objects.get().decided_by.username == "mod"
+    other = Report.objects.create(address=ReportedAddress.objects.create(ip_hash="b" * 64), reason="spam")
+    assert moderator.post(f"/admin/moderation/report/{other.pk}/decide/", {"action": "ban_1"}).status_code == 302
+    assert Ban.objects.count() == 2
+
+
+@pytest.mark.parametrize("who", ["view-only", "no rights"])
+def test_a_ban_is_lifted_or_changed_only_with_the_bans_permissions(clients, who):
+    ban = Ban.objects.create(ip_hash="c" * 64, reason="spam", until=timezone.now() + datetime.timedelta(days=1))
+    client = clients[who]
+    assert client.post(f"/admin/moderation/ban/{ban.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post("/admin/moderation/ban/", {"action": "delete_selected", "_selected_action": [ban.pk], "post": "yes"})
+    assert (
+        client.post(
+            f"/admin/moderation/ban/{ban.pk}/change/",
+            {"ip_hash": ban.ip_hash, "reason": "x", "until_0": "2000-01-01", "until_1": "00:00:00"},
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/admin/moderation/ban/add/",
+            {"ip_hash": "d" * 64, "reason": "x", "until_0": "2999-01-01", "until_1": "00:00:00"},
+        ).status_code
+        == 403
+    )
+    assert list(Ban.objects.values_list("pk", "until")) == [(ban.pk, ban.until)]
+    moderator = clients["moderator"]
+    assert moderator.post(f"/admin/moderation/ban/{ban.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Ban.objects.exists()
