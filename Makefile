@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SYSTEM_PACKAGES := chromium coturn nginx-light nftables conntrack iproute2 curl
 
-.PHONY: serve test lint check bench bench-pow bench-shield vendor system-deps messages clean
+.PHONY: serve test test-quick flaky lint check bench bench-pow bench-shield bench-evidence vendor system-deps messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,10 @@ bench-pow: $(STAMP) system-deps
 # What the nudity shield costs a browser: model load, time per check, first unblur, CPU in a call.
 bench-shield: $(STAMP) system-deps
 	$(PY) bench/shield.py
+
+# What checking a report's snapshot costs the server: a browser's, the worst legal files we can craft, the attack.
+bench-evidence: $(STAMP)
+	$(PY) bench/evidence.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles artifacts

@@ -6,14 +6,16 @@ import base64
 import io
 import json
 import os
+import time
 
 import pytest
 from channels.db import database_sync_to_async
 from PIL import Image
 
 from meet import protocol
-from moderation.evidence import EvidenceError, clean_snapshot
+from moderation.evidence import MAX_SEGMENTS, EvidenceError, clean_snapshot, reencode_within_limit
 from moderation.models import Report
+from tests.moderation import jpeg_files
 from tests.moderation.test_moderation import ALICE_IP, BOB_IP, matched
 
 
@@ -155,6 +157,133 @@ def test_oversized_snapshot_is_refused():
     assert "larger" in error.value.message
 
 
+# The cost of a check: bounded by the file's structure, read before anything is decoded.
+
+# Measured at about 0.1 ms for a refusal and 22 ms for the worst legal file (bench/evidence.py);
+# the bound keeps a wide margin for a loaded machine and still fails the 9 to 17 s the attack took.
+CHECK_CPU_BUDGET_S = 0.5
+
+
+def cpu_seconds(data: bytes) -> tuple[float, bytes | EvidenceError]:
+    started = time.process_time()
+    try:
+        outcome: bytes | EvidenceError = clean_snapshot(data)
+    except EvidenceError as error:
+        outcome = error
+    return time.process_time() - started, outcome
+
+
+def test_thousands_of_refinement_scans_are_refused_before_decoding():
+    attack = jpeg_files.largest_refinement_attack()
+    assert len(attack) <= protocol.MAX_SNAPSHOT_BYTES and attack.count(b"\xff\xda") > 10_000
+    seconds, outcome = cpu_seconds(attack)
+    assert isinstance(outcome, EvidenceError), f"accepted after {seconds:.1f} s of CPU"
+    assert "baseline JPEG" in str(outcome.message)
+    assert seconds < CHECK_CPU_BUDGET_S, f"{seconds:.3f} s of CPU"
+
+
+def test_a_browser_snapshot_still_passes():
+    for data in (jpeg_files.browser_like(), jpeg_files.browser_like(480, 640, quality=80)):
+        seconds, outcome = cpu_seconds(data)
+        assert isinstance(outcome, bytes), outcome
+        with Image.open(io.BytesIO(outcome)) as image:
+            assert image.format == "JPEG" and image.size in {(640, 480), (480, 640)}
+        assert seconds < CHECK_CPU_BUDGET_S, f"{seconds:.3f} s of CPU"
+    grey = io.BytesIO()
+    Image.linear_gradient("L").save(grey, format="JPEG")
+    assert clean_snapshot(grey.getvalue()).startswith(b"\xff\xd8")
+
+
+def _replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
+    assert data.count(old) >= 1
+    return data.replace(old, new, 1)
+
+
+def _grey_with_two_scans() -> bytes:
+    out = io.BytesIO()
+    Image.linear_gradient("L").save(out, format="JPEG")
+    data = out.getvalue()
+    scan = data.index(b"\xff\xda")
+    return data[:-2] + data[scan:-2] + data[-2:]
+
+
+def _progressive() -> bytes:
+    out = io.BytesIO()
+    Image.linear_gradient("L").convert("RGB").save(out, format="JPEG", progressive=True)
+    return out.getvalue()
+
+
+def _cmyk() -> bytes:
+    out = io.BytesIO()
+    Image.new("CMYK", (64, 64), (10, 20, 30, 40)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(_progressive, id="progressive"),
+        pytest.param(lambda: jpeg_files.refinement_scans(3), id="few-refinement-scans"),
+        pytest.param(lambda: _replace_once(jpeg(), b"\xff\xc0", b"\xff\xc9"), id="arithmetic-coded"),
+        pytest.param(lambda: _replace_once(jpeg(), b"\xff\xc0\x00\x11\x08", b"\xff\xc0\x00\x11\x0c"), id="12-bit"),
+        pytest.param(_cmyk, id="four-components"),
+        pytest.param(_grey_with_two_scans, id="more-scans-than-components"),
+        pytest.param(
+            lambda: (lambda data: data[:2] + jpeg_files.segment(0xFE, b"x") * MAX_SEGMENTS + data[2:])(jpeg()),
+            id="too-many-segments",
+        ),
+        pytest.param(
+            lambda: (lambda data: data[:2] + jpeg_files.segment(0xDB, (b"\x00" + b"\x01" * 64) * 9) + data[2:])(jpeg()),
+            id="oversized-table-segment",
+        ),
+        pytest.param(lambda: (lambda data: data[:2] + b"\xff\xd0" + data[2:])(jpeg()), id="restart-outside-a-scan"),
+    ],
+)
+def test_what_no_browser_writes_is_refused_before_decoding(make):
+    seconds, outcome = cpu_seconds(make())
+    assert isinstance(outcome, EvidenceError)
+    assert "baseline JPEG" in str(outcome.message)
+    assert seconds < CHECK_CPU_BUDGET_S, f"{seconds:.3f} s of CPU"
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (jpeg()[:-2], "not a readable JPEG"),  # no end of image
+        (jpeg().replace(b"\xff\xda", b"\xff\xfe", 1), "not a readable JPEG"),  # no scan
+        (_replace_once(jpeg(), b"\xff\xc0\x00\x11", b"\xff\xc0\xff\xff"), "not a readable JPEG"),  # past the end
+        (_replace_once(jpeg(), b"\xff\xc0\x00\x11\x08\x00\xf0", b"\xff\xc0\x00\x11\x08\x00\x00"), "pixels"),
+    ],
+)
+def test_broken_structure_is_refused_with_its_reason(data, words):
+    with pytest.raises(EvidenceError) as error:
+        clean_snapshot(data)
+    assert words in str(error.value.message)
+
+
+def test_the_most_expensive_legal_snapshots_cost_little_cpu():
+    source = jpeg_files.noise()
+    crafted = {
+        "noise band": jpeg_files.coarse_noise_band(progressive=False, source=source)[1],
+        "restart after every block": jpeg_files.restart_every_block(source),
+        "segments of tables": jpeg_files.padded_with_tables(jpeg_files.flat()),
+    }
+    for name, data in crafted.items():
+        assert len(data) <= protocol.MAX_SNAPSHOT_BYTES, name
+        seconds, outcome = cpu_seconds(data)
+        assert isinstance(outcome, bytes), f"{name}: {outcome}"
+        assert len(outcome) <= protocol.MAX_SNAPSHOT_BYTES, name
+        assert seconds < CHECK_CPU_BUDGET_S, f"{name}: {seconds:.3f} s of CPU"
+
+
+def test_a_picture_too_noisy_for_every_quality_is_stored_smaller_within_the_limit():
+    # Noise at the largest size accepted needs about 320 KB even at the lowest quality.
+    stored = reencode_within_limit(jpeg_files.noise())
+    assert len(stored) <= protocol.MAX_SNAPSHOT_BYTES
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.size == (protocol.MAX_SNAPSHOT_SIDE // 2, protocol.MAX_SNAPSHOT_SIDE // 2)
+
+
 # End to end, through the consumer.
 
 pytestmark_db = pytest.mark.django_db(transaction=True)
@@ -186,6 +315,7 @@ async def test_report_with_evidence_is_stored_clean_with_its_chat(backend):
         ({"snapshot": snapshot_field(jpeg(2000, 100, quality=5))}, protocol.BAD_MESSAGE),
         ({"chat": [{"from": "me", "text": "x"}] * 21}, protocol.BAD_MESSAGE),
         ({"snapshot": "A" * 200_000}, protocol.TOO_LARGE),
+        ({"snapshot": snapshot_field(jpeg_files.largest_refinement_attack())}, protocol.BAD_MESSAGE),
     ],
 )
 async def test_bad_evidence_files_nothing_and_keeps_the_call(backend, evidence, code):
