@@ -51,6 +51,21 @@ test: $(STAMP) system-deps
 	$(PY) manage.py check --settings alienmeet_site.test_settings --fail-level CRITICAL
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The edit loop: everything but the browser, network-lab and real-process tests (markers in
+# pyproject.toml), in under two minutes. `make test` is what CI runs, and stays the judge.
+QUICK_MARKERS := not browser and not slow and not netlab
+
+test-quick: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "$(QUICK_MARKERS)" $(PYTEST_ARGS)
+
+# A flake finder: the named tests N times in a row, each run a fresh pytest process; pass counts per test.
+#   make flaky TESTS="tests/test_turn.py::test_credential_works_over_udp_tcp_and_tls_until_it_expires" N=10
+N ?= 10
+flaky: $(STAMP) system-deps
+	@test -n "$(TESTS)" || { echo 'usage: make flaky TESTS="tests/a.py::test_b tests/c.py" N=10'; exit 2; }
+	$(PY) tools/flaky.py -n $(N) $(TESTS)
+
 # After changing a translatable string: refresh every catalog (locale/), translate what is new,
 # then compile. The compiled .mo files are committed, so serving needs no gettext;
 # tests/test_i18n.py checks they match their .po sources and that nothing is left untranslated.
