@@ -68,6 +68,7 @@ async def test_commands_pipelines_and_publishes_get_their_replies(redis_prefix):
         await client.aclose()
 
 
+@pytest.mark.slow  # a redis-server process of its own, stopped and resumed
 async def test_a_write_redis_does_not_take_is_bounded_and_the_client_recovers(stoppable_redis):
     url, process = stoppable_redis
     client = quick_client(url, socket_timeout=0.5)
