@@ -2,9 +2,12 @@
 
 A challenge is the classic ALTCHA one (``altcha`` package, version 1 format): find the
 number n, at most ``maxNumber``, such that SHA-256(salt + n) is the ``challenge``; the
-server signed the challenge with an HMAC key, and the salt carries its expiry. Nothing
-about a challenge is remembered until it is solved; then its signature is kept until the
-expiry, so a solution opens one connection only, on whichever server process.
+server signed the challenge with an HMAC key, and the salt carries its expiry and a random
+tag of the connection it was issued to. A solution admits that connection only, so solutions
+of challenges gathered on one connection (cheap ones, before its address turned busy) admit
+no other; and a connection holds one challenge at a time (``ConnectionChallenge``). Once
+solved, a challenge's signature is also kept until the expiry, so it is used once, on
+whichever server process.
 
 An address that opens connections unusually often gets harder challenges. Both the
 spent signatures and the connection counts live in Redis when matchmaking does, so
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +42,8 @@ KEY_SALT = "alienmeet.meet.altcha-key"
 MAX_FIELD_LENGTH = 256
 MAX_NUMBER = 10**9
 MEMORY_LIMIT = 100_000
+# The salt parameter naming the connection a challenge was issued to (signed with the rest of the salt).
+CONNECTION_PARAM = "conn"
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,37 @@ def hmac_key() -> str:
     return settings.ADMISSION["POW_HMAC_KEY"] or salted_hmac(KEY_SALT, "altcha", algorithm="sha256").hexdigest()
 
 
-def new_challenge(max_number: int) -> dict[str, Any]:
+def new_challenge(max_number: int, connection: str) -> dict[str, Any]:
+    """A challenge only the connection tagged ``connection`` may use."""
     expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=settings.ADMISSION["POW_EXPIRES"])
-    challenge = create_challenge_v1(algorithm=ALGORITHM, max_number=max_number, hmac_key=hmac_key(), expires=expires)
+    challenge = create_challenge_v1(
+        algorithm=ALGORITHM,
+        max_number=max_number,
+        hmac_key=hmac_key(),
+        expires=expires,
+        params={CONNECTION_PARAM: connection},
+    )
     return challenge.to_dict()
+
+
+class ConnectionChallenge:
+    """The one challenge a connection holds: every refusal repeats it until it expires, so asking
+    again and again gathers nothing new."""
+
+    def __init__(self, max_number: int) -> None:
+        self.max_number = max_number
+        self.tag = secrets.token_urlsafe(12)
+        self._challenge: dict[str, Any] | None = None
+        self._expires = 0.0
+
+    def current(self) -> dict[str, Any]:
+        if self._challenge is None or time.time() >= self._expires:
+            self._challenge = new_challenge(self.max_number, self.tag)
+            self._expires = _expires_at(self._challenge) or 0.0
+        return self._challenge
+
+    async def check(self, solution: dict[str, Any] | None) -> Refusal | None:
+        return await check_pow(solution, self.tag)
 
 
 def _well_formed(solution: dict[str, Any]) -> bool:
@@ -94,8 +127,9 @@ def _expires_at(solution: dict[str, Any]) -> float | None:
         return None
 
 
-async def check_pow(solution: dict[str, Any] | None) -> Refusal | None:
-    """None when the solution is good and not used before (it is then spent), else why not."""
+async def check_pow(solution: dict[str, Any] | None, connection: str) -> Refusal | None:
+    """None when the solution is good, of a challenge issued to ``connection``, and not used before
+    (it is then spent), else why not."""
     if solution is None:
         return _pow_refusal(protocol.POW_REQUIRED)
     if not _well_formed(solution):
@@ -108,6 +142,8 @@ async def check_pow(solution: dict[str, Any] | None) -> Refusal | None:
     remaining = expires - time.time()
     if remaining <= 0:
         return _pow_refusal(protocol.POW_EXPIRED)
+    if extract_params_v1(payload).get(CONNECTION_PARAM) != [connection]:  # type: ignore[arg-type]
+        return _pow_refusal(protocol.POW_INVALID)
     if not await _spend(payload["signature"], remaining):
         return Refusal(protocol.POW_INVALID, gettext_lazy("This anti-bot check was already used; please try again."))
     return None

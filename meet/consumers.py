@@ -33,7 +33,7 @@ from meet import admission, protocol, resume
 from meet.dispatch import InTurnDispatch
 from meet.door import Door
 from meet.endings import announce_end
-from meet.ice import ice_servers
+from meet.ice import ice_servers, relay_offered, stun_servers
 from meet.language import in_language
 from meet.layer import ChannelLayerUnavailable
 from meet.matches import CurrentMatch, RecentMatches
@@ -105,7 +105,8 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
         self.bucket = TokenBucket(conf["RATE_PER_SECOND"], conf["RATE_BURST"])
         self.flood = FloodMeter(conf["FLOOD_CLOSE_AFTER"])
         self.admitted = False  # rules accepted and proof of work done, on this connection
-        self.pow_max_number = 0
+        # Replaced by one sized for the address before hello; until then the hardest.
+        self.pow = admission.ConnectionChallenge(settings.ADMISSION["POW_BUSY_MAX_NUMBER"])
         self.next_times: deque[float] = deque()
         self.runtime = ensure_runtime()
         if self.runtime.draining:
@@ -134,7 +135,11 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
         except MatchmakerUnavailable:
             pass
         challenge = await self._challenge()
-        await self.send_json(protocol.hello(self.peer_id, online, ice_servers(), admission.rules_version(), challenge))
+        # STUN only: TURN credentials come with `matched`, once the connection was admitted.
+        hello = protocol.hello(
+            self.peer_id, online, stun_servers(), admission.rules_version(), challenge, relay=relay_offered()
+        )
+        await self.send_json(hello)
         if not self.registered:
             await self._unavailable()
         # Without the group only the online count pushes are missed; matching retries on its own.
@@ -169,6 +174,7 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
             pass
         except Exception:
             logger.exception("event=group_discard_failed")
+        self._stop_hearing_bans_later()
         if self.ip_hash:
             try:
                 await self.channel_layer.group_discard(moderation.ban_group(self.ip_hash), self.channel_name)
@@ -266,8 +272,8 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
     # Admission and the Next limit.
 
     async def _challenge(self) -> dict[str, Any]:
-        self.pow_max_number = await admission.difficulty(self.ip_hash)
-        return admission.new_challenge(self.pow_max_number)
+        self.pow = admission.ConnectionChallenge(await admission.difficulty(self.ip_hash))
+        return self.pow.current()
 
     async def _admit(self, command: protocol.Join | protocol.Next) -> bool:
         """Every join names the current rules; the first step into the queue also brings a proof of work."""
@@ -275,19 +281,24 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
             return True
         refusal = admission.check_rules(command.rules)
         if refusal is None and not self.admitted:
-            refusal = await admission.check_pow(command.pow)
+            refusal = await self.pow.check(command.pow)
         if refusal is None:
             self.admitted = True
             return True
+        # Asking to be refused, over and over, is a flood like any other.
+        if self.flood.refuse():
+            logger.info("event=closed_for_flooding reason=admission")
+            await self.close(code=protocol.CLOSE_FLOODING)
+            return False
         if refusal.code == protocol.RULES_REQUIRED:
             await self.send_json(
                 protocol.error(refusal.code, in_language(refusal.message, self.scope), rules=admission.rules_version())
             )
         else:
-            # A fresh challenge, so the browser can try again without reconnecting.
-            challenge = admission.new_challenge(self.pow_max_number)
+            # The connection's challenge (a new one once it expired), so the browser can try again
+            # without reconnecting.
             await self.send_json(
-                protocol.error(refusal.code, in_language(refusal.message, self.scope), challenge=challenge)
+                protocol.error(refusal.code, in_language(refusal.message, self.scope), challenge=self.pow.current())
             )
         return False
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import datetime
 import logging
+import random
 import secrets
 from typing import Any
 
@@ -19,9 +20,14 @@ from moderation import service as moderation
 
 logger = logging.getLogger("alienmeet.meet")
 
+# How often a connection tries again to hear its address's bans while the channel layer is away.
+BAN_SUBSCRIBE_RETRY_SECONDS = 1.0
+
 
 class Door:
     """Checks a new connection against its address's limits and bans (a mixin of MeetConsumer)."""
+
+    ban_subscription: asyncio.Task[None] | None = None  # set while a failed subscription is retried
 
     async def _refuse_if_over_address_limit(self) -> bool:
         if not self.ip_hash:
@@ -64,9 +70,41 @@ class Door:
 
     async def _hear_bans(self) -> None:
         """A ban made later, by staff or automatically, closes this connection on whichever process it is."""
-        if self.ip_hash:
-            with contextlib.suppress(ChannelLayerUnavailable):
+        if not self.ip_hash:
+            return
+        try:
+            await self.channel_layer.group_add(moderation.ban_group(self.ip_hash), self.channel_name)
+        except ChannelLayerUnavailable:
+            # Without the subscription this connection would never hear a ban: keep trying while it lives.
+            self.ban_subscription = asyncio.get_running_loop().create_task(self._hear_bans_when_back())
+
+    async def _hear_bans_when_back(self) -> None:
+        while not self.gone:
+            # Spread, so the connections an outage left unsubscribed do not all come back at one instant.
+            await asyncio.sleep(BAN_SUBSCRIBE_RETRY_SECONDS * (0.5 + random.random()))
+            try:
                 await self.channel_layer.group_add(moderation.ban_group(self.ip_hash), self.channel_name)
+            except ChannelLayerUnavailable:
+                continue
+            except Exception:
+                logger.exception("event=ban_subscribe_failed")
+                continue
+            logger.info("event=ban_subscription_restored")
+            # A ban made before the subscription held was announced to nobody here.
+            try:
+                until = await database_sync_to_async(moderation.active_ban_until)(self.ip_hash)
+                if until is not None:
+                    async with self.lock:  # not in the middle of a join of this connection's
+                        if not self.gone:
+                            await self.moderation_banned({"until": until.isoformat()})
+            except Exception:
+                logger.exception("event=ban_check_failed")
+            return
+
+    def _stop_hearing_bans_later(self) -> None:
+        task, self.ban_subscription = self.ban_subscription, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
 
     async def moderation_banned(self, message: dict[str, Any]) -> None:
         """This address was just banned: free the partner and close, as a refused connect would."""

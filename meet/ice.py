@@ -9,6 +9,10 @@ relay to a signaling connection.
 coturn checks a credential when an allocation is made, not while it lasts: a
 call that started in time keeps its relay, so the lifetime only needs to cover
 setting the call up. A fresh credential comes with every ``matched``.
+
+Only a connection that was admitted (rules accepted, proof of work done) gets a TURN
+credential: ``hello`` carries STUN alone, so a script cannot use the relay without
+ever joining the queue.
 """
 
 from __future__ import annotations
@@ -36,12 +40,22 @@ def visitor_credential(ttl: int | None = None) -> tuple[str, str]:
     return turn_credential(conf["TURN_SECRET"], secrets.token_urlsafe(12), ttl or conf["TURN_TTL"])
 
 
-def ice_servers() -> list[dict[str, Any]]:
+def stun_servers() -> list[dict[str, Any]]:
+    """What any connection may have: STUN needs no credential."""
+    urls = settings.MEET["STUN_URLS"]
+    return [{"urls": list(urls)}] if urls else []
+
+
+def relay_offered() -> bool:
+    """Whether admitted visitors get a TURN relay (hello says so, without a credential)."""
     conf = settings.MEET
-    servers: list[dict[str, Any]] = []
-    if conf["STUN_URLS"]:
-        servers.append({"urls": list(conf["STUN_URLS"])})
-    if conf["TURN_URLS"] and conf["TURN_SECRET"]:
+    return bool(conf["TURN_URLS"] and conf["TURN_SECRET"])
+
+
+def ice_servers() -> list[dict[str, Any]]:
+    """STUN and TURN with a fresh credential: for admitted connections only."""
+    servers = stun_servers()
+    if relay_offered():
         username, credential = visitor_credential()
-        servers.append({"urls": list(conf["TURN_URLS"]), "username": username, "credential": credential})
+        servers.append({"urls": list(settings.MEET["TURN_URLS"]), "username": username, "credential": credential})
     return servers

@@ -484,6 +484,7 @@ def hello(
     ice_servers: list[dict[str, Any]],
     rules: str = "",
     challenge: dict[str, Any] | None = None,
+    relay: bool = False,
 ) -> dict[str, Any]:
     return {
         "type": "hello",
@@ -493,6 +494,7 @@ def hello(
         "protocol": PROTOCOL_VERSION,
         "rules": rules,
         "challenge": challenge,
+        "relay": relay,
     }
 
 

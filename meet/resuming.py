@@ -102,8 +102,9 @@ class Resuming:
         await self.close(code=protocol.CLOSE_SUPERSEDED)
 
     async def _refresh_ice_servers(self) -> None:
-        """Fresh TURN credentials for a call that outlived its own: an ICE restart allocates anew."""
-        if self.match is None:
+        """Fresh TURN credentials for a call that outlived its own: an ICE restart allocates anew.
+        Only a connection that was admitted and is in a call gets any."""
+        if self.match is None or not self.admitted:
             await self._error(protocol.NOT_MATCHED, _("Not in a call: the next match brings fresh ICE servers."))
             return
         now = time.monotonic()

@@ -79,6 +79,7 @@ const state = {
   mediaMode: null, // full | audio | none, once decided
   localStream: null,
   iceServers: [],
+  relayOffered: false, // hello says whether calls get a TURN relay; its credentials come with `matched`
   interests: [],
   languages: [],
   session: null,
@@ -517,7 +518,9 @@ ui.switchCamera.addEventListener("click", async () => {
 ui.hideIp.addEventListener("change", () => {
   const relayOnly = ui.hideIp.checked;
   const hasTurn = state.iceServers.some((server) => [].concat(server.urls).some((url) => url.startsWith("turn")));
-  if (relayOnly && !hasTurn) ui.status.textContent = gettext("Hide my IP needs our relay, which is not available right now.");
+  // Before a call only hello's `relay` tells: the relay's credentials come with `matched`.
+  const relayAvailable = hasTurn || (!state.session && state.relayOffered);
+  if (relayOnly && !relayAvailable) ui.status.textContent = gettext("Hide my IP needs our relay, which is not available right now.");
   if (state.session) state.session.setRelayOnly(relayOnly, state.iceServers);
 });
 $("media-retry").addEventListener("click", async () => { if (await acquire(MEDIA_FULL)) start(); });
@@ -556,7 +559,9 @@ signaling.addEventListener("hello", (event) => {
   else for (const frame of resume.farewell() || []) signaling.send(frame);
   pow.start(event.detail.challenge);
   gate.useVersion(event.detail.rules);
-  state.iceServers = event.detail.ice_servers || [];
+  // hello carries STUN only: a call going on keeps the servers (and TURN credential) it was given.
+  if (!state.session) state.iceServers = event.detail.ice_servers || [];
+  state.relayOffered = event.detail.relay === true;
   showOnline(event.detail.online);
   if (resumeRequest) {
     // The call goes on once `resumed` (or, failing that, `resume_failed`) answers.

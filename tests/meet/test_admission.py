@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from altcha import create_challenge_v1
@@ -28,6 +32,18 @@ def raw(message: dict[str, Any]) -> str:
 
 def admitted(peer: Peer) -> dict[str, Any]:
     return {"rules": peer.hello["rules"], "pow": solve(peer.hello["challenge"])}
+
+
+def admission_tag(peer: Peer) -> str:
+    """The connection tag in the salt of the connection's challenge."""
+    return parse_qs(peer.hello["challenge"]["salt"].split("?")[1])["conn"][0]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 async def assert_not_queued(peer: Peer) -> None:
@@ -90,15 +106,73 @@ async def test_every_join_names_the_rules_but_the_work_is_done_once(backend):
     await peer.close()
 
 
-async def test_join_without_a_solution_gets_pow_required_and_a_new_challenge(backend):
+async def test_join_without_a_solution_gets_pow_required_and_the_connections_challenge(backend):
     peer = await Peer.connect()
     await peer.send(raw({"type": "join", "rules": peer.hello["rules"]}))
     refused = await peer.expect("error", code=protocol.POW_REQUIRED)
-    assert refused["challenge"]["signature"] != peer.hello["challenge"]["signature"]
+    # A refusal repeats the one challenge the connection holds: asking again gathers nothing new.
+    assert refused["challenge"] == peer.hello["challenge"]
     await assert_not_queued(peer)
     await peer.send(raw({"type": "join", "rules": peer.hello["rules"], "pow": solve(refused["challenge"])}))
     await peer.expect("waiting")
     await peer.close()
+
+
+async def test_a_connection_holds_one_challenge_until_it_expires(backend, settings):
+    settings.ADMISSION = {**settings.ADMISSION, "POW_EXPIRES": 2}
+    peer = await Peer.connect()
+    first = peer.hello["challenge"]
+    for _ in range(3):
+        await peer.send(raw({"type": "join", "rules": peer.hello["rules"]}))
+        assert (await peer.expect("error", code=protocol.POW_REQUIRED))["challenge"] == first
+    # Once it expired, and only then, the connection gets a new one, as tightly bound.
+    expires = int(parse_qs(first["salt"].split("?")[1])["expires"][0])
+    await until(lambda: time.time() > expires)
+    await peer.send(raw({"type": "join", "rules": peer.hello["rules"], "pow": solve(first)}))
+    renewed = (await peer.expect("error", code=protocol.POW_EXPIRED))["challenge"]
+    assert renewed["signature"] != first["signature"]
+    assert parse_qs(renewed["salt"].split("?")[1])["conn"] == parse_qs(first["salt"].split("?")[1])["conn"]
+    await peer.send(raw({"type": "join", "rules": peer.hello["rules"], "pow": solve(renewed)}))
+    await peer.expect("waiting")
+    await peer.close()
+
+
+async def test_a_challenge_admits_only_the_connection_it_was_issued_to(backend, settings):
+    """Challenges gathered on one connection (cheap ones, before the address turned busy) admit no other."""
+    settings.ADMISSION = {**settings.ADMISSION, "POW_BUSY_CONNECTS": 1, "POW_BUSY_MAX_NUMBER": 3000}
+    address, other_address = (f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(256)}" for _ in range(2))
+    harvester = await Peer.connect(client=address)
+    harvested = [harvester.hello["challenge"]]
+    for _ in range(3):
+        await harvester.send(raw({"type": "join", "rules": harvester.hello["rules"]}))
+        harvested.append((await harvester.expect("error", code=protocol.POW_REQUIRED))["challenge"])
+    solutions = [solve(challenge) for challenge in harvested]
+    busy = await Peer.connect(client=address)
+    assert busy.hello["challenge"]["maxNumber"] == 3000 > harvested[0]["maxNumber"]
+    elsewhere = await Peer.connect(client=other_address)
+    for peer, solution in ((busy, solutions[1]), (elsewhere, solutions[2])):
+        await peer.send(raw({"type": "join", "rules": peer.hello["rules"], "pow": solution}))
+        await peer.expect("error", code=protocol.POW_INVALID)
+    await assert_not_queued(busy)
+    await assert_not_queued(elsewhere)
+    # Each gets in with the challenge issued to it, the busy one with its harder one.
+    for peer in (busy, elsewhere):
+        await peer.send(raw({"type": "join", **admitted(peer)}))
+    await busy.expect("waiting")
+    await elsewhere.expect("matched")
+    for peer in (harvester, busy, elsewhere):
+        await peer.close()
+
+
+async def test_asking_for_refusals_over_and_over_is_closed_as_a_flood(backend, settings):
+    settings.MEET = {**settings.MEET, "FLOOD_CLOSE_AFTER": 5}
+    peer = await Peer.connect()
+    for _ in range(4):
+        await peer.send(raw({"type": "join", "rules": peer.hello["rules"]}))
+        await peer.expect("error", code=protocol.POW_REQUIRED)
+    await peer.send(raw({"type": "join", "rules": peer.hello["rules"]}))
+    closed = await peer.communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": protocol.CLOSE_FLOODING}
 
 
 def tampered(solution: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -148,12 +222,13 @@ async def test_a_challenge_signed_with_another_key_is_invalid(backend):
     await peer.close()
 
 
-async def test_expired_solution_gets_pow_expired_and_a_fresh_challenge(backend):
+async def test_expired_solution_gets_pow_expired(backend):
     peer = await Peer.connect()
     old = create_challenge_v1(
         max_number=100,
         hmac_key=hmac_key(),
         expires=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5),
+        params={"conn": admission_tag(peer)},
     ).to_dict()
     await peer.send(raw({"type": "join", "rules": peer.hello["rules"], "pow": solve(old)}))
     refused = await peer.expect("error", code=protocol.POW_EXPIRED)
@@ -172,7 +247,7 @@ async def test_a_solution_opens_one_connection_only(backend):
     second = await Peer.connect()
     await second.send(raw({"type": "join", **solution}))
     refused = await second.expect("error", code=protocol.POW_INVALID)
-    assert "already used" in refused["message"]
+    assert refused["message"]
     await first.nothing()
     # Its own challenge lets it in.
     await second.send(raw({"type": "join", **admitted(second)}))

@@ -42,22 +42,18 @@ def _check_turn_credential(turn: dict, secret: bytes, ttl: int) -> str:
     return label
 
 
-async def test_hello_and_every_match_mint_fresh_turn_credentials(backend, settings):
-    settings.MEET = {
-        **settings.MEET,
-        "STUN_URLS": ["stun:127.0.0.1:3478"],
-        "TURN_URLS": ["turn:127.0.0.1:3478?transport=udp"],
-        "TURN_SECRET": "s3cret",
-        "TURN_TTL": 120,
-    }
-    peer = await Peer.connect()
-    stun, turn = peer.hello["ice_servers"]
-    assert stun == {"urls": ["stun:127.0.0.1:3478"]}
-    labels = [_check_turn_credential(turn, b"s3cret", 120)]
-    # Nothing in the credential (which coturn sees and may log) names the signaling connection.
-    assert peer.hello["peer_id"] not in turn["username"]
-    await peer.close()
+TURN_SETTINGS = {
+    "STUN_URLS": ["stun:127.0.0.1:3478"],
+    "TURN_URLS": ["turn:127.0.0.1:3478?transport=udp"],
+    "TURN_SECRET": "s3cret",
+    "TURN_TTL": 120,
+}
 
+
+async def test_every_match_mints_fresh_turn_credentials(backend, settings):
+    settings.MEET = {**settings.MEET, **TURN_SETTINGS}
+    stun = {"urls": ["stun:127.0.0.1:3478"]}
+    labels = []
     first, second = await Peer.connect(), await Peer.connect()
     await first.send({"type": "join"})
     await first.expect("waiting")
@@ -66,6 +62,8 @@ async def test_hello_and_every_match_mint_fresh_turn_credentials(backend, settin
         servers = (await side.expect("matched"))["ice_servers"]
         assert servers[0] == stun
         labels.append(_check_turn_credential(servers[1], b"s3cret", 120))
+        # Nothing in the credential (which coturn sees and may log) names the signaling connection.
+        assert side.hello["peer_id"] not in servers[1]["username"]
     # The next match brings yet another credential.
     await second.send({"type": "next"})
     await first.expect("partner_left")
@@ -76,6 +74,30 @@ async def test_hello_and_every_match_mint_fresh_turn_credentials(backend, settin
     assert len(set(labels)) == len(labels), "a credential was handed out twice"
     for peer in (first, second, third):
         await peer.close()
+
+
+async def test_a_socket_that_was_never_admitted_never_gets_a_turn_credential(backend, settings):
+    """hello says a relay is offered and carries STUN only; the relay's credentials come once admitted."""
+    settings.MEET = {**settings.MEET, **TURN_SETTINGS}
+    peer = await Peer.connect()
+    assert peer.hello["ice_servers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
+    assert peer.hello["relay"] is True
+    frames = [peer.hello]
+    await peer.send({"type": "refresh_ice_servers"})
+    frames.append(await peer.expect("error", code=protocol.NOT_MATCHED))
+    await peer.send(json.dumps({"type": "join", "rules": peer.hello["rules"]}))
+    frames.append(await peer.expect("error", code=protocol.POW_REQUIRED))
+    await peer.send(json.dumps({"type": "join", "rules": peer.hello["rules"], "pow": {"number": 1}}))
+    frames.append(await peer.expect("error", code=protocol.POW_INVALID))
+    await peer.send({"type": "refresh_ice_servers"})
+    frames.append(await peer.expect("error", code=protocol.NOT_MATCHED))
+    assert not any("username" in json.dumps(frame) or "turn:" in json.dumps(frame) for frame in frames), frames
+    await peer.close()
+    # Without a relay configured, hello says so.
+    settings.MEET = {**settings.MEET, "TURN_URLS": []}
+    other = await Peer.connect()
+    assert other.hello["relay"] is False
+    await other.close()
 
 
 async def test_match_and_relay_both_ways(backend):

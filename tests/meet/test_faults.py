@@ -185,6 +185,74 @@ async def test_queued_visitor_survives_a_redis_outage(tmp_path, capsys):
             assert "Traceback" not in log and "never retrieved" not in log, log[-4000:]
 
 
+def ban_from_another_process(environ: dict[str, str], address: str) -> None:
+    """Staff ban the address (a decision made in another process, as in the admin)."""
+    code = (
+        "from moderation.models import ReportedAddress; from moderation.decisions import decide; "
+        "from moderation.addresses import address_hash; "
+        f"decide(ReportedAddress.objects.create(ip_hash=address_hash({address!r})), 'ban_1', None)"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+async def until_frame(peer: WsPeer, kind: str, timeout: float = 15, **fields) -> dict:
+    """The first frame of that kind, past what an outage and its end may send before it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await peer.receive(timeout=max(0.1, deadline - time.monotonic()))
+        if message["type"] == kind and all(message.get(key) == value for key, value in fields.items()):
+            return message
+        assert message["type"] in {"waiting", "error"} and message.get("code", "unavailable") == "unavailable", message
+
+
+async def expect_closed_banned(peer: WsPeer) -> None:
+    await until_frame(peer, "error", code="banned")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(peer.connection.recv(), 10)
+    assert closed.value.rcvd.code == protocol.CLOSE_BANNED
+
+
+async def test_a_connection_opened_during_a_redis_outage_hears_bans(tmp_path, capsys):
+    """Connected while Redis was down, a visitor still hears a ban made once it is back, and one made
+    while it was down (announced to nobody) as soon as it is back."""
+    alice_ip, bob_ip, dave_ip = "192.0.2.71", "192.0.2.72", "192.0.2.73"
+    with private_redis(tmp_path) as (url, stop_redis, start_redis):
+        environ = server_env(
+            tmp_path, REDIS_URL=url, MATCH_INTEREST_WAIT="1", MATCH_LEASE="3", TRUSTED_PROXIES="127.0.0.1"
+        )
+        migrate(environ)
+        with servers(1, environ, tmp_path) as (server,):
+            stop_redis()
+            bob = await WsPeer.connect(server.ws_url, forwarded_for=bob_ip)
+            dave = await WsPeer.connect(server.ws_url, forwarded_for=dave_ip)
+            ban_from_another_process(environ, dave_ip)
+            back = start_redis()
+            await expect_closed_banned(dave)
+            heard = time.perf_counter() - back
+            measured(capsys, f"a ban made during the outage heard {heard:.2f} s after Redis came back")
+
+            alice = await WsPeer.connect(server.ws_url, forwarded_for=alice_ip)
+            await alice.send({"type": "join"})
+            await until_frame(alice, "waiting")
+            await bob.send({"type": "join"})
+            match_id = (await until_frame(bob, "matched"))["match_id"]
+            await until_frame(alice, "matched", match_id=match_id)
+            ban_from_another_process(environ, bob_ip)
+            await expect_closed_banned(bob)
+            await until_frame(alice, "partner_left", match_id=match_id)
+            await alice.close()
+        log = server.log_text()
+        assert "Traceback" not in log and "never retrieved" not in log, log[-4000:]
+
+
 async def test_any_redis_error_counts_as_unavailable(tmp_path, redis_prefix):
     """Out of memory (or read-only after a failover) comes back as ResponseError: unavailable too."""
     from meet.matchmaking import MatchmakerUnavailable
