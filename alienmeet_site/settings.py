@@ -29,6 +29,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "channels",
+    # Staff who may see evidence or decide log in with a second factor (moderation/second_factor.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "articles",
     "meet",
     "moderation",
@@ -44,7 +48,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "moderation.second_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -177,7 +183,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-# Wrong staff passwords from one address before it is locked out, and for how long (seconds).
+# The name authenticator apps show beside a staff member's code.
+OTP_TOTP_ISSUER = "AlienMeet"
+
+# Wrong staff passwords (and second-factor codes) from one address before it is locked out, and for how long (seconds).
 ADMIN_LOGIN = {
     "FAILURES": int(env.env_number("ADMIN_LOGIN_FAILURES", 5, minimum=1)),
     "LOCKOUT": int(env.env_number("ADMIN_LOGIN_LOCKOUT", 900, minimum=1)),

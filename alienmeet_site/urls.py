@@ -7,6 +7,7 @@ from alienmeet_site import health, views, webapp
 from alienmeet_site.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import ArticleSitemap, ArticleVersionSitemap, PageSitemap
 from meet import live, turn_health
+from moderation import second_factor
 
 admin.site.login_form = ThrottledAdminLoginForm
 
@@ -24,6 +25,8 @@ urlpatterns = [
     path("admin/live-stats/", admin.site.admin_view(live.live_stats_page), name="live-stats"),
     path("admin/live-stats.json", live.live_stats_json, name="live-stats-json"),
     path("admin/turn-check.json", turn_health.turn_check_json, name="turn-check"),
+    path("admin/second-factor/", admin.site.admin_view(second_factor.verify), name="second-factor-verify"),
+    path("admin/second-factor/enrol/", admin.site.admin_view(second_factor.enrol), name="second-factor-enrol"),
     path("admin/", admin.site.urls),
     path("metrics", live.metrics, name="metrics"),
     path("healthz", health.healthz, name="healthz"),

@@ -6,18 +6,20 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Q, QuerySet, Value, When
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from moderation.decisions import ACTION_BUTTONS, STAFF_ACTIONS, ban_addresses, decide
-from moderation.models import Ban, Decision, Report, ReportedAddress
+from moderation.decisions import ACTION_BUTTONS, STAFF_ACTIONS, ban_addresses, can_undo, decide, undo
+from moderation.desk import ACTION_KEYS, blurred, cases_for, queue_counts, unblurred_for
+from moderation.models import Ban, Decision, Report, ReportedAddress, StaffAction, StaffPreference
 
 QUEUE_LENGTH = 50
 # The two rights the desk turns on: seeing what the reporter attached, and deciding (banning, dismissing, undoing).
@@ -129,8 +131,30 @@ class BanAdmin(admin.ModelAdmin):
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
-    list_display = ("decided_at", "action", "decided_by", "address")
+    list_display = ("decided_at", "action", "decided_by", "address", "undone_at")
     list_filter = ("action", "decided_at")
+
+
+@admin.register(StaffAction)
+class StaffActionAdmin(ReadOnlyAdmin):
+    """Who looked at which snapshot and who decided: for superusers only, and nobody edits or deletes it
+    (the retention job does, with the cases)."""
+
+    list_display = ("at", "staff_member", "action", "report")
+    list_filter = ("action", "at", "staff_member")
+    list_select_related = ("staff_member", "report")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StaffAction]:
+        return super().get_queryset(request).defer("report__snapshot")
 
 
 WITH_SNAPSHOT = ExpressionWrapper(Q(snapshot__isnull=False), output_field=BooleanField())
@@ -171,6 +195,11 @@ class ReportAdmin(ReadOnlyAdmin):
             path("queue/", wrap(self.queue_view), name="moderation_queue"),
             path("<int:pk>/snapshot/", wrap(self.snapshot_view), name="moderation_snapshot"),
             path("<int:pk>/decide/", wrap(self.decide_view), name="moderation_decide"),
+            path("<int:pk>/case/", wrap(self.case_view), name="moderation_case"),
+            path("<int:pk>/snapshot/blurred/", wrap(self.blurred_snapshot_view), name="moderation_snapshot_blurred"),
+            path("queue/counts.json", wrap(self.counts_view), name="moderation_counts"),
+            path("undo/<int:pk>/", wrap(self.undo_view), name="moderation_undo"),
+            path("preference/", wrap(self.preference_view), name="moderation_preference"),
             *super().get_urls(),
         ]
 
@@ -183,50 +212,100 @@ class ReportAdmin(ReadOnlyAdmin):
         if not can_see_evidence(request):
             raise PermissionDenied
         page = Paginator(open_reports(), QUEUE_LENGTH).get_page(request.GET.get("page"))
-        reports = list(page.object_list)
-        addresses = {report.address_id for report in reports}
-        decisions: dict[int, list[Decision]] = {}
-        for decision in Decision.objects.filter(address_id__in=addresses).select_related("decided_by"):
-            decisions.setdefault(decision.address_id, []).append(decision)
-        now = timezone.now()
-        bans = {
-            ban.ip_hash: ban.until
-            for ban in Ban.objects.filter(ip_hash__in=[r.address.ip_hash for r in reports], until__gt=now).order_by(
-                "until"
-            )
-        }
-        cases = [
-            {
-                "report": report,
-                "history": decisions.get(report.address_id, []),
-                "banned_until": bans.get(report.address.ip_hash),
-            }
-            for report in reports
-        ]
         context = {
             **self.admin_site.each_context(request),
             "title": _("Moderation queue"),
             "opts": self.model._meta,
-            "cases": cases,
+            "cases": cases_for(list(page.object_list)),
             "page": page,
-            "open_count": Report.objects.filter(decision__isnull=True).count(),
-            "actions": list(ACTION_BUTTONS.items()) if can_decide(request) else [],
+            "counts": queue_counts(),
+            "undoable": self._undoable(request),
+            "unblurred": unblurred_for(request.user),
+            **self._decide_context(request),
         }
         response = TemplateResponse(request, "admin/moderation/queue.html", context)
         response["Cache-Control"] = "private, no-store"
         return response
 
+    def case_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """One case on a page of its own, with the record of who looked at it and who decided."""
+        if not can_see_evidence(request):
+            raise PermissionDenied
+        queryset = Report.objects.select_related("address").defer("snapshot").annotate(with_snapshot=WITH_SNAPSHOT)
+        report = get_object_or_404(queryset, pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Case: %(reason)s") % {"reason": report.get_reason_display()},
+            "opts": self.model._meta,
+            "case": cases_for([report])[0],
+            "staff_actions": report.staff_actions.select_related("staff_member"),
+            "undoable": self._undoable(request),
+            # The no-script way to reveal: a link to this page that asks for the image itself.
+            "unblurred": unblurred_for(request.user) or request.GET.get("reveal") == "1",
+            **self._decide_context(request),
+        }
+        response = TemplateResponse(request, "admin/moderation/case.html", context)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def counts_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        counts = queue_counts()
+        return JsonResponse({**counts, "oldest": counts["oldest"] and timesince(counts["oldest"])})
+
+    def _decide_context(self, request: HttpRequest) -> dict[str, Any]:
+        decides = can_decide(request)
+        return {"actions": list(zip(ACTION_BUTTONS.items(), ACTION_KEYS, strict=True)) if decides else []}
+
+    def _undoable(self, request: HttpRequest) -> Decision | None:
+        """The staff member's own latest decision, while it can still be taken back."""
+        if not can_decide(request):
+            return None
+        latest = (
+            Decision.objects.filter(decided_by=request.user).select_related("address").order_by("-decided_at").first()
+        )
+        return latest if latest is not None and can_undo(latest) else None
+
+    @method_decorator(require_POST)
+    def undo_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not can_decide(request):
+            raise PermissionDenied
+        decision = get_object_or_404(Decision, pk=pk)
+        if undo(decision, request.user):  # type: ignore[arg-type]
+            messages.success(request, gettext("Decision undone: any ban it made is lifted and the case is open again."))
+        else:
+            messages.error(request, gettext("Too late to undo that decision; change the ban itself instead."))
+        return HttpResponseRedirect(reverse("admin:moderation_queue"))
+
+    @method_decorator(require_POST)
+    def preference_view(self, request: HttpRequest) -> HttpResponse:
+        if not can_see_evidence(request):
+            raise PermissionDenied
+        StaffPreference.objects.update_or_create(
+            staff_member=request.user, defaults={"unblurred": request.POST.get("unblurred") == "on"}
+        )
+        messages.success(request, gettext("Your preference is saved."))
+        return HttpResponseRedirect(reverse("admin:moderation_queue"))
+
     def snapshot_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The snapshot as the reporter saw it. Serving it is what revealing it means, so it is recorded here."""
         if not can_see_evidence(request):
             raise PermissionDenied
         snapshot = Report.objects.filter(pk=pk).values_list("snapshot", flat=True).first()
         if snapshot is None:
             raise Http404("No snapshot")
-        response = HttpResponse(bytes(snapshot), content_type="image/jpeg")
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Disposition"] = "inline"
-        return response
+        StaffAction.objects.create(report_id=pk, staff_member=request.user, action=StaffAction.Action.REVEAL)
+        return _jpeg(bytes(snapshot))
+
+    def blurred_snapshot_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """A tiny grey version, blurred again by the page: shows there is a picture, not what it shows."""
+        if not can_see_evidence(request):
+            raise PermissionDenied
+        snapshot = Report.objects.filter(pk=pk).values_list("snapshot", flat=True).first()
+        if snapshot is None:
+            raise Http404("No snapshot")
+        return _jpeg(blurred(bytes(snapshot)))
 
     @method_decorator(require_POST)
     def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -240,3 +319,11 @@ class ReportAdmin(ReadOnlyAdmin):
             decide(report.address, action, request.user)  # type: ignore[arg-type]
             messages.success(request, f"{Decision.Action(action).label}: {report.address.ip_hash[:12]}…")
         return HttpResponseRedirect(reverse("admin:moderation_queue"))
+
+
+def _jpeg(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    return response

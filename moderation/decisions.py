@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from moderation.bans import PERMANENT, announce_ban_sync, create_ban
-from moderation.models import Decision, ReportedAddress
+from moderation.models import Ban, Decision, Report, ReportedAddress, StaffAction
 
 BAN_DAYS = {Decision.Action.BAN_1: 1, Decision.Action.BAN_7: 7, Decision.Action.BAN_30: 30}
 # What staff may decide in the queue, with the button that says so.
@@ -22,6 +22,8 @@ ACTION_BUTTONS = {
     Decision.Action.BAN_PERMANENT: _("Ban permanently"),
 }
 STAFF_ACTIONS = tuple(ACTION_BUTTONS)
+# How long an accidental decision can be taken back from the queue.
+UNDO_MINUTES = 5
 
 
 def ban_until(action: str, now: datetime.datetime | None = None) -> datetime.datetime | None:
@@ -38,7 +40,12 @@ def decide(address: ReportedAddress, action: str, user: AbstractBaseUser | None)
     until = ban_until(action)
     with transaction.atomic():
         decision = Decision.objects.create(address=address, action=action, decided_by=user)
-        address.reports.filter(decision__isnull=True).update(decision=decision)
+        closing = list(address.reports.filter(decision__isnull=True).values_list("pk", flat=True))
+        Report.objects.filter(pk__in=closing).update(decision=decision)
+        if user is not None:
+            StaffAction.objects.bulk_create(
+                StaffAction(report_id=pk, staff_member=user, action=action) for pk in closing
+            )
         if until is not None:
             name = user.get_username() if user is not None else "staff"
             create_ban(address.ip_hash, until, f"Banned by {name} after reports")
@@ -53,3 +60,32 @@ def ban_addresses(addresses: list[ReportedAddress], days: int, user: AbstractBas
     for address in addresses:
         decide(address, action, user)
     return len(addresses)
+
+
+def can_undo(decision: Decision, now: datetime.datetime | None = None) -> bool:
+    return (
+        decision.undone_at is None
+        and decision.action in STAFF_ACTIONS
+        and (now or timezone.now()) - decision.decided_at < datetime.timedelta(minutes=UNDO_MINUTES)
+    )
+
+
+def undo(decision: Decision, user: AbstractBaseUser) -> bool:
+    """Take back a decision made minutes ago: lift the ban it made, reopen its cases, and keep the record
+    (the decision marked undone, the undo itself a staff action). False when it is too late."""
+    with transaction.atomic():
+        decision = Decision.objects.select_for_update().select_related("address").get(pk=decision.pk)
+        if not can_undo(decision):
+            return False
+        decision.undone_at = timezone.now()
+        decision.save(update_fields=["undone_at"])
+        reports = list(decision.reports.values_list("pk", flat=True))
+        Report.objects.filter(pk__in=reports).update(decision=None)
+        # The ban this decision made is the one created with it, on its address, from that moment on.
+        Ban.objects.filter(
+            ip_hash=decision.address.ip_hash, created_at__gte=decision.decided_at, reason__startswith="Banned by"
+        ).delete()
+        StaffAction.objects.bulk_create(
+            StaffAction(report_id=pk, staff_member=user, action=StaffAction.Action.UNDO) for pk in reports
+        )
+    return True

@@ -57,6 +57,9 @@ class Decision(models.Model):
         help_text=_("The staff member; empty for the automatic protection."),
     )
     decided_at = models.DateTimeField(_("decided at"), auto_now_add=True, db_index=True)
+    undone_at = models.DateTimeField(
+        _("undone at"), null=True, blank=True, help_text=_("Set when staff undid the decision within minutes.")
+    )
 
     class Meta:
         ordering = ["-decided_at"]
@@ -137,3 +140,54 @@ class Ban(models.Model):
             "hash": self.ip_hash[:12],
             "time": f"{self.until:%Y-%m-%d %H:%M}",
         }
+
+
+class StaffAction(models.Model):
+    """Who looked at a case's snapshot and who decided it: the staff member, the case, what, when.
+    Nothing about the visitor beyond the case it points at; deleted with the case or after as long."""
+
+    class Action(models.TextChoices):
+        REVEAL = "reveal", _("Revealed the snapshot")
+        DISMISS = "dismiss", _("Dismissed")
+        BAN_1 = "ban_1", _("Banned for 1 day")
+        BAN_7 = "ban_7", _("Banned for 7 days")
+        BAN_30 = "ban_30", _("Banned for 30 days")
+        BAN_PERMANENT = "ban_permanent", _("Banned permanently")
+        UNDO = "undo", _("Undid the decision")
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="staff_actions", verbose_name=_("report"))
+    staff_member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, verbose_name=_("staff member")
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("staff action")
+        verbose_name_plural = _("staff actions")
+
+    def __str__(self) -> str:
+        return gettext("%(action)s at %(time)s") % {
+            "action": self.get_action_display(),
+            "time": f"{self.at:%Y-%m-%d %H:%M}",
+        }
+
+
+class StaffPreference(models.Model):
+    """A staff member's own choice; snapshots are blurred unless they turned that off."""
+
+    staff_member = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="moderation_preference",
+        verbose_name=_("staff member"),
+    )
+    unblurred = models.BooleanField(_("snapshots shown unblurred"), default=False)
+
+    class Meta:
+        verbose_name = _("staff preference")
+        verbose_name_plural = _("staff preferences")
+
+    def __str__(self) -> str:
+        return str(self.staff_member)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from moderation.models import Ban, Decision, Report, ReportedAddress
+from moderation.models import Ban, Decision, Report, ReportedAddress, StaffAction
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Purged:
     decisions: int
     addresses: int
     bans: int
+    staff_actions: int = 0
 
 
 def purge_moderation(now: datetime.datetime | None = None) -> Purged:
@@ -35,7 +36,11 @@ def purge_moderation(now: datetime.datetime | None = None) -> Purged:
             .filter(Q(created_at__lt=evidence_cutoff) | Q(decision__decided_at__lt=decided_cutoff))
             .update(snapshot=None, chat=[])
         )
-        reports, _ = Report.objects.filter(created_at__lt=history_cutoff).delete()
+        # The record of who looked is kept as long as the reports, and goes with its case if that goes first.
+        staff_actions, _ = StaffAction.objects.filter(at__lt=history_cutoff).delete()
+        _, deleted = Report.objects.filter(created_at__lt=history_cutoff).delete()
+        reports = deleted.get(Report._meta.label, 0)
+        staff_actions += deleted.get(StaffAction._meta.label, 0)
         decisions, _ = (
             Decision.objects.filter(decided_at__lt=history_cutoff)
             .exclude(Exists(Report.objects.filter(decision=OuterRef("pk"))))
@@ -51,4 +56,4 @@ def purge_moderation(now: datetime.datetime | None = None) -> Purged:
             .exclude(Exists(active))
             .delete()
         )
-    return Purged(evidence, reports, decisions, addresses, bans)
+    return Purged(evidence, reports, decisions, addresses, bans, staff_actions)

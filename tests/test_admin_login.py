@@ -85,3 +85,100 @@ def test_a_right_password_clears_earlier_mistakes(client, stored_keys):
     for _ in range(2):
         assert "Too many" not in login(client, "guess", GUESSER).content.decode()
     assert login(client, PASSWORD, GUESSER).status_code == 302
+
+
+# The second factor: staff who may see evidence or decide need it; the password alone reaches no such page.
+EVIDENCE_PAGES = ("/admin/", "/admin/moderation/report/queue/", "/admin/live-stats/", "/admin/moderation/report/")
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    """As `manage.py createsuperuser` makes one: no second factor yet."""
+    return django_user_model.objects.create_superuser("lead", password=PASSWORD)
+
+
+def password_login(client, username: str = "lead"):
+    return client.post(
+        "/admin/login/?next=/admin/moderation/report/queue/", {"username": username, "password": PASSWORD}
+    )
+
+
+def test_a_new_superuser_is_sent_to_enrol_and_reaches_nothing_before(client, superuser):
+    from moderation.models import Report, ReportedAddress
+    from tests.moderation.test_evidence import jpeg
+
+    case = Report.objects.create(
+        address=ReportedAddress.objects.create(ip_hash="a" * 64), reason="nudity", snapshot=jpeg()
+    )
+    assert password_login(client).status_code == 302
+    for url in (
+        *EVIDENCE_PAGES,
+        f"/admin/moderation/report/{case.pk}/snapshot/",
+        f"/admin/moderation/report/{case.pk}/case/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/second-factor/enrol/"), url
+    assert client.get("/admin/live-stats.json").status_code == 403
+    assert client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_1"}).status_code == 302
+    from moderation.models import Ban
+
+    assert not Ban.objects.exists()
+
+
+def test_enrolment_with_a_code_computed_from_the_shown_key_then_recovery_codes(client, superuser):
+    import re
+
+    from tests.staff import totp_code
+
+    password_login(client)
+    page = client.get("/admin/second-factor/enrol/?next=/admin/moderation/report/queue/")
+    html = page.content.decode()
+    assert "<svg" in html and page["Cache-Control"].startswith("private")
+    secret = re.search(r'data-totp-secret="([A-Z2-7]+)"', html).group(1)
+    wrong = client.post("/admin/second-factor/enrol/", {"code": "000000"})
+    assert "That code is not right" in wrong.content.decode()
+    codes: list[str] = []
+
+    def enrolled() -> bool:
+        # django-otp holds the device back for a second after the wrong code: retried until it accepts.
+        done = client.post("/admin/second-factor/enrol/", {"code": totp_code(secret)})
+        codes.extend(re.findall(r"<li><code>([a-z0-9]+)</code></li>", done.content.decode()))
+        return bool(codes)
+
+    wait_until(enrolled, 10, interval=0.3, what="the enrolment to accept the right code")
+    assert len(codes) == 10
+    assert client.get("/admin/moderation/report/queue/").status_code == 200
+
+    # The next login asks for a code; a recovery code works once.
+    client.logout()
+    password_login(client)
+    assert client.get("/admin/").url.startswith("/admin/second-factor/?")
+    assert client.post("/admin/second-factor/", {"code": codes[0], "next": "/admin/"}).status_code == 302
+    assert client.get("/admin/moderation/report/queue/").status_code == 200
+    client.logout()
+    password_login(client)
+    reused = client.post("/admin/second-factor/", {"code": codes[0]})
+    assert reused.status_code == 200 and "not right, or was already used" in reused.content.decode()
+    assert client.get("/admin/").status_code == 302
+    # Someone with the password alone cannot enrol a second device of their own.
+    assert client.get("/admin/second-factor/enrol/").url.startswith("/admin/second-factor/?")
+
+
+def test_wrong_codes_count_toward_the_address_lock_out(client, superuser, settings):
+    settings.ADMIN_LOGIN = {"FAILURES": 3, "LOCKOUT": 60}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "otp-lock"}}
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=superuser, name="phone", confirmed=True)
+    password_login(client)
+    for _ in range(3):
+        client.post("/admin/second-factor/", {"code": "123456"}, REMOTE_ADDR=GUESSER)
+    locked = client.post("/admin/second-factor/", {"code": "123456"}, REMOTE_ADDR=GUESSER)
+    assert "Too many wrong codes" in locked.content.decode()
+    assert "Too many failed logins" in login(client.__class__(), PASSWORD, GUESSER).content.decode()
+
+
+def test_staff_who_only_read_statistics_need_no_second_factor(client):
+    User.objects.create_user("ops", password=PASSWORD, is_staff=True)
+    assert login(client, PASSWORD, COLLEAGUE).status_code == 302
+    assert client.get("/admin/").status_code == 200

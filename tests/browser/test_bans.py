@@ -11,6 +11,7 @@ import pytest
 
 from tests.browser.conftest import accept_rules_in, server_with, wait_js
 from tests.servers import ROOT
+from tests.staff import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -89,9 +90,7 @@ def test_a_ban_from_the_queue_closes_the_strangers_page(visitor_from, browser, p
     context = browser.new_context()
     staff = context.new_page()
     staff.goto(f"{proxied_server.http_url}/admin/moderation/report/queue/")
-    staff.get_by_label("Username").fill("mod")
-    staff.get_by_label("Password").fill(PASSWORD)
-    staff.get_by_role("button", name="Log in").click()
+    browser_login(staff, "mod", PASSWORD)  # a new superuser enrols a second factor first
     staff.wait_for_url("**/admin/moderation/report/queue/")
     staff.locator("section.moderation-case", has_text="Harassment").get_by_role("button", name="Ban 7 days").click()
     staff.get_by_text("Banned for 7 days").first.wait_for()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from alienmeet_site.asgi import application
 from meet.models import ConnectionBucket, MatchEvent, MinuteBucket
 from tests.meet.conftest import ORIGIN
+from tests.staff import verified_login
 
 
 def match_event(at: datetime.datetime, reason: str) -> MatchEvent:
@@ -28,7 +29,7 @@ def staff(db):
 
 @pytest.fixture
 def staff_client(client, staff):
-    client.force_login(staff)
+    verified_login(client, staff)
     return client
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from moderation.models import Ban, Decision, Report, ReportedAddress
 from tests.moderation.test_evidence import jpeg
+from tests.staff import verified_login
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def staff_member(username: str, codenames: tuple[str, ...]) -> Client:
     user = User.objects.create_user(username, password="pw-for-tests", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(content_type__app_label="moderation", codename__in=codenames))
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 
@@ -47,7 +48,13 @@ def clients() -> dict[str, Client]:
 
 
 def evidence_urls(case: Report) -> list[str]:
-    return ["/admin/moderation/report/queue/", f"/admin/moderation/report/{case.pk}/snapshot/"]
+    return [
+        "/admin/moderation/report/queue/",
+        f"/admin/moderation/report/{case.pk}/case/",
+        f"/admin/moderation/report/{case.pk}/case/?reveal=1",
+        f"/admin/moderation/report/{case.pk}/snapshot/",
+        f"/admin/moderation/report/{case.pk}/snapshot/blurred/",
+    ]
 
 
 def test_evidence_is_shown_to_moderators_only(clients, case):
@@ -71,6 +78,16 @@ def test_nobody_without_the_decide_permission_bans_or_decides(clients, case, who
     for action in ("ban_for_a_day", "ban_for_a_week", "ban_for_a_month"):
         client.post("/admin/moderation/reportedaddress/", {"action": action, "_selected_action": [case.address.pk]})
     assert not Ban.objects.exists() and not Decision.objects.exists()
+    # Nor undo someone else's decision, nor change how evidence is shown.
+    decision = Decision.objects.create(address=case.address, action="ban_1")
+    Ban.objects.create(
+        ip_hash=case.address.ip_hash, reason="Banned by mod", until=timezone.now() + datetime.timedelta(days=1)
+    )
+    assert client.post(f"/admin/moderation/report/undo/{decision.pk}/").status_code == 403
+    assert client.post("/admin/moderation/report/preference/", {"unblurred": "on"}).status_code == 403
+    assert Ban.objects.count() == 1 and Decision.objects.get().undone_at is None
+    # The record of who looked is for superusers only, even for a moderator.
+    assert client.get("/admin/moderation/staffaction/").status_code == 403
     if who == "view-only":
         listing = client.get("/admin/moderation/reportedaddress/").content.decode()
         assert "ban_for_a_day" not in listing, "the list offers an action its reader may not run"
@@ -86,6 +103,10 @@ def test_a_moderator_decides_from_the_queue_and_the_address_list(clients, case):
     other = Report.objects.create(address=ReportedAddress.objects.create(ip_hash="b" * 64), reason="spam")
     assert moderator.post(f"/admin/moderation/report/{other.pk}/decide/", {"action": "ban_1"}).status_code == 302
     assert Ban.objects.count() == 2
+    undo = moderator.post(f"/admin/moderation/report/undo/{Decision.objects.get(action='ban_1').pk}/")
+    assert undo.status_code == 302 and Ban.objects.count() == 1
+    assert moderator.post("/admin/moderation/report/preference/", {"unblurred": "on"}).status_code == 302
+    assert moderator.get("/admin/moderation/staffaction/").status_code == 403
 
 
 @pytest.mark.parametrize("who", ["view-only", "no rights"])

@@ -11,6 +11,7 @@ from django.utils import timezone
 from moderation.bans import PERMANENT
 from moderation.models import Ban, Decision, Report, ReportedAddress
 from tests.moderation.test_evidence import jpeg
+from tests.staff import verified_login
 
 QUEUE = "/admin/moderation/report/queue/"
 
@@ -24,7 +25,7 @@ def staff(db):
 
 @pytest.fixture
 def staff_client(client, staff):
-    client.force_login(staff)
+    verified_login(client, staff)
     return client
 
 
@@ -109,7 +110,10 @@ def test_queue_shows_evidence_and_history(staff_client, staff):
         chat=[{"from": "reporter", "text": "hi <b>there</b>"}, {"from": "reported", "text": "rude words"}],
     )
     html = staff_client.get(QUEUE).content.decode()
-    assert f'src="/admin/moderation/report/{current.pk}/snapshot/"' in html
+    # Blurred and grey by default: the page holds the preview, and the real image only as what a reveal loads.
+    assert f'src="/admin/moderation/report/{current.pk}/snapshot/blurred/"' in html
+    assert f'data-full="/admin/moderation/report/{current.pk}/snapshot/"' in html
+    assert f'src="/admin/moderation/report/{current.pk}/snapshot/"' not in html
     assert "Reporter:</strong> hi &lt;b&gt;there&lt;/b&gt;" in html
     assert "Reported:</strong> rude words" in html
     assert "2 reports in all" in html
@@ -241,3 +245,92 @@ def test_unknown_decision_is_refused_in_the_staff_members_language(staff_client)
     )
     assert "Bilinmeyen işlem; hiçbir karar verilmedi." in response.content.decode()
     assert not Decision.objects.exists()
+
+
+def test_the_blurred_preview_is_grey_and_tiny_and_only_the_full_image_is_a_reveal(staff_client, staff):
+    import io
+
+    from PIL import Image
+
+    from moderation.models import StaffAction
+
+    case = report("a1" * 32, "nudity", snapshot=jpeg())
+    preview = staff_client.get(f"/admin/moderation/report/{case.pk}/snapshot/blurred/")
+    assert preview.status_code == 200 and preview["Cache-Control"].startswith("private")
+    with Image.open(io.BytesIO(preview.content)) as image:
+        assert image.mode == "L" and image.width <= 16
+    assert not StaffAction.objects.exists(), "a blurred preview is not a look at the evidence"
+    staff_client.get(f"/admin/moderation/report/{case.pk}/snapshot/")
+    reveal = StaffAction.objects.get()
+    assert (reveal.report, reveal.staff_member, reveal.action) == (case, staff, "reveal")
+
+
+def test_a_staff_member_may_turn_the_blur_off_for_themselves_only(staff_client, client, django_user_model):
+    case = report("a2" * 32, "nudity", snapshot=jpeg())
+    full = f'src="/admin/moderation/report/{case.pk}/snapshot/"'
+    assert full not in staff_client.get(QUEUE).content.decode()
+    staff_client.post("/admin/moderation/report/preference/", {"unblurred": "on"})
+    assert full in staff_client.get(QUEUE).content.decode()
+    colleague = client.__class__()
+    verified_login(colleague, django_user_model.objects.create_superuser("lead", password="pw-for-tests"))
+    assert full not in colleague.get(QUEUE).content.decode()
+    staff_client.post("/admin/moderation/report/preference/", {})
+    assert full not in staff_client.get(QUEUE).content.decode()
+
+
+def test_an_accidental_ban_is_undone_within_minutes(staff_client, staff):
+    from moderation.models import StaffAction
+
+    case = report("a3" * 32, "spam")
+    staff_client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_30"})
+    decision = Decision.objects.get()
+    assert Ban.objects.filter(ip_hash=case.address.ip_hash).exists()
+    html = staff_client.get(QUEUE).content.decode()
+    assert f'action="/admin/moderation/report/undo/{decision.pk}/"' in html
+    response = staff_client.post(f"/admin/moderation/report/undo/{decision.pk}/", follow=True)
+    assert "Decision undone" in response.content.decode()
+    assert not Ban.objects.exists()
+    decision.refresh_from_db()
+    assert decision.undone_at is not None
+    assert Report.objects.get(pk=case.pk).decision is None, "the case is open again"
+    assert list(StaffAction.objects.order_by("at").values_list("action", flat=True)) == ["ban_30", "undo"]
+    # Once is enough, and later is too late.
+    staff_client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_7"})
+    late = Decision.objects.get(action="ban_7")
+    Decision.objects.filter(pk=late.pk).update(decided_at=timezone.now() - datetime.timedelta(minutes=6))
+    response = staff_client.post(f"/admin/moderation/report/undo/{late.pk}/", follow=True)
+    assert "Too late" in response.content.decode()
+    assert Ban.objects.filter(ip_hash=case.address.ip_hash).exists()
+
+
+def test_live_counts_of_the_queue(staff_client):
+    report("b1" * 32, "spam", minutes_ago=90)
+    report("b2" * 32, "spam", minutes_ago=5, escalated=True)
+    decided = report("b3" * 32, "spam", minutes_ago=300)
+    decided.decision = Decision.objects.create(address=decided.address, action="dismiss")
+    decided.save()
+    counts = staff_client.get("/admin/moderation/report/queue/counts.json").json()
+    assert counts["open"] == 2 and counts["escalated"] == 1
+    assert counts["oldest"].startswith("1\xa0hour")
+    html = staff_client.get(QUEUE).content.decode()
+    assert 'id="count-open">2<' in html and 'id="count-escalated">1<' in html
+
+
+def test_the_case_page_lists_who_looked_and_the_record_is_for_superusers(
+    staff_client, staff, client, django_user_model
+):
+    from django.contrib.auth.models import Permission
+
+    case = report("c1" * 32, "nudity", snapshot=jpeg())
+    staff_client.get(f"/admin/moderation/report/{case.pk}/snapshot/")
+    staff_client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "dismiss"})
+    page = staff_client.get(f"/admin/moderation/report/{case.pk}/case/").content.decode()
+    assert "Revealed the snapshot" in page and "Dismissed" in page and "ops" in page
+    assert case.address.ip_hash[:20] not in page
+    assert staff_client.get("/admin/moderation/staffaction/").status_code == 200
+    moderator = django_user_model.objects.create_user("mod", password="pw", is_staff=True)
+    moderator.user_permissions.set(Permission.objects.filter(content_type__app_label="moderation"))
+    other = client.__class__()
+    verified_login(other, moderator)
+    assert other.get("/admin/moderation/staffaction/").status_code == 403
+    assert "staffaction" not in other.get("/admin/").content.decode()

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from moderation.models import Ban, Decision, Report, ReportedAddress
+from moderation.models import Ban, Decision, Report, ReportedAddress, StaffAction
 from tests.moderation.test_evidence import jpeg
 
 pytestmark = pytest.mark.django_db
@@ -83,8 +83,24 @@ def test_old_reports_decisions_addresses_and_ended_bans_are_purged(settings):
     aged(ReportedAddress, forever, "last_reported_at", days=400)
     Ban.objects.create(ip_hash="e" * 64, reason="x", until=now + datetime.timedelta(days=3650))
     output = purge()
-    assert "deleted 1 reports, 1 decisions, 1 reported addresses and 1 ended bans" in output
+    assert "deleted 1 reports, 1 decisions, 1 reported addresses, 1 ended bans" in output
     assert list(Report.objects.all()) == [kept]
     assert not Decision.objects.exists()
     assert set(ReportedAddress.objects.values_list("ip_hash", flat=True)) == {"d" * 64, "e" * 64}
     assert not Ban.objects.filter(pk=ended.pk).exists() and Ban.objects.filter(pk=running.pk).exists()
+
+
+def test_the_record_of_who_looked_is_kept_as_long_as_the_reports(settings, django_user_model):
+    settings.MODERATION = {**settings.MODERATION, "HISTORY_DAYS": 180}
+    staff = django_user_model.objects.create_user("ops", is_staff=True)
+    address = ReportedAddress.objects.create(ip_hash="f" * 64)
+    old_case = with_evidence(address, days=200)
+    kept_case = with_evidence(address, days=10)
+    gone_with_its_case = StaffAction.objects.create(report=old_case, staff_member=staff, action="reveal")
+    aged(StaffAction, gone_with_its_case, "at", days=100)
+    too_old = StaffAction.objects.create(report=kept_case, staff_member=staff, action="reveal")
+    aged(StaffAction, too_old, "at", days=181)
+    recent = StaffAction.objects.create(report=kept_case, staff_member=staff, action="dismiss")
+    output = purge()
+    assert "deleted 1 reports," in output and "and 2 records of staff actions" in output
+    assert list(StaffAction.objects.all()) == [recent]

@@ -34,5 +34,6 @@ class Command(BaseCommand):
         purged = purge_moderation()
         self.stdout.write(
             f"Moderation: evidence removed from {purged.evidence} reports; deleted {purged.reports} reports,"
-            f" {purged.decisions} decisions, {purged.addresses} reported addresses and {purged.bans} ended bans."
+            f" {purged.decisions} decisions, {purged.addresses} reported addresses, {purged.bans} ended bans"
+            f" and {purged.staff_actions} records of staff actions."
         )
