@@ -431,14 +431,17 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
         token = resume.mint(self.peer_id, match_id, self.channel_name) if self.resumable else ""
         return protocol.matched(match_id, polite, interests, ice_servers(), languages, token)
 
-    async def _end_match(self, reason: str, keep_apart: bool = False) -> None:
+    async def _end_match(self, reason: str, keep_apart: bool = False) -> bool:
+        """End the current match; False if the shared state had ended it already (the partner's
+        Next, leave or disconnect is on its way here), when ``keep_apart`` was not written either."""
         if self.match is None:
-            return
+            return False
         current, self.match = self.match, None
         self.ended.add(current)
         ended: EndedMatch | None = await self.matchmaker.end(self.peer_id, current.match_id, reason, keep_apart)
         if ended:
             await announce_end(self.channel_layer, ended, self.runtime.events)
+        return ended is not None
 
     async def _end_stale_match(self, match_id: str | None) -> None:
         """End a match the shared state holds for this visitor though it is not (or no longer) its
@@ -492,7 +495,7 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
             return False
         self._stop_retrying()
         self.ticket = ""
-        self.match = CurrentMatch(busy.match_id, busy.partner_channel)
+        self.match = CurrentMatch(busy.match_id, busy.partner_channel, busy.partner_id)
         await self.send_json(self._matched(busy.match_id, busy.polite, busy.shared_interests, busy.shared_languages))
         return True
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 REPORT_AFTER_END_SECONDS = 60.0
 # ...however many: a stranger skipped by others is not held to the Next limit. This only bounds memory.
 RECENT_MATCHES_KEPT = 256
+# The reported side learns of an ending first and hears of a report last: it keeps its matches this
+# much longer than a report of them is accepted, so a report that was accepted finds it remembering.
+REPORTED_SIDE_MARGIN_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class RecentMatches:
     def _trim(self, now: float) -> None:
         while self._ended:
             _match, at, _reported = next(iter(self._ended.values()))
-            if at >= now - REPORT_AFTER_END_SECONDS and len(self._ended) <= RECENT_MATCHES_KEPT:
+            kept = REPORT_AFTER_END_SECONDS + REPORTED_SIDE_MARGIN_SECONDS
+            if at >= now - kept and len(self._ended) <= RECENT_MATCHES_KEPT:
                 break
             self._ended.popitem(last=False)
 
@@ -46,12 +50,14 @@ class RecentMatches:
 
     def find(self, match_id: str) -> CurrentMatch | None:
         """The match, if it ended recently enough to be reported and this side has not reported it."""
-        self._trim(time.monotonic())
-        match, _at, reported = self._ended.get(match_id, (None, 0.0, True))
-        return None if reported else match
+        now = time.monotonic()
+        self._trim(now)
+        match, at, reported = self._ended.get(match_id, (None, 0.0, True))
+        return None if reported or at < now - REPORT_AFTER_END_SECONDS else match
 
     def knows(self, match_id: str) -> bool:
-        """Whether the match ended recently enough for a report of it to be filed against this side."""
+        """Whether the match ended recently enough for a report of it to be filed against this side
+        (a little longer than ``find`` accepts one)."""
         self._trim(time.monotonic())
         return match_id in self._ended
 

@@ -62,7 +62,7 @@ class Resuming:
             return
         # This connection is that peer now; its own fresh peer was forgotten in the same step.
         self.peer_id = peer_id
-        self.match = CurrentMatch(moved.match_id, moved.partner_channel)
+        self.match = CurrentMatch(moved.match_id, moved.partner_channel, moved.partner_id)
         self.interests, self.languages = moved.interests, moved.languages
         self.resumable = self.admitted = True
         try:

@@ -1,8 +1,9 @@
 """What the signaling app asks of moderation; ``meet`` uses these functions and never the models.
 
 A report travels in two steps: the reporter's connection checks it (``prepare_report``: quota,
-evidence), then the reported side's connection files it (``file_report``) under its own address
-hash, so no address, hashed or not, crosses between connections.
+evidence) and hands it over (``hand_over_report``), then the reported side's connection takes it
+(``take_reports``), files it (``file_reported``) under its own address hash and answers
+(``answer_report``), so no address, hashed or not, crosses between live connections.
 """
 
 from __future__ import annotations
@@ -18,20 +19,30 @@ from django.utils.translation import gettext_lazy as _
 from meet import protocol
 from moderation.bans import BANNED_MESSAGE, active_ban_until, ban_group, ban_message
 from moderation.evidence import ChatLine, EvidenceError, clean_snapshot
-from moderation.forwarding import get_forwarding
+from moderation.forwarding import FAILED, FILED, NOTHING, WOKEN, ForwardingUnavailable, get_forwarding
 from moderation.reports import Filing, allow_report, file_report, reporter_key, reports_since
 
 __all__ = [
     "BANNED_MESSAGE",
+    "FAILED",
+    "FILED",
+    "NOTHING",
+    "WOKEN",
+    "ForwardingUnavailable",
     "ReportRefused",
     "active_ban_until",
+    "answer_report",
+    "await_report_answer",
     "ban_group",
     "ban_message",
     "file_reported",
+    "hand_over_report",
     "hash_left_behind",
     "leave_hash_behind",
     "prepare_report",
     "reports_since",
+    "take_reports",
+    "withdraw_report",
 ]
 
 logger = logging.getLogger("alienmeet.moderation")
@@ -90,11 +101,42 @@ async def file_reported(ip_hash: str, payload: dict[str, Any]) -> None:
     await file_report(ip_hash, filing)
 
 
-async def leave_hash_behind(ip_hash: str, channel: str, match_ids: list[str], seconds: float) -> None:
-    """A connection closes: reports of these matches may still reach its address hash for a while."""
-    await get_forwarding().leave(ip_hash, channel, match_ids, seconds)
+async def leave_hash_behind(
+    ip_hash: str, channel: str, match_ids: list[str], seconds: float
+) -> list[tuple[str, dict[str, Any]]]:
+    """A connection closes: reports of these matches may still reach its address hash for a while.
+    Returns the reports of them handed over meanwhile (report id, filing), for it to file now."""
+    return await get_forwarding().leave(ip_hash, channel, match_ids, seconds)
 
 
 async def hash_left_behind(match_id: str, channel: str) -> str:
     """The address hash a closed connection left for reports of this match ("" if none)."""
     return await get_forwarding().find(match_id, channel)
+
+
+async def hand_over_report(match_id: str, channel: str, report_id: str, filing: dict[str, Any], seconds: float) -> str:
+    """The hash the stranger's connection left behind, for the reporter to file under; else ""
+    and the report waits for that connection (``take_reports``). ForwardingUnavailable if neither."""
+    return await get_forwarding().deposit(match_id, channel, report_id, filing, seconds)
+
+
+async def take_reports(channel: str, match_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Reports of these matches handed over to this connection, each taken once (report id, filing)."""
+    return await get_forwarding().take(channel, match_ids) if match_ids else []
+
+
+async def answer_report(report_id: str, filed: bool) -> None:
+    """Tell the reporter's connection whether its report was filed."""
+    await get_forwarding().answer(report_id, filed)
+
+
+async def await_report_answer(report_id: str, channel: str, seconds: float) -> str:
+    """FILED, FAILED, WOKEN (a report of ``channel``'s own side waits: take it; "" listens for the
+    answer alone) or NOTHING in time. ForwardingUnavailable when the store cannot be reached."""
+    return await get_forwarding().wait(report_id, channel, seconds)
+
+
+async def withdraw_report(match_id: str, channel: str, report_id: str) -> bool:
+    """Take a report nobody answered back; True if nobody had taken it (so it is not filed).
+    ForwardingUnavailable when the store cannot be reached (whether it was taken is unknown)."""
+    return await get_forwarding().withdraw(match_id, channel, report_id)

@@ -47,6 +47,7 @@ class Busy:
     polite: bool = True
     shared_interests: tuple[str, ...] = ()
     shared_languages: tuple[str, ...] = ()
+    partner_id: str = ""  # so a report of an adopted match keeps the two apart as any other does
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Moved:
     shared_languages: tuple[str, ...]
     interests: tuple[str, ...]  # the moved side's own, for its next turn in the queue
     languages: tuple[str, ...]
+    partner_id: str = ""  # so a report of the resumed match keeps the two apart as any other does
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,7 @@ class MemoryMatchmaker:
             view.shared_languages,
             me.interests,
             me.languages,
+            me.partner,
         )
 
     async def join(
@@ -202,7 +203,8 @@ class MemoryMatchmaker:
             return Busy()
         shared = tuple(i for i in me.interests if i in partner.interests)
         spoken = tuple(lang for lang in me.languages if lang in partner.languages)
-        return Busy(me.match_id, partner.channel, me.ticket, record.polite_id == me.peer_id, shared, spoken)
+        polite = record.polite_id == me.peer_id
+        return Busy(me.match_id, partner.channel, me.ticket, polite, shared, spoken, partner.peer_id)
 
     def _is_open(self, peer: _Peer, now: float) -> bool:
         holding_out = peer.interests or peer.languages

@@ -189,7 +189,9 @@ class RedisMatchmaker:
         if replaced_id != peer_id:
             self.serving.pop(replaced_id, None)
         self.serving[peer_id] = channel
-        _, old_channel, partner_channel, polite, shared, spoken, interests, languages = (_text(f) for f in result)
+        _, old_channel, partner_channel, polite, shared, spoken, interests, languages, partner = (
+            _text(f) for f in result
+        )
         return Moved(
             match_id,
             old_channel,
@@ -199,6 +201,7 @@ class RedisMatchmaker:
             _csv(spoken),
             _csv(interests),
             _csv(languages),
+            partner,
         )
 
     @_unavailable_on_redis_errors
@@ -246,8 +249,8 @@ class RedisMatchmaker:
         if outcome == "waiting":
             return Queued()
         if outcome == "busy":
-            _, mid, channel, my_ticket, polite, shared, both_speak = (_text(f) for f in result)
-            return Busy(mid, channel, my_ticket, polite == "1", _csv(shared), _csv(both_speak))
+            _, mid, channel, my_ticket, polite, shared, both_speak, partner = (_text(f) for f in result)
+            return Busy(mid, channel, my_ticket, polite == "1", _csv(shared), _csv(both_speak), partner)
         if outcome == "gone":
             return Gone()
         _, partner, channel, partner_ticket, shared, wait, both_speak = (_text(f) for f in result)

@@ -366,13 +366,14 @@ async def test_busy_names_the_match_so_a_lost_notice_can_be_made_up_for(backend)
     matched = await mm.join("b", "tb", ("art", "chess"))
     assert isinstance(matched, Matched)
     waited = await mm.join("a", "ta", ("chess", "art"))
-    assert waited == Busy(matched.match_id, "channel-b", "ta", True, ("chess", "art"))
+    assert waited == Busy(matched.match_id, "channel-b", "ta", True, ("chess", "art"), partner_id="b")
     joined = await mm.join("b", "tb", ())
-    assert (joined.match_id, joined.partner_channel, joined.ticket, joined.polite) == (
+    assert (joined.match_id, joined.partner_channel, joined.ticket, joined.polite, joined.partner_id) == (
         matched.match_id,
         "channel-a",
         "tb",
         False,
+        "a",
     )
 
 
@@ -389,11 +390,12 @@ async def test_take_over_moves_a_matched_peer_to_a_new_connection(backend):
 
     moved = await mm.take_over("a", matched.match_id, "channel-fresh", "fresh", verify)
     assert moved is not None and seen == ["channel-a"]
-    assert (moved.match_id, moved.old_channel, moved.partner_channel, moved.polite) == (
+    assert (moved.match_id, moved.old_channel, moved.partner_channel, moved.polite, moved.partner_id) == (
         matched.match_id,
         "channel-a",
         "channel-b",
         True,
+        "b",
     )
     assert (moved.shared_interests, moved.shared_languages, moved.interests, moved.languages) == (
         ("chess",),

@@ -93,7 +93,7 @@ local function end_match(id, want_mid, reason, cooldown_ms, block_ms)
     m[5] or '0'}
 end
 
--- A matched peer's view of its match: the partner's channel, whether it is the polite side, and the
+-- A matched peer's view of its match: the partner's id and channel, whether it is the polite side, and the
 -- interests and languages the two share (comma lists, in the peer's order) and its own.
 local function match_view(id)
   local mine = redis.call('HMGET', P .. 'peer:' .. id, 'mid', 'pt', 'tk', 'int', 'lang')
@@ -106,6 +106,7 @@ local function match_view(id)
   for _, language in ipairs(split(mine[5])) do if spoken_by_them[language] then spoken[#spoken + 1] = language end end
   return {
     mid = mine[1] or '',
+    partner = mine[2] or '',
     partner_channel = other[1] or '',
     ticket = mine[3] or '',
     polite = redis.call('HGET', P .. 'match:' .. (mine[1] or ''), 'a') == id and '1' or '0',

@@ -9,7 +9,7 @@ local function join_queue(me, ticket, wait_ms, match_id, scan, ttl, spoken_csv, 
   if state == 'm' then
     -- Name the match, so the caller can take it should the partner's notice be lost.
     local view = match_view(me)
-    return {'busy', view.mid, view.partner_channel, view.ticket, view.polite, view.shared, view.spoken}
+    return {'busy', view.mid, view.partner_channel, view.ticket, view.polite, view.shared, view.spoken, view.partner}
   end
   local now = now_ms()
   local queued_at = now

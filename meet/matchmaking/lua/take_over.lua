@@ -13,4 +13,5 @@ redis.call('SADD', P .. 'procpeers:' .. proc, id)
 redis.call('PEXPIRE', P .. 'procpeers:' .. proc, ttl)
 if ARGV[9] ~= '' and ARGV[9] ~= id then forget(ARGV[9], proc) end
 local view = match_view(id)
-return {'moved', ch, view.partner_channel, view.polite, view.shared, view.spoken, view.interests, view.languages}
+return {'moved', ch, view.partner_channel, view.polite, view.shared, view.spoken, view.interests, view.languages,
+  view.partner}
