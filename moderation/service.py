@@ -37,7 +37,6 @@ __all__ = [
     "ban_message",
     "file_reported",
     "hand_over_report",
-    "hash_left_behind",
     "leave_hash_behind",
     "prepare_report",
     "reports_since",
@@ -107,11 +106,6 @@ async def leave_hash_behind(
     """A connection closes: reports of these matches may still reach its address hash for a while.
     Returns the reports of them handed over meanwhile (report id, filing), for it to file now."""
     return await get_forwarding().leave(ip_hash, channel, match_ids, seconds)
-
-
-async def hash_left_behind(match_id: str, channel: str) -> str:
-    """The address hash a closed connection left for reports of this match ("" if none)."""
-    return await get_forwarding().find(match_id, channel)
 
 
 async def hand_over_report(match_id: str, channel: str, report_id: str, filing: dict[str, Any], seconds: float) -> str:
