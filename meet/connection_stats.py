@@ -23,6 +23,8 @@ from meet.protocol import MAX_CONNECT_MS
 logger = logging.getLogger("alienmeet.meet")
 
 OUTCOME_FIELDS = ("direct", "relay_udp", "relay_tcp", "relay_tls", "failed")
+# Calls whose stranger's picture froze (decoded, not shown) and the page brought it back (picture_recovered).
+PICTURE_RECOVERED = "picture_recovered"
 # Upper bounds (seconds) of the time-to-connect bins and the ConnectionBucket field counting each.
 CONNECT_BINS = (
     (1, "connected_under_1s"),
@@ -68,6 +70,10 @@ class ConnectionReportBuffer:
         if outcome != "failed" and connect_ms is not None:
             counts[connect_bin(connect_ms)] += 1
 
+    def add_picture_recovery(self, now: float | None = None) -> None:
+        at = datetime.datetime.fromtimestamp(now if now is not None else time.time(), tz=datetime.UTC)
+        self.pending[at.replace(second=0, microsecond=0)][PICTURE_RECOVERED] += 1
+
     async def flush(self) -> None:
         batch, self.pending = self.pending, collections.defaultdict(collections.Counter)
         if not batch:
@@ -93,7 +99,7 @@ def _bin_percentile(counts: list[int], fraction: float) -> float | None:
 
 
 def connection_figures(since: datetime.datetime) -> dict[str, float | int | None]:
-    names = [*OUTCOME_FIELDS, *(name for _, name in CONNECT_BINS)]
+    names = [*OUTCOME_FIELDS, *(name for _, name in CONNECT_BINS), PICTURE_RECOVERED]
     sums = ConnectionBucket.objects.filter(minute__gte=since).aggregate(**{name: Sum(name) for name in names})
     counts = {name: sums[name] or 0 for name in names}
     reports = sum(counts[name] for name in OUTCOME_FIELDS)
@@ -103,4 +109,5 @@ def connection_figures(since: datetime.datetime) -> dict[str, float | int | None
         figures[f"{name}_share"] = counts[name] / reports if reports else None
     figures["connect_p50_within"] = _bin_percentile(times, 0.5)
     figures["connect_p95_within"] = _bin_percentile(times, 0.95)
+    figures["picture_recoveries"] = counts[PICTURE_RECOVERED]
     return figures

@@ -119,6 +119,7 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
         self.address_place = ""
         self.dropped_told_at = float("-inf")
         self.connection_reported = ""  # the match this browser last reported its connection for
+        self.picture_recovery_reported = ""  # the match this browser last reported a picture recovery for
         self.ended = RecentMatches()  # a report of them may cross their ending on the wire
         self.resumable = False  # the browser can resume its match on a new socket should this one break
         self.ice_refreshed_at = float("-inf")
@@ -229,6 +230,9 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
             return
         if isinstance(command, protocol.ConnectionReport):
             await self._connection_report(command)
+            return
+        if isinstance(command, protocol.PictureRecovered):
+            await self._picture_recovered(command)
             return
         if isinstance(command, protocol.RefreshIceServers):
             await self._refresh_ice_servers()

@@ -73,6 +73,9 @@ class ConnectionBucket(models.Model):
     connected_under_10s = models.PositiveIntegerField(default=0)
     connected_under_30s = models.PositiveIntegerField(default=0)
     connected_over_30s = models.PositiveIntegerField(default=0)
+    picture_recovered = models.PositiveIntegerField(
+        default=0, help_text="Stranger's picture froze (decoded, not shown) and the page brought it back."
+    )
 
     class Meta:
         ordering = ["-minute"]

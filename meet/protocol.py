@@ -168,6 +168,11 @@ class ConnectionReport:
 
 
 @dataclass(frozen=True)
+class PictureRecovered:
+    match_id: str
+
+
+@dataclass(frozen=True)
 class RefreshIceServers:
     pass
 
@@ -178,7 +183,7 @@ class Resume:
     token: str
 
 
-Command = Join | Signal | Next | Leave | Report | ConnectionReport | Resume | RefreshIceServers
+Command = Join | Signal | Next | Leave | Report | ConnectionReport | PictureRecovered | Resume | RefreshIceServers
 
 
 def normalize_interests(value: Any) -> tuple[str, ...]:
@@ -268,6 +273,12 @@ def _connection_report(message: dict[str, Any]) -> ConnectionReport:
             BAD_MESSAGE, format_lazy(_("connect_ms must be a whole number from 0 to {max}"), max=MAX_CONNECT_MS)
         )
     return ConnectionReport(_match_id(message), outcome, connect_ms)
+
+
+def _picture_recovered(message: dict[str, Any]) -> PictureRecovered:
+    if set(message) - {"type", "match_id"}:
+        raise ProtocolError(BAD_MESSAGE, _("picture_recovered takes only match_id"))
+    return PictureRecovered(_match_id(message))
 
 
 def _parse_evidence(value: Any) -> Evidence | None:
@@ -466,6 +477,8 @@ def parse_frame(text: str) -> Command:
         return Report(_match_id(message), reason, _parse_evidence(message.get("evidence")))
     if kind == "connection_report":
         return _connection_report(message)
+    if kind == "picture_recovered":
+        return _picture_recovered(message)
     if kind == "resume":
         return _resume(message)
     if kind == "refresh_ice_servers":

@@ -120,6 +120,17 @@ class Reporting:
         self.connection_reported = report.match_id
         self.runtime.connection_reports.add(report.outcome, report.connect_ms)
 
+    async def _picture_recovered(self, report: protocol.PictureRecovered) -> None:
+        current = self.match is not None and self.match.match_id == report.match_id
+        if not current and report.match_id != self.ended.last_id:
+            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
+            return
+        # Counted once per match and browser: a page that keeps freezing is one call with the problem.
+        if self.picture_recovery_reported == report.match_id:
+            return
+        self.picture_recovery_reported = report.match_id
+        self.runtime.connection_reports.add_picture_recovery()
+
     async def _forward_reports(self) -> None:
         """Leave this address's hash behind for reports of the last matches, which this connection
         will no longer read (moderation.forwarding), and file those handed over until now; before
