@@ -119,7 +119,7 @@ async def test_join_without_a_solution_gets_pow_required_and_the_connections_cha
 
 
 async def test_a_connection_holds_one_challenge_until_it_expires(backend, settings):
-    settings.ADMISSION = {**settings.ADMISSION, "POW_EXPIRES": 2}
+    settings.ADMISSION = {**settings.ADMISSION, "POW_EXPIRES": 5}
     peer = await Peer.connect()
     first = peer.hello["challenge"]
     for _ in range(3):
