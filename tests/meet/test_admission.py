@@ -248,10 +248,10 @@ async def test_a_solution_opens_one_connection_only(backend):
     await second.send(raw({"type": "join", **solution}))
     refused = await second.expect("error", code=protocol.POW_INVALID)
     assert refused["message"]
-    await first.nothing()
-    # Its own challenge lets it in.
+    # Its own challenge lets it in, and the first it hears of anyone is this match.
     await second.send(raw({"type": "join", **admitted(second)}))
-    await second.expect("matched")
+    match_id = (await second.expect("matched"))["match_id"]
+    await first.expect("matched", match_id=match_id)
     await first.close()
     await second.close()
 

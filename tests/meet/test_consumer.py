@@ -377,7 +377,7 @@ async def test_leave_racing_a_match_ends_that_match(backend):
         assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (0, 0, 0)
 
 
-async def test_reported_stranger_is_not_matched_again_after_reconnecting(backend, settings):
+async def test_reported_stranger_is_not_matched_again_after_reconnecting(backend):
     reporter = await Peer.connect(client="198.51.100.7")
     await reporter.send({"type": "join"})
     await reporter.expect("waiting")
@@ -394,12 +394,16 @@ async def test_reported_stranger_is_not_matched_again_after_reconnecting(backend
     reported = await Peer.connect(client="203.0.113.9")
     await reported.send({"type": "join"})
     await reported.expect("waiting")
-    await reported.nothing(timeout=settings.MATCHMAKER["INTEREST_WAIT"] * 3)
-    await reporter.nothing(timeout=0.1)
-    newcomer = await Peer.connect(client="192.0.2.1")
-    await newcomer.send({"type": "join"})
-    await newcomer.expect("matched")
-    for peer in (reporter, reported, newcomer):
+    # Both wait, apart: two newcomers are paired one with each, never the two of them together.
+    newcomers = []
+    for address in ("192.0.2.1", "192.0.2.2"):
+        newcomer = await Peer.connect(client=address)
+        await newcomer.send({"type": "join"})
+        newcomers.append((newcomer, (await newcomer.expect("matched"))["match_id"]))
+    reporters = (await reporter.expect("matched"))["match_id"]
+    reporteds = (await reported.expect("matched"))["match_id"]
+    assert reporters != reporteds and {reporters, reporteds} == {match for _, match in newcomers}
+    for peer in (reporter, reported, *(newcomer for newcomer, _ in newcomers)):
         await peer.close()
 
 
@@ -411,10 +415,17 @@ async def test_a_matched_notice_that_never_comes_does_not_strand_the_visitor(bac
     await waiting.send({"type": "join", "interests": ["chess"]})
     await waiting.expect("waiting")
     mm = get_matchmaker()
-    await mm.register("silent", "silent-partner")
+    # A channel of its own: on Redis, a channel outlives a test run for a while.
+    partner_channel = f"silent-partner-{time.time_ns()}"
+    await mm.register("silent", partner_channel)
     result = await mm.join("silent", "t", ("chess",))
     assert isinstance(result, Matched)
     await waiting.expect("matched", timeout=5, match_id=result.match_id, polite=True, interests=["chess"])
     await waiting.send({"type": "signal", "match_id": result.match_id, "data": {"candidate": None}})
-    await waiting.nothing(0.2)  # relayed, not refused
+    # Relayed: it is on the partner's channel.
+    relayed = await asyncio.wait_for(get_channel_layer().receive(partner_channel), 5)
+    assert relayed["type"] == "meet.signal" and relayed["match_id"] == result.match_id
+    # Not refused: the next frame is the answer to what follows (a join while in a call), not not_matched.
+    await waiting.send({"type": "join"})
+    await waiting.expect("error", code=protocol.BAD_MESSAGE)
     await waiting.close()

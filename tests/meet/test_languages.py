@@ -98,7 +98,14 @@ async def test_matched_by_language_while_a_stranger_who_shares_none_waits(backen
     await portuguese.send({"type": "join", "languages": ["pt-PT"]})
     matched = await portuguese.expect("matched", polite=False, languages=["pt"])
     await brazilian.expect("matched", polite=True, languages=["pt"], match_id=matched["match_id"])
-    await japanese.nothing()
+    # The Japanese speaker was left waiting: the first frame they hear is their match with the next one.
+    another = await Peer.connect()
+    await another.send({"type": "join", "languages": ["ja"]})
+    theirs = await another.receive()
+    if theirs["type"] == "waiting":  # matching may take its next round
+        theirs = await another.receive()
+    assert theirs["type"] == "matched" and theirs["languages"] == ["ja"], theirs
+    await japanese.expect("matched", match_id=theirs["match_id"])
     await portuguese.send({"type": "next"})
     await brazilian.expect("partner_left")
     for _ in range(50):  # events are written in batches, about once a second
@@ -107,7 +114,7 @@ async def test_matched_by_language_while_a_stranger_who_shares_none_waits(backen
             break
         await asyncio.sleep(0.1)
     assert len(events) == 1 and events[0].language_matched is True
-    for peer in (japanese, brazilian, portuguese):
+    for peer in (japanese, brazilian, portuguese, another):
         await peer.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 
@@ -17,10 +18,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def connect_with_backlog(backlog: list[int]) -> Peer:
-    """A peer whose server-side send buffer holds ``backlog[0]`` bytes."""
+    """A peer whose server-side send buffer holds ``backlog[0]`` bytes; ``backlog[1]`` counts the
+    relayed signals its connection has weighed against it (the only reader of the backlog)."""
+
+    def current() -> int:
+        backlog[1] += 1
+        return backlog[0]
 
     async def app(scope, receive, send):
-        return await application({**scope, SCOPE_KEY: lambda: backlog[0]}, receive, send)
+        return await application({**scope, SCOPE_KEY: current}, receive, send)
 
     communicator = WebsocketCommunicator(app, "/ws/meet/", headers=[ORIGIN])
     connected, _ = await communicator.connect(timeout=5)
@@ -29,7 +35,7 @@ async def connect_with_backlog(backlog: list[int]) -> Peer:
 
 
 async def test_signals_to_a_socket_that_does_not_read_are_dropped_and_the_sender_told(backend):
-    backlog = [0]
+    backlog = [0, 0]
     sleeper = await connect_with_backlog(backlog)
     await sleeper.send({"type": "join"})
     await sleeper.expect("waiting")
@@ -42,12 +48,19 @@ async def test_signals_to_a_socket_that_does_not_read_are_dropped_and_the_sender
     for _ in range(5):
         await sender.send({"type": "signal", "match_id": match_id, "data": {"sdp": "x"}})
     await sender.expect("error", code=protocol.UNAVAILABLE)
-    await sender.nothing(0.3)  # told once, not once per dropped signal
-    await sleeper.nothing(0.3)
+    # Every one of the five weighed (and dropped) before the browser reads again, however loaded the machine.
+    deadline = asyncio.get_running_loop().time() + 10
+    while backlog[1] < 5:
+        assert asyncio.get_running_loop().time() < deadline, f"{backlog[1]} of 5 signals weighed"
+        await asyncio.sleep(0.01)
 
     backlog[0] = 0  # the browser read again
     await sender.send({"type": "signal", "match_id": match_id, "data": {"sdp": "y"}})
+    # None of the dropped ones was held back for later: the first signal the sleeper hears is this one.
     await sleeper.expect("signal", data={"sdp": "y"})
+    # Told once, not once per dropped signal: the sender's next frame is the sleeper's answer.
+    await sleeper.send({"type": "signal", "match_id": match_id, "data": {"sdp": "z"}})
+    await sender.expect("signal", data={"sdp": "z"})
     await sender.close()
     await sleeper.close()
 

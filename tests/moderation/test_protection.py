@@ -117,7 +117,9 @@ async def test_extra_reports_are_rate_limited_and_file_nothing(backend, settings
         else:
             refused = await alice.expect("error", code=protocol.RATE_LIMITED)
             assert "Too many reports" in refused["message"]
-            await stranger.nothing()
+            # Nothing was reported and the call goes on: the stranger's next frame is Alice's signal.
+            await alice.send({"type": "signal", "match_id": match_id, "data": {"still": "here"}})
+            await stranger.expect("signal", match_id=match_id, data={"still": "here"})
         await stranger.close()
     hashes = await database_sync_to_async(lambda: list(ReportedAddress.objects.values_list("ip_hash", flat=True)))()
     assert hashes == [address_hash(BOB_IP)]
