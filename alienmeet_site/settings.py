@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "articles",
     "meet",
     "moderation",
@@ -185,6 +186,15 @@ CACHES = {
 }
 # The name authenticator apps show beside a staff member's code.
 OTP_TOTP_ISSUER = "AlienMeet"
+# Passkeys, as a second factor only (never instead of the throttled password), for this site's own hosts.
+OTP_WEBAUTHN_RP_NAME = "AlienMeet"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "moderation.passkeys.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "moderation.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# Read by the package's start-up check only; each request is checked against its own (allowed) host.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [
+    f"https://{host}" for host in ALLOWED_HOSTS if host and host != "*" and not host.startswith(".")
+] or ["http://localhost"]
 
 # Wrong staff passwords (and second-factor codes) from one address before it is locked out, and for how long (seconds).
 ADMIN_LOGIN = {

@@ -27,6 +27,8 @@ urlpatterns = [
     path("admin/turn-check.json", turn_health.turn_check_json, name="turn-check"),
     path("admin/second-factor/", admin.site.admin_view(second_factor.verify), name="second-factor-verify"),
     path("admin/second-factor/enrol/", admin.site.admin_view(second_factor.enrol), name="second-factor-enrol"),
+    # django-otp-webauthn's JSON endpoints; it refuses a new passkey to an enrolled but unverified session.
+    path("admin/second-factor/passkey/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("admin/", admin.site.urls),
     path("metrics", live.metrics, name="metrics"),
     path("healthz", health.healthz, name="healthz"),

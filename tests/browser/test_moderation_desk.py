@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import textwrap
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -274,6 +275,57 @@ def test_a_new_superuser_enrols_with_a_code_computed_from_the_key(browser, desk_
         assert codes.count() == 10
         page.get_by_role("link", name="Continue").click()
         page.wait_for_url(f"**{QUEUE}")
+        assert page.get_by_text("Open cases").is_visible()
+    finally:
+        context.close()
+
+
+def test_a_passkey_added_after_enrolment_verifies_the_next_login(browser, desk_server):
+    """Chromium's virtual authenticator stands in for the phone. A passkey's relying party must be a domain
+    name, so this test uses localhost rather than 127.0.0.1."""
+    run_django(
+        desk_server,
+        "from django.contrib.auth.models import User\n"
+        f"User.objects.create_superuser('keyholder', password={PASSWORD!r})",
+    )
+    origin = desk_server.http_url.replace("127.0.0.1", "localhost")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable")
+        options = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True}
+        cdp.send(
+            "WebAuthn.addVirtualAuthenticator",
+            {"options": {**options, "hasUserVerification": True, "isUserVerified": True}},
+        )
+        page.goto(f"{origin}{QUEUE}")
+        page.get_by_label("Username").fill("keyholder")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/admin/second-factor/enrol/**")
+        page.get_by_label("Code").fill(totp_code(page.locator("#totp-secret").inner_text().strip()))
+        page.get_by_role("button", name="Confirm").click()
+        page.get_by_role("button", name="Add a passkey").click()
+        wait_js(page, "document.getElementById('passkey-register-status-message').textContent.trim() !== ''")
+        stored = run_django(
+            desk_server,
+            "from django_otp_webauthn.models import WebAuthnCredential; print(WebAuthnCredential.objects.count())",
+        )
+        assert stored.strip().endswith("1"), page.locator("#passkey-register-status-message").inner_text()
+
+        page.get_by_role("link", name="Continue").click()
+        page.wait_for_url(f"**{QUEUE}")
+        page.locator("#logout-form button").click()
+        page.goto(f"{origin}{QUEUE}")
+        page.get_by_label("Username").fill("keyholder")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(lambda url: urlsplit(url).path == "/admin/second-factor/")
+        page.get_by_role("button", name="Verify with a passkey").wait_for()
+        assert axe_violations(page) == []
+        page.get_by_role("button", name="Verify with a passkey").click()
+        page.wait_for_url(lambda url: urlsplit(url).path == QUEUE)
         assert page.get_by_text("Open cases").is_visible()
     finally:
         context.close()
