@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,13 @@ def test_hide_my_ip_relays_through_turn(visitor, turn_site, turn_server):
     alice = visitor(server=turn_site)
     bob = visitor(server=turn_site)
     for page in (alice, bob):
+        deadline = time.monotonic() + 15
+        while not any('"hello"' in frame for frame in page.frames_from_server):  # it says the relay is offered
+            assert time.monotonic() < deadline, "no hello"
+            page.wait_for_timeout(50)
         page.get_by_role("switch", name="Hide my IP").check()
+        # hello carries no TURN credential (only admitted visitors get one), yet the relay is there.
+        assert "not available" not in page.locator("#status").text_content()
     alice.get_by_role("button", name="Talk to Aliens").click()
     wait_js(alice, "window.alienmeet.phase === 'searching'")
     bob.get_by_role("button", name="Talk to Aliens").click()
