@@ -10,6 +10,7 @@ import { LastMatch } from "./last_match.js";
 import { MatchResume } from "./match_resume.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
+import { PictureWatchdog } from "./picture_watchdog.js";
 import { ProofOfWork } from "./pow.js";
 import { ReportSender, collectEvidence, recentChat } from "./report.js";
 import { RulesGate } from "./rules_gate.js";
@@ -84,6 +85,9 @@ const state = {
   languages: [],
   session: null,
   connectDeadline: null, // from `matched` until the call first connects
+  connectionWatch: null, // reports once how this call connected (connection_report.js)
+  pictureWatchdog: null, // brings back the stranger's picture if it freezes (picture_watchdog.js)
+  pictureRecoveries: 0, // on this page, for the tests
   detached: false, // the call goes on peer to peer, but the server no longer links the two of us
   statsTimer: null,
   lastQuality: null,
@@ -110,6 +114,10 @@ window.alienmeet = {
   get detached() { return state.detached; },
   get resuming() { return resume.awaiting; },
   get signalingOpen() { return signaling.isOpen; },
+  get pictureRecoveries() { return state.pictureRecoveries; },
+  get polite() { return state.session ? state.session.polite : null; },
+  // What the link watch does on silence (tests restart two pages at once).
+  restartIce() { if (state.session) state.session.restart(); },
 };
 
 function setPhase(phase, status) {
@@ -280,7 +288,23 @@ function startSession({ match_id: matchId, polite, interests, languages = [] }) 
   chat.startCall(matchId);
   refreshReportButton();
   state.detached = false;
-  watchConnection(session.pc, (report) => { if (state.session === session) signaling.send({ type: "connection_report", match_id: matchId, ...report }); });
+  // Stopped (or told the call failed) by endSession, which runs before the frame that ends the match
+  // on the server: a report is never dropped for a call that has just ended.
+  state.connectionWatch = watchConnection(session.pc, (report) => {
+    if (!state.detached && !resume.cutOff) signaling.send({ type: "connection_report", match_id: matchId, ...report });
+  });
+  state.pictureWatchdog = new PictureWatchdog(ui.remoteVideo, () => session.framesDecoded(), {
+    onFrozen: () => {
+      if (state.session !== session) return;
+      ui.remoteVideo.srcObject = new MediaStream(session.remoteStream.getTracks());
+      session.askForPicture();
+    },
+    onRecovered: () => {
+      if (state.session !== session) return;
+      state.pictureRecoveries += 1;
+      if (!state.detached && !resume.cutOff) signaling.send({ type: "picture_recovered", match_id: matchId });
+    },
+  });
   shield.startCall();
   const current = (handler) => (event) => { if (state.session === session) handler(event); };
   session.addEventListener("remotestream", current((event) => { ui.remoteVideo.srcObject = event.detail; }));
@@ -312,6 +336,8 @@ function startSession({ match_id: matchId, polite, interests, languages = [] }) 
 // No path to this stranger within the deadline: say so and queue again, whatever Auto-next says,
 // since the visitor never got a call. `kind` is "next" while the server still holds the match.
 function couldNotConnect(kind) {
+  // Counted by both browsers, even when the stranger's page gave up a moment sooner.
+  if (state.connectionWatch) state.connectionWatch.finish({ failed: true });
   state.wantCall = true;
   search(kind);
   chat.add(gettext("Couldn't connect to this stranger. Looking for someone new…"), "notice");
@@ -358,6 +384,8 @@ function onPeerMessage(message) {
 function endSession() {
   const session = state.session;
   if (!session) return;
+  if (state.connectionWatch) state.connectionWatch.finish();
+  state.connectionWatch = null;
   // Someone who exposes themselves tends to leave, or be skipped, before Report is pressed.
   if (!state.detached) lastMatch.ended(session.matchId, recentChat(chat.log, session.matchId));
   state.session = null;
@@ -367,6 +395,8 @@ function endSession() {
   shield.endCall();
   if (state.connectDeadline) state.connectDeadline.cancel();
   state.connectDeadline = null;
+  if (state.pictureWatchdog) state.pictureWatchdog.stop();
+  state.pictureWatchdog = null;
   session.close();
   clearInterval(state.statsTimer);
   state.lastQuality = null;
@@ -609,8 +639,9 @@ signaling.addEventListener("ice_servers", (event) => {
 signaling.addEventListener("partner_resumed", (event) => {
   const session = state.session;
   if (!session || session.matchId !== event.detail.match_id || state.detached || resume.cutOff) return;
-  // What we sent while the stranger's socket was down is lost; their ICE restart brings new candidates.
-  session.resendPendingOffer();
+  // What we sent while the stranger's socket was down is lost, and their network may have changed:
+  // the restart offerer (peer.js) restarts ICE, the other side waits for that offer.
+  session.partnerResumed();
 });
 signaling.addEventListener("signal", (event) => {
   const { match_id: matchId, data } = event.detail;

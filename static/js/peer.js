@@ -1,6 +1,11 @@
 // One RTCPeerConnection per match, with MDN's perfect negotiation: the polite side
 // rolls back on an offer collision, the impolite side ignores the colliding offer.
 // Chat and control messages share one negotiated data channel (never the server).
+//
+// ICE restarts never collide: only the impolite side offers one (the restart offerer); the polite
+// side asks it to (a `{restart: true}` signal). In Chromium a rollback on the polite side can leave
+// the stranger's video decoded but never painted again (docs/connectivity.md), so the recovery from
+// a network change must not depend on one.
 
 import { KEEPALIVE_EVERY_MS, LinkWatch } from "./link_watch.js";
 import { readPeerMessage } from "./peer_messages.js";
@@ -8,6 +13,18 @@ import { readPeerMessage } from "./peer_messages.js";
 const DISCONNECTED_GRACE_MS = 3000;
 // Candidates kept while the description they belong to has not come yet (a real browser sends a few dozen).
 const MAX_EARLY_CANDIDATES = 100;
+// A restart asked for this soon after the last one started is the same one (both sides noticed).
+const RESTART_ASK_COOLDOWN_MS = 2000;
+// The stranger may ask us to send our video afresh (their picture froze): a few times per call.
+const MAX_VIDEO_RESENDS = 5;
+const VIDEO_RESEND_COOLDOWN_MS = 3000;
+
+// Test hooks (tests/browser/test_picture_recovery.py): `crossingRestarts` brings back the old
+// restart path, where both sides offer and two offers may cross.
+function testHooks() {
+  const hooks = globalThis.__alienmeetTest;
+  return hooks && typeof hooks === "object" ? hooks : {};
+}
 
 export class PeerSession extends EventTarget {
   constructor({ matchId, polite, iceServers, relayOnly, localStream, sendSignal }) {
@@ -22,6 +39,11 @@ export class PeerSession extends EventTarget {
     this.disconnectTimer = null;
     this.keepaliveTimer = null;
     this.remoteStream = new MediaStream();
+    this.localStream = localStream;
+    this.crossingRestarts = Boolean(testHooks().crossingRestarts);
+    this.lastRestartAt = -Infinity;
+    this.videoResends = 0;
+    this.lastVideoResendAt = -Infinity;
 
     this.pc = new RTCPeerConnection({
       iceServers,
@@ -42,10 +64,7 @@ export class PeerSession extends EventTarget {
 
     this.pc.addEventListener("negotiationneeded", () => this.negotiate());
     this.pc.addEventListener("icecandidate", ({ candidate }) => this.sendSignal({ candidate }));
-    this.pc.addEventListener("track", ({ track }) => {
-      this.remoteStream.addTrack(track);
-      this.dispatchEvent(new CustomEvent("remotestream", { detail: this.remoteStream }));
-    });
+    this.pc.addEventListener("track", ({ track }) => this.onTrack(track));
     this.pc.addEventListener("connectionstatechange", () => this.onConnectionState());
     this.channel.addEventListener("open", () => {
       this.startKeepalive();
@@ -56,16 +75,40 @@ export class PeerSession extends EventTarget {
       this.dispatchEvent(new Event("channelclose"));
     });
     // A silent path is a dead one: look for a new path now rather than when the browser notices.
-    // Either side may restart (the new offer goes out through negotiationneeded); perfect
-    // negotiation settles two crossing offers.
-    this.linkWatch = new LinkWatch(this.pc, () => this.pc.restartIce());
+    this.linkWatch = new LinkWatch(this.pc, () => this.restart());
     this.channel.addEventListener("message", (event) => this.onChannelMessage(event.data));
+  }
+
+  // The side that makes ICE-restart offers: the impolite one (both, with the old crossing path).
+  get restartOfferer() {
+    return !this.polite || this.crossingRestarts;
+  }
+
+  // Look for a new path: restart ICE if we are the restart offerer, else ask the stranger to.
+  restart() {
+    if (this.closed) return;
+    if (this.restartOfferer) {
+      this.lastRestartAt = performance.now();
+      this.pc.restartIce();
+    } else {
+      this.sendSignal({ restart: true });
+    }
+  }
+
+  // The stranger asked for an ICE restart. One we started (or sent again) a moment ago is the one
+  // they need; an offer of ours still unanswered since may have been lost on the way (their socket
+  // broke): send it again rather than start another.
+  onRestartAsked() {
+    if (!this.restartOfferer || this.crossingRestarts) return;
+    if (performance.now() - this.lastRestartAt < RESTART_ASK_COOLDOWN_MS) return;
+    if (!this.resendPendingOffer()) this.restart();
   }
 
   async negotiate() {
     // The first offer is the impolite side's: both sides adding tracks at once would
-    // otherwise start every call with a collision. Later renegotiation (restartIce,
-    // a new track) may come from either side; perfect negotiation settles collisions.
+    // otherwise start every call with a collision. ICE restarts, too, come only from the
+    // impolite side (restart()); another renegotiation (our video sent afresh) may come
+    // from either side, and perfect negotiation settles a collision.
     if (this.polite && !this.pc.currentRemoteDescription) return;
     try {
       this.makingOffer = true;
@@ -83,6 +126,10 @@ export class PeerSession extends EventTarget {
   async handleSignal(data) {
     if (this.closed || !data || typeof data !== "object") return;
     const { description, candidate } = data;
+    if (data.restart === true) {
+      this.onRestartAsked();
+      return;
+    }
     try {
       if (description) {
         const collision = description.type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
@@ -119,11 +166,11 @@ export class PeerSession extends EventTarget {
     const state = this.pc.connectionState;
     clearTimeout(this.disconnectTimer);
     if (state === "failed") {
-      this.pc.restartIce();
+      this.restart();
     } else if (state === "disconnected") {
       // A network change often heals by itself; if not, look for a new path.
       this.disconnectTimer = setTimeout(() => {
-        if (this.pc.connectionState === "disconnected") this.pc.restartIce();
+        if (this.pc.connectionState === "disconnected") this.restart();
       }, DISCONNECTED_GRACE_MS);
     }
     this.dispatchEvent(new CustomEvent("state", { detail: state }));
@@ -139,6 +186,7 @@ export class PeerSession extends EventTarget {
   onChannelMessage(raw) {
     const message = readPeerMessage(raw);
     if (message && message.kind === "keepalive") this.linkWatch.heardKeepalive();
+    else if (message && message.kind === "resend_video") this.resendVideo();
     else if (message) this.dispatchEvent(new CustomEvent("peermessage", { detail: message }));
   }
 
@@ -154,13 +202,15 @@ export class PeerSession extends EventTarget {
 
   setRelayOnly(relayOnly, iceServers) {
     this.pc.setConfiguration({ iceServers, iceTransportPolicy: relayOnly ? "relay" : "all" });
-    this.pc.restartIce();
+    // The restart offer's answer gathers our candidates anew, under the new policy.
+    this.restart();
   }
 
   // An offer still waiting for its answer when the signaling socket broke may never have reached
   // the stranger: send it again (perfect negotiation settles it if it did).
   resendPendingOffer() {
     if (this.closed || this.pc.signalingState !== "have-local-offer" || !this.pc.localDescription) return false;
+    this.lastRestartAt = performance.now();
     this.sendSignal({ description: this.pc.localDescription });
     return true;
   }
@@ -168,12 +218,72 @@ export class PeerSession extends EventTarget {
   // The call's signaling moved to a new connection (docs/protocol.md, "Resuming a match"). Fresh
   // TURN credentials for the relays the restart allocates, under the policy in force ("Hide my
   // IP" stays relay-only). Everything signaled while the socket was down is lost, so instead of
-  // replaying it the page restarts ICE: its network may have changed, and new candidates go out.
+  // replaying it the call restarts ICE: our network may have changed, and new candidates go out.
+  // The restart offerer restarts (or sends again the restart offer the lost socket swallowed); the
+  // other side asks it to, though the stranger's page restarts anyway on `partner_resumed`.
   resume(iceServers) {
     if (this.closed) return;
     this.useIceServers(iceServers);
-    this.resendPendingOffer();
-    this.pc.restartIce();
+    if (this.crossingRestarts) {
+      this.resendPendingOffer();
+      this.pc.restartIce();
+    } else if (!this.restartOfferer) {
+      this.restart();
+    } else if (!this.resendPendingOffer()) {
+      this.restart();
+    }
+  }
+
+  // The stranger's signaling moved to a new connection: whatever we sent them meanwhile is lost, and
+  // their network may have changed. The restart offerer restarts ICE (or sends its lost offer again).
+  partnerResumed() {
+    if (this.closed) return;
+    if (this.resendPendingOffer() || !this.restartOfferer || this.crossingRestarts) return;
+    this.restart();
+  }
+
+  // The stranger's video arrives on a new receiver when they send it afresh: it replaces the old one.
+  onTrack(track) {
+    if (track.kind === "video" && this.remoteStream.getVideoTracks().length) {
+      // A new stream object: the <video> starts over with the new track rather than keep the old one.
+      this.remoteStream = new MediaStream([...this.remoteStream.getAudioTracks(), track]);
+    } else {
+      this.remoteStream.addTrack(track);
+    }
+    this.dispatchEvent(new CustomEvent("remotestream", { detail: this.remoteStream }));
+  }
+
+  // Frames of the stranger's video decoded so far.
+  async framesDecoded() {
+    let frames = 0;
+    (await this.pc.getStats()).forEach((report) => {
+      if (report.type === "inbound-rtp" && report.kind === "video") frames += report.framesDecoded || 0;
+    });
+    return frames;
+  }
+
+  // Our picture froze on the stranger's screen (their picture watchdog): ask them to send their video
+  // afresh, which is the only thing that brings a frozen receiver back in Chromium.
+  askForPicture() {
+    return this.sendPeer({ kind: "resend_video" });
+  }
+
+  // The stranger's picture of us froze: send our camera on a new transceiver (a new receiver on their
+  // side); the old one keeps carrying their video to us. Bounded: every resend adds to the SDP.
+  resendVideo() {
+    if (this.closed || this.videoResends >= MAX_VIDEO_RESENDS) return false;
+    const now = performance.now();
+    if (now - this.lastVideoResendAt < VIDEO_RESEND_COOLDOWN_MS) return false;
+    const old = this.pc.getTransceivers().find((t) => !t.stopped && t.sender.track && t.sender.track.kind === "video");
+    if (!old) return false;
+    this.videoResends += 1;
+    this.lastVideoResendAt = now;
+    const track = old.sender.track;
+    old.sender.replaceTrack(null).catch(() => {});
+    old.direction = old.direction === "sendrecv" ? "recvonly" : "inactive";
+    const streams = this.localStream ? [this.localStream] : [];
+    this.pc.addTransceiver(track, { direction: "sendonly", streams }); // negotiationneeded offers it
+    return true;
   }
 
   // Servers (fresh TURN credentials) for the relays the next ICE restart allocates; the current

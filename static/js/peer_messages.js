@@ -32,6 +32,8 @@ export function readPeerMessage(raw) {
       return { kind: "bye" };
     case "keepalive":
       return { kind: "keepalive" };
+    case "resend_video":
+      return { kind: "resend_video" };
     default:
       return null;
   }

@@ -183,6 +183,30 @@ FRAMES_DECODED = """(await (async () => {
 })())"""
 
 
+# An init script: counts the frames the stranger's <video> presents (what the visitor sees), which a
+# frozen picture stops while FRAMES_DECODED still climbs.
+PAINTED_FRAMES_SCRIPT = """
+(() => {
+  window.__painted = 0;
+  document.addEventListener('DOMContentLoaded', () => {
+    const video = document.getElementById('remote-video');
+    if (!video || !video.requestVideoFrameCallback) return;
+    const onFrame = () => { window.__painted += 1; video.requestVideoFrameCallback(onFrame); };
+    video.requestVideoFrameCallback(onFrame);
+  });
+})();
+"""
+
+
+def painted_frames(page) -> int:
+    """Frames of the stranger's video the page showed (needs PAINTED_FRAMES_SCRIPT before the page loads)."""
+    return page.evaluate("window.__painted")
+
+
+def wait_for_painted_frames(page, frames: int, timeout: float = 30000) -> None:
+    wait_js(page, f"window.__painted >= {frames}", timeout=timeout)
+
+
 def remote_frames(page) -> int:
     return page.evaluate(f"async () => {FRAMES_DECODED}")
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.browser.conftest import wait_js
 from tests.browser.test_call import matched_pair
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -96,3 +97,65 @@ NEVER_CONNECTS = """async () => {
 def test_a_call_that_never_connects_is_reported_failed_once(visitor):
     page = visitor()
     assert page.evaluate(NEVER_CONNECTS) == [{"outcome": "failed"}]
+
+
+# Calls that can never connect: every candidate the stranger sends is dropped, in the descriptions
+# and on its own, so no connectivity check ever starts.
+NO_PATH = """
+(() => {
+  const setRemote = RTCPeerConnection.prototype.setRemoteDescription;
+  RTCPeerConnection.prototype.setRemoteDescription = function (description, ...rest) {
+    const sdp = description && description.sdp;
+    const noCandidates = sdp && sdp.replace(/a=candidate:[^\\r\\n]*\\r\\n/g, '');
+    const stripped = sdp ? { type: description.type, sdp: noCandidates } : description;
+    return setRemote.call(this, stripped, ...rest);
+  };
+  RTCPeerConnection.prototype.addIceCandidate = async function () {};
+})();
+"""
+
+# This page hears of its match a little later than the stranger's (as a slower network would): the
+# stranger's page gives up first, and its `partner_left` arrives just before this page's own deadline.
+LATE_MATCHED = """
+(() => {
+  const PageWebSocket = window.WebSocket;
+  window.WebSocket = class extends PageWebSocket {
+    addEventListener(type, listener, ...rest) {
+      if (type !== 'message') return super.addEventListener(type, listener, ...rest);
+      return super.addEventListener('message', (event) => {
+        const matched = typeof event.data === 'string' && /"type":\\s*"matched"/.test(event.data);
+        if (matched) setTimeout(() => listener(event), 1800);
+        else listener(event);
+      }, ...rest);
+    }
+  };
+})();
+"""
+
+
+def test_a_failed_call_is_reported_by_both_browsers_when_one_gives_up_first(visitor):
+    early = visitor(prepare=lambda page: page.add_init_script(NO_PATH))
+    late = visitor(prepare=lambda page: (page.add_init_script(NO_PATH), page.add_init_script(LATE_MATCHED)))
+    early.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(early, "window.alienmeet.phase === 'searching'")
+    late.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(early, "window.alienmeet.matchId !== null")
+    match_id = early.evaluate("window.alienmeet.matchId")
+    # Each page gives up (the connect deadline, 10 s) and looks for someone new by itself.
+    for page in (early, late):
+        page.locator("#chat-log .notice", has_text="Couldn").wait_for(timeout=30000)
+    # The late page learnt from the server that the stranger gave up, before its own deadline.
+    left = [json.loads(raw) for raw in late.frames_from_server if '"partner_left"' in raw]
+    assert [frame["match_id"] for frame in left] == [match_id]
+    for page in (early, late):
+        wait_for_report(page)
+        frames = [json.loads(raw) for raw in page.frames_sent_to_server]
+        reports = [frame for frame in frames if frame.get("type") == "connection_report"]
+        assert reports == [{"type": "connection_report", "match_id": match_id, "outcome": "failed"}]
+        # Sent before the page queued again, while the server still knew the match as this page's.
+        at = frames.index(reports[0])
+        assert any(frame.get("type") in {"join", "next"} for frame in frames[at + 1 :])
+    # The server took both: neither report was refused.
+    for page in (early, late):
+        errors = [json.loads(raw) for raw in page.frames_from_server if '"error"' in raw]
+        assert not [error for error in errors if error.get("code") in {"not_matched", "rate_limited"}], errors
