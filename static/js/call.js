@@ -11,11 +11,13 @@ import { MatchResume } from "./match_resume.js";
 import { MEDIA_AUDIO, MEDIA_FULL, MEDIA_NONE, explainMediaError, hasSeveralCameras, openMedia, otherCamera } from "./media.js";
 import { PeerSession } from "./peer.js";
 import { PictureWatchdog } from "./picture_watchdog.js";
+import { setUpPhoneLayout } from "./phone_layout.js";
 import { ProofOfWork } from "./pow.js";
 import { ReportSender, collectEvidence, recentChat } from "./report.js";
 import { RulesGate } from "./rules_gate.js";
 import { Shield } from "./shield.js";
 import { Signaling, signalingUrl } from "./signaling.js";
+import { ChatTranslation } from "./translate.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("call");
@@ -48,7 +50,9 @@ const ui = {
   reportDialog: $("report-dialog"),
   reportForm: $("report-form"),
 };
+const translation = new ChatTranslation({ auto: $("translate-auto"), notify: (text) => chat.add(text, "notice") });
 const chat = new ChatView({
+  translation,
   log: $("chat-log"),
   scroller: $("chat-scroller"),
   typing: $("typing"),
@@ -215,6 +219,7 @@ async function start() {
     ui.languages.focus();
     return;
   }
+  translation.setSpoken(state.languages);
   if (!(await gate.ask())) {
     ui.status.textContent = gettext("Please accept the rules to meet strangers.");
     return;
@@ -328,6 +333,7 @@ function startSession({ match_id: matchId, polite, interests, languages = [] }) 
     "notice",
   );
   if (languages.length) chat.add(sharedLanguagesSentence(languages), "notice");
+  translation.startCall(matchId, languages, state.languages);
   setPhase("connecting", gettext("Connecting…"));
   showRemoteMessage(gettext("Connecting…"));
   state.connectDeadline = new ConnectDeadline(() => { if (state.session === session) couldNotConnect("next"); });
@@ -515,6 +521,15 @@ ui.startForm.addEventListener("submit", (event) => {
   start();
 });
 ui.next.addEventListener("click", next);
+setUpPhoneLayout({
+  root,
+  remote: ui.remoteVideo.parentElement,
+  picture: ui.localVideo.parentElement,
+  pictureButton: $("local-move"),
+  optionsButton: $("more-options"),
+  options: $("call-options"),
+  onNext: next, // a swipe is the Next button: same limits, same notices
+});
 let dialogTarget = null;
 ui.report.addEventListener("click", () => {
   dialogTarget = reportTarget();

@@ -9,11 +9,19 @@ export const MAX_CHAT_LENGTH = 1000;
 const MAX_CHAT_ITEMS = 300;
 
 export class ChatView {
-  constructor({ log, scroller, typing, form, input, button }) {
-    Object.assign(this, { log, scroller, typing, form, input, button });
+  // `translation` (optional, translate.js) offers to translate the stranger's lines.
+  constructor({ log, scroller, typing, form, input, button, translation = null }) {
+    Object.assign(this, { log, scroller, typing, form, input, button, translation });
     this.typingTimer = null;
     this.lastTypingSent = 0;
     this.callId = ""; // the call the lines said from now on belong to
+    // A turned phone or an opened keyboard resizes the log, and a line grows when a translation or
+    // its tools come in: the last lines stay in sight.
+    if (typeof ResizeObserver === "function") {
+      const keepAtEnd = new ResizeObserver(() => { this.scroller.scrollTop = this.scroller.scrollHeight; });
+      keepAtEnd.observe(scroller);
+      keepAtEnd.observe(log);
+    }
   }
 
   // A new call: its lines are told apart from earlier calls' (a report attaches only its own).
@@ -29,7 +37,11 @@ export class ChatView {
   add(text, from) {
     const item = document.createElement("li");
     item.className = from === "me" ? "from-me" : from === "stranger" ? "from-stranger" : "notice";
-    item.textContent = text;
+    // The words in a span of their own: a translation, shown beside them, never replaces them.
+    const words = document.createElement("span");
+    words.className = "chat-text";
+    words.textContent = text;
+    item.append(words);
     // The speaker's name shows through CSS (::before), in the page's language.
     if (from === "me") item.dataset.speaker = gettext("You:");
     else if (from === "stranger") item.dataset.speaker = gettext("Stranger:");
@@ -37,7 +49,10 @@ export class ChatView {
     this.log.append(item);
     while (this.log.childElementCount > MAX_CHAT_ITEMS) this.log.firstElementChild.remove();
     this.scroller.scrollTop = this.scroller.scrollHeight;
-    if (from === "stranger") this.clearTyping();
+    if (from === "stranger") {
+      this.clearTyping();
+      if (this.translation) this.translation.offer(item, text);
+    }
   }
 
   clear() {

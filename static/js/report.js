@@ -48,7 +48,8 @@ export function recentChat(log, callId) {
   const lines = [];
   for (const item of log.querySelectorAll("li.from-me, li.from-stranger")) {
     if (item.dataset.call !== callId) continue;
-    const text = item.textContent.slice(0, MAX_CHAT_LINE_LENGTH);
+    // What was said, not a translation of it or the tools beside it.
+    const text = (item.querySelector(".chat-text") || item).textContent.slice(0, MAX_CHAT_LINE_LENGTH);
     if (text) lines.push({ from: item.classList.contains("from-me") ? "me" : "stranger", text });
   }
   return lines.slice(-MAX_CHAT_LINES);
