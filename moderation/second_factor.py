@@ -20,7 +20,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -66,7 +66,9 @@ class SecondFactorMiddleware:
             if path.endswith(".json"):
                 return HttpResponseForbidden(gettext("Log in with your second factor first."))
             step = "verify" if django_otp.user_has_device(user) else "enrol"
-            return HttpResponseRedirect(f"{reverse('second-factor-' + step)}?next={request.get_full_path()}")
+            return HttpResponseRedirect(
+                f"{reverse('second-factor-' + step)}?{urlencode({'next': request.get_full_path()})}"
+            )
         return self.get_response(request)
 
 
@@ -95,7 +97,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     if not needs_second_factor(user) or user.is_verified():
         return HttpResponseRedirect(_safe_next(request))
     if not django_otp.user_has_device(user):
-        return HttpResponseRedirect(f"{reverse('second-factor-enrol')}?next={_safe_next(request)}")
+        return HttpResponseRedirect(f"{reverse('second-factor-enrol')}?{urlencode({'next': _safe_next(request)})}")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and not _refuse_if_locked(request, form):
         code = form.cleaned_data["code"].replace(" ", "")
@@ -123,7 +125,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(_safe_next(request))
     if django_otp.user_has_device(user) and not user.is_verified():
         # Adding a device needs the existing factor first; otherwise a stolen password would do.
-        return HttpResponseRedirect(f"{reverse('second-factor-verify')}?next={request.get_full_path()}")
+        return HttpResponseRedirect(f"{reverse('second-factor-verify')}?{urlencode({'next': _safe_next(request)})}")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=gettext("Authenticator app"), confirmed=False)
