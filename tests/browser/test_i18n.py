@@ -9,6 +9,8 @@ import pytest
 
 from tests.browser.conftest import screenshot, start_call, wait_js
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 LOCALE = Path(__file__).resolve().parents[2] / "locale"
 
 # The same in every language: the brand, and the names of the technologies the About article lists.
