@@ -33,12 +33,25 @@ HOMES = {
 # (the words may be replaced by the next status line before a poll from outside would see them), and
 # every pause of the stranger's video longer than STALL_MS as [last frame before, first frame after],
 # and when a signaling socket last closed and last got `resumed` (the call taken over on a new socket).
+# What the visitor sees, too: every frame the stranger's <video> presented (requestVideoFrameCallback),
+# and its pauses longer than STALL_MS (a picture that froze while frames were still decoded has one
+# that never ends).
 TIMING_SCRIPT = """
 (() => {
   const STALL_MS = 300;
   const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAfter: null, frames: 0, lastFrameAt: null,
-                stalls: [], socketLostAt: null, resumedAt: null };
+                stalls: [], socketLostAt: null, resumedAt: null, painted: 0, lastPaintAt: null, paintStalls: [] };
   window.__netlab = lab;
+  document.addEventListener('DOMContentLoaded', () => {
+    const video = document.getElementById('remote-video');
+    const onFrame = () => {
+      const now = performance.now();
+      if (lab.lastPaintAt !== null && now - lab.lastPaintAt > STALL_MS) lab.paintStalls.push([lab.lastPaintAt, now]);
+      Object.assign(lab, { painted: lab.painted + 1, lastPaintAt: now });
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  });
   const PageWebSocket = window.WebSocket;
   window.WebSocket = class extends PageWebSocket {
     constructor(...args) {

@@ -8,6 +8,7 @@ figures for docs/connectivity.md, not assertions (bounds here are only "it happe
 from __future__ import annotations
 
 import json
+import statistics
 import time
 
 import pytest
@@ -200,11 +201,14 @@ def page_now(page) -> float:
     return page.evaluate("performance.now()")
 
 
-def frames_back_after(page, since: float) -> float:
+def frames_back_after(page, since: float, stalls_of: str = "stalls") -> float:
     """Seconds from ``since`` (the page's clock) until the stranger's video moved again after the
-    longest pause that ended since then (a busy machine adds short pauses of its own)."""
+    longest pause that ended since then (a busy machine adds short pauses of its own): frames decoded
+    (``stalls``) or frames the <video> presented (``paintStalls``)."""
     stalls = wait_js(
-        page, f"((stalls) => stalls.some(([, end]) => end > {since}) && stalls)(window.__netlab.stalls)", timeout=10000
+        page,
+        f"((stalls) => stalls.some(([, end]) => end > {since}) && stalls)(window.__netlab.{stalls_of})",
+        timeout=10000,
     )
     _start, resumed = max((stall for stall in stalls if stall[1] > since), key=lambda stall: stall[1] - stall[0])
     return round((resumed - since) / 1000, 2)
@@ -224,20 +228,67 @@ def arm_call(roaming, friend) -> str:
     return roaming.evaluate(ICE_UFRAG)
 
 
+CALL_STATE = """(() => {
+  const pc = window.alienmeet.peerConnection;
+  return { polite: window.alienmeet.polite, signaling: pc.signalingState, ice: pc.iceConnectionState,
+           connection: pc.connectionState, resuming: window.alienmeet.resuming, open: window.alienmeet.signalingOpen };
+})()"""
+
+
+def call_states(roaming, friend, sent_before: dict) -> dict:
+    """Each page's call and what it signaled since ``sent_before`` (for a failure's message)."""
+
+    def signaled(page) -> list[str]:
+        kinds = []
+        for raw in page.frames_sent_to_server[sent_before[page] :]:
+            frame = json.loads(raw)
+            data = frame.get("data") or {}
+            kinds.append(
+                (data.get("description") or {}).get("type")
+                or ("restart" if data.get("restart") else None)
+                or ("candidate" if "candidate" in data else frame.get("type"))
+            )
+        return kinds
+
+    return {
+        name: {**page.evaluate(CALL_STATE), "sent": signaled(page)}
+        for name, page in (("roaming", roaming), ("friend", friend))
+    }
+
+
+def painted(page) -> int:
+    return page.evaluate("window.__netlab.painted")
+
+
 def roam(lab, roaming, friend, keep_site_tcp: bool) -> tuple[dict, list[float]]:
-    """The roaming home moves to a new public address mid-call; media must flow again over it.
+    """The roaming home moves to a new public address mid-call; media must flow again over it, and
+    both visitors must see the stranger's picture move again (frames presented, not only decoded).
 
     Returns the moment of the change on each page's clock, and, taken inside each page (roaming,
-    friend), the seconds from the change until its stranger's video moved again.
+    friend), the seconds from the change until its stranger's picture moved again.
     """
     ufrag_before = roaming.evaluate(ICE_UFRAG)
+    for page in (roaming, friend):
+        page.evaluate("window.__restartStates = []")
+    painted_before = {page: painted(page) for page in (roaming, friend)}
     changed_at = {page: page_now(page) for page in (roaming, friend)}
     new_address = lab.renumber("roaming", keep_tcp_to=SITE_ADDRESS if keep_site_tcp else None)
     # Media flows again once the friend decodes new frames over a path to the roaming visitor's new address.
-    wait_js(friend, f"((path) => path && path.remote.address === {new_address!r})({PATH})", timeout=30000)
+    sent_before = {page: len(page.frames_sent_to_server) for page in (roaming, friend)}
+    try:
+        wait_js(friend, f"((path) => path && path.remote.address === {new_address!r})({PATH})", timeout=30000)
+    except AssertionError as stuck:
+        raise AssertionError(f"no path to the new address: {call_states(roaming, friend, sent_before)}") from stuck
     for page in (friend, roaming):
         wait_for_remote_video(page, frames=remote_frames(page) + 5, timeout=10000)
-    recovered_s = [frames_back_after(page, changed_at[page]) for page in (roaming, friend)]
+    for page in (friend, roaming):
+        role = "roaming" if page is roaming else "friend"
+        # A picture frozen for good (decoded, never presented) fails here.
+        try:
+            wait_js(page, f"window.__netlab.painted >= {painted_before[page] + 10}", timeout=20000)
+        except AssertionError as frozen:
+            raise AssertionError(f"the {role} page's picture of the stranger did not move again") from frozen
+    recovered_s = [frames_back_after(page, changed_at[page], "paintStalls") for page in (roaming, friend)]
     for page in (roaming, friend):
         assert page.evaluate("window.alienmeet.phase") == "connected"
     # New ICE credentials: the page restarted ICE (the old path could not come back by itself),
@@ -266,30 +317,82 @@ def frames_of_type(frames: list[str], kind: str) -> list[dict]:
     return [frame for frame in map(json.loads, frames) if frame.get("type") == kind]
 
 
+def chat_both_ways(first, second, word: str) -> None:
+    for sender, receiver in ((first, second), (second, first)):
+        text = f"{word} from {'roaming' if sender is first else 'friend'}"
+        sender.locator("#message").fill(text)
+        sender.locator("#message").press("Enter")
+        try:
+            # The data channel's transport (SCTP) resends what the dead path lost only when its backed-off
+            # retransmission timer next fires: the first line after a network change may take seconds.
+            receiver.locator("#chat-log", has_text=text).wait_for(timeout=30000)
+        except Exception as missing:
+            states = [
+                page.evaluate(
+                    "[window.alienmeet.dataChannel && window.alienmeet.dataChannel.readyState, "
+                    "document.getElementById('chat-log').innerText]"
+                )
+                for page in (sender, receiver)
+            ]
+            raise AssertionError(f"chat line {text!r} did not arrive: {states}") from missing
+
+
+# Enough to catch a failure that happens one time in two (1 in 1,024 to miss it); one lab, one call.
+ROAMING_REPETITIONS = 10
+
+
+@pytest.mark.timeout(1800)  # ten network changes on a loaded machine
 def test_address_change_that_breaks_the_websocket_resumes_the_call(lab, lab_visitor, measurements):
     roaming = lab_visitor("roaming")
     friend = lab_visitor("cone-b")
     arm_call(roaming, friend)
     match_id = roaming.evaluate("window.alienmeet.matchId")
-    # Every flow of the home dies, the WebSocket's too, as on a switch from Wi-Fi to mobile data: the
-    # ICE restart's offer reaches the friend only once a new socket has resumed the match.
-    changed_at, recovered_s = roam(lab, roaming, friend, keep_site_tcp=False)
-    assert roaming.evaluate("window.alienmeet.matchId") == match_id
-    assert roaming.evaluate("window.alienmeet.detached") is False
-    assert [f["match_id"] for f in frames_of_type(roaming.frames_sent_to_server, "resume")] == [match_id]
-    assert [f["match_id"] for f in frames_of_type(roaming.frames_from_server, "resumed")] == [match_id]
-    assert [f["match_id"] for f in frames_of_type(friend.frames_from_server, "partner_resumed")] == [match_id]
-    # Taken inside the roaming page: from the change until the old socket was found dead (the browser
-    # learns it only when it next sends, its restart offer), and until the new socket held the match.
-    lost_at, resumed_at = wait_js(roaming, "[window.__netlab.socketLostAt, window.__netlab.resumedAt]", timeout=1000)
+    socket_lost_s, resumed_s, pictures_s, chat_failures = [], [], [], []
+    for repetition in range(1, ROAMING_REPETITIONS + 1):
+        # Every flow of the home dies, the WebSocket's too, as on a switch from Wi-Fi to mobile data:
+        # the ICE restart's offer reaches the friend only once a new socket has resumed the match.
+        changed_at, recovered_s = roam(lab, roaming, friend, keep_site_tcp=False)
+        assert roaming.evaluate("window.alienmeet.matchId") == match_id
+        assert roaming.evaluate("window.alienmeet.detached") is False
+        assert [f["match_id"] for f in frames_of_type(roaming.frames_sent_to_server, "resume")] == [
+            match_id
+        ] * repetition
+        wait_js(roaming, f"window.__netlab.resumedAt > {changed_at[roaming]}", timeout=10000)
+        assert [f["match_id"] for f in frames_of_type(roaming.frames_from_server, "resumed")] == [match_id] * repetition
+        assert [f["match_id"] for f in frames_of_type(friend.frames_from_server, "partner_resumed")] == [
+            match_id
+        ] * repetition
+        try:
+            chat_both_ways(roaming, friend, f"still here {repetition}")
+        except AssertionError as failure:  # the figures of every repetition still count
+            chat_failures.append(f"repetition {repetition}: {failure}")
+        # Taken inside the roaming page: from the change until the old socket was found dead (the
+        # browser learns it only when it next sends), and until the new socket held the match.
+        lost_at, resumed_at = roaming.evaluate("[window.__netlab.socketLostAt, window.__netlab.resumedAt]")
+        socket_lost_s.append(round((lost_at - changed_at[roaming]) / 1000, 2))
+        resumed_s.append(round((resumed_at - changed_at[roaming]) / 1000, 2))
+        # Until both visitors see the stranger's picture move again.
+        pictures_s.append(max(recovered_s))
+        print(f"[netlab] repetition {repetition}: both pictures move again after {pictures_s[-1]} s {recovered_s}")
+    # The recovery needed no picture watchdog: no offer crossed, so no picture froze.
+    watchdog = [page.evaluate("window.alienmeet.pictureRecoveries") for page in (roaming, friend)]
     measurements.record(
         "home address changes mid-call, signaling WebSocket lost too (endpoint-independent NAT)",
         kind="direct again: match resumed on a new WebSocket, ICE restart to the new address",
+        repetitions=ROAMING_REPETITIONS,
         pairs=[pair_label(roaming), pair_label(friend)],
-        socket_lost_s=round((lost_at - changed_at[roaming]) / 1000, 2),
-        resumed_s=round((resumed_at - changed_at[roaming]) / 1000, 2),
-        recovered_s=recovered_s,
+        socket_lost_s=socket_lost_s,
+        resumed_s=resumed_s,
+        both_pictures_move_s=pictures_s,
+        # For the report's table: min, median and max over the repetitions.
+        recovered_s=[min(pictures_s), statistics.median(pictures_s), max(pictures_s)],
+        picture_watchdog_recoveries=watchdog,
     )
+    assert not chat_failures, chat_failures
+    assert watchdog == [0, 0]
+    # What a visitor on the move must get: the stranger's picture back within seconds (the goal is 5 s;
+    # the bound has a margin for the shared 2-core machine at load 20-30, where the figures are taken).
+    assert max(pictures_s) < 20, pictures_s
 
 
 def queue_requests(page) -> list[str]:
