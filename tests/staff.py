@@ -52,6 +52,6 @@ def browser_login(page: Any, username: str, password: str, secret: str | None = 
     elif "/admin/second-factor/" in page.url:
         assert secret, "this account has a second factor: pass its secret"
         page.get_by_label("Code").fill(totp_code(secret))
-        page.get_by_role("button", name="Verify").click()
+        page.get_by_role("button", name="Verify", exact=True).click()
     page.wait_for_load_state()
     return secret or ""
