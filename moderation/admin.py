@@ -16,6 +16,8 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from django_otp_webauthn.admin import WebAuthnCredentialAdmin
+from django_otp_webauthn.models import WebAuthnCredential
 
 from moderation.decisions import ACTION_BUTTONS, STAFF_ACTIONS, ban_addresses, can_undo, decide, undo
 from moderation.desk import ACTION_KEYS, blurred, cases_for, queue_counts, unblurred_for
@@ -327,3 +329,8 @@ def _jpeg(data: bytes) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
     return response
+
+
+# django-otp-webauthn ships an admin for passkeys without registering it: registered here, so that a superuser
+# can remove a lost passkey as they remove a lost authenticator app (README, "Second factor").
+admin.site.register(WebAuthnCredential, WebAuthnCredentialAdmin)
