@@ -100,7 +100,7 @@ const state = {
 const resume = new MatchResume();
 // A call waiting to be resumed has only the server's grace: reconnect at once.
 const signaling = new Signaling(signalingUrl(root.dataset.wsPath), { hurry: () => resume.awaiting });
-const reports = new ReportSender(signaling);
+const reports = new ReportSender(signaling, { filed: reportFiled, failed: reportFailed });
 // The call that just ended stays reportable for a little while (the Report button offers it).
 const lastMatch = new LastMatch(() => refreshReportButton());
 // A long call's TURN credential expires; an ICE restart after that needs a fresh one.
@@ -479,9 +479,10 @@ async function report(reason, withEvidence, target) {
   if (!reports.send(session.matchId, reason, evidence)) return;
   endSession();
   lastMatch.forget();
-  chat.add(gettext("Thanks. The stranger was reported and you moved on."), "notice");
+  // Thanks only once the server says it is filed (reportFiled); the call ends either way.
+  chat.add(gettext("Sending your report… You moved on."), "notice");
   state.wantCall = true;
-  setPhase("searching", gettext("Reported. Looking for someone new…"));
+  setPhase("searching", gettext("Looking for a stranger…"));
   showRemoteMessage(gettext("Looking for a stranger…"));
 }
 
@@ -493,7 +494,46 @@ function reportLast(reason, withEvidence) {
     return;
   }
   lastMatch.forget();
-  chat.add(gettext("Thanks. The last stranger was reported."), "notice");
+  chat.add(gettext("Sending your report…"), "notice");
+}
+
+function reportFiled(report) {
+  if (report.retry) chat.add(gettext("Thanks. Your report was filed."), "notice");
+  else if (report.ended) chat.add(gettext("Thanks. The last stranger was reported."), "notice");
+  else chat.add(gettext("Thanks. The stranger was reported and you moved on."), "notice");
+  for (const button of chat.log.querySelectorAll("button[data-report-again]")) {
+    if (button.dataset.reportAgain === report.matchId) button.remove();
+  }
+}
+
+// Nothing was filed: say so, and offer the same report (reason and evidence) again, unless the server
+// no longer knows that call (`not_matched`) or this connection, which alone could report it, is gone.
+function reportFailed(report, code, message) {
+  if (code === "connection_lost") {
+    chat.add(gettext("The connection to AlienMeet was lost before your report was answered; it may not have been filed."), "notice");
+    return;
+  }
+  if (code === "not_matched") {
+    chat.add(gettext("That call is over; nothing was reported."), "notice");
+    return;
+  }
+  // The server's own words, in the visitor's language: they say why (busy, too many reports...).
+  chat.add(message || gettext("Your report could not be filed; nothing was reported."), "notice");
+  const again = document.createElement("button");
+  again.type = "button";
+  again.className = "button";
+  again.textContent = gettext("Send the report again");
+  again.dataset.reportAgain = report.matchId;
+  again.addEventListener("click", () => {
+    // The call is over by now, on the server too: a refusal of this one moves nobody on.
+    if (!reports.send(report.matchId, report.reason, report.evidence, { ended: true, retry: true })) {
+      chat.add(gettext("Not connected to AlienMeet just now; nothing was reported."), "notice");
+      return;
+    }
+    again.remove();
+    chat.add(gettext("Sending your report…"), "notice");
+  });
+  chat.log.lastElementChild.append(" ", again);
 }
 
 function toggle(button, kind, tracks, localOff) {
@@ -727,6 +767,8 @@ signaling.addEventListener("error", (event) => {
   const { code, message } = event.detail;
   if (resume.refusedBy(code)) {
     resumeFailed(code === "resume_failed");
+  } else if (reports.refusedBy(event.detail)) {
+    // The answer to a report: reportFailed tells the visitor.
   } else if (iceRefresh.refusedBy(code)) {
     if ("retry_after" in event.detail) iceRefresh.retryAfter(event.detail.retry_after);
   } else if (code === "too_many_connections") {

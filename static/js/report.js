@@ -8,8 +8,9 @@ const MIN_SNAPSHOT_SIDE = 16;
 const QUALITIES = [0.8, 0.65, 0.5, 0.35];
 export const MAX_CHAT_LINES = 20;
 export const MAX_CHAT_LINE_LENGTH = 1000;
-// A refusal that arrives this long after a report is about something else.
-const ANSWER_WITHIN_MS = 10000;
+// What the server may answer a report with instead of `reported` (docs/protocol.md): nothing was filed.
+// A `rate_limited` with `retry_after` refuses a `next` or `join`, never a report.
+const REPORT_REFUSALS = new Set(["unavailable", "rate_limited", "not_matched", "bad_message", "too_large"]);
 
 function jpegBlob(canvas, quality) {
   return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
@@ -71,41 +72,69 @@ export async function collectEvidence({ video, log, callId }) {
   return evidence;
 }
 
-// Sends reports and settles the server's answer: the page has moved on already, so a refused
-// report is sent again without its evidence, and one over the quota still ends the call.
+// Sends reports and settles the server's answer, which may take several seconds: the stranger's
+// connection files it (moderation/forwarding.py). The server answers reports in the order they were
+// sent, each with `reported` or an `error`; error frames name no request, so an error is taken for
+// the oldest report waiting when its code is one a report can get. Tells the page through `filed`
+// and `failed(report, code, message)`; a failed report keeps its reason and evidence to be sent again.
 export class ReportSender {
-  constructor(signaling) {
+  constructor(signaling, { filed = () => {}, failed = () => {} } = {}) {
     this.signaling = signaling;
-    this.pending = null;
-    signaling.addEventListener("reported", () => {
-      this.pending = null;
+    this.filed = filed;
+    this.failed = failed;
+    this.waiting = []; // reports sent and not answered yet, oldest first
+    this.lastFailed = null;
+    signaling.addEventListener("reported", (event) => this.answered(event.detail.match_id));
+    // A new connection is a new visitor to the server: whether the old one filed it, nobody will say.
+    signaling.addEventListener("close", () => {
+      for (const report of this.waiting.splice(0)) this.failed(report, "connection_lost", "");
     });
-    signaling.addEventListener("error", (event) => this.refused(event.detail.code));
   }
 
   // `ended`: the call is over already (the last stranger), so a refusal moves nobody on.
-  send(matchId, reason, evidence, { ended = false } = {}) {
+  send(matchId, reason, evidence, { ended = false, retry = false } = {}) {
     const frame = { type: "report", match_id: matchId, reason };
     if (evidence) frame.evidence = evidence;
     if (!this.signaling.send(frame)) return false;
-    this.pending = { matchId, reason, withEvidence: Boolean(evidence), ended, at: Date.now() };
+    this.waiting.push({ matchId, reason, evidence, ended, retry });
     return true;
   }
 
   // Did the stranger end this call before our report of it reached the server? (Then the server
-  // filed it for a call already over and did not move us on.)
+  // files it for a call already over and does not move us on.)
   crossedBy(matchId) {
-    return this.pending !== null && !this.pending.ended && this.pending.matchId === matchId;
+    return this.waiting.some((report) => !report.ended && report.matchId === matchId);
   }
 
-  refused(code) {
-    const pending = this.pending;
-    if (!pending || Date.now() - pending.at > ANSWER_WITHIN_MS) return;
-    if ((code === "bad_message" || code === "too_large") && pending.withEvidence) {
-      this.send(pending.matchId, pending.reason, null, { ended: pending.ended });
-    } else if (code === "rate_limited" || code === "bad_message" || code === "too_large" || code === "not_matched") {
-      this.pending = null;
-      if (!pending.ended && code !== "not_matched") this.signaling.send({ type: "next" });
+  answered(matchId) {
+    const index = this.waiting.findIndex((report) => report.matchId === matchId);
+    if (index >= 0) {
+      this.filed(this.waiting.splice(index, 1)[0]);
+    } else if (this.lastFailed && this.lastFailed.matchId === matchId) {
+      // The error taken for this report's answer was about an earlier frame: it was filed after all.
+      this.filed(this.lastFailed);
+      this.lastFailed = null;
     }
+  }
+
+  // An error frame: true when it answers a report (call.js then leaves it alone).
+  refusedBy({ code, message = "", ...detail }) {
+    const report = this.waiting[0];
+    if (!report || !REPORT_REFUSALS.has(code) || "retry_after" in detail) return false;
+    this.waiting.shift();
+    if ((code === "bad_message" || code === "too_large") && report.evidence) {
+      // The evidence was refused (the server checks it again): the report itself still goes.
+      const { matchId, reason, ended, retry } = report;
+      if (!this.send(matchId, reason, null, { ended, retry })) this.failed(report, "connection_lost", "");
+      return true;
+    }
+    // Refused before the call was touched: the page has moved on already, so the server is asked to.
+    // (`unavailable` ended the call and queued us; `not_matched` had nothing to end.)
+    if (!report.ended && (code === "rate_limited" || code === "bad_message" || code === "too_large")) {
+      this.signaling.send({ type: "next" });
+    }
+    this.lastFailed = report;
+    this.failed(report, code, message);
+    return true;
   }
 }

@@ -82,7 +82,7 @@ SENDER = """async () => {
   const sent = [];
   const signaling = new EventTarget();
   signaling.send = (frame) => { sent.push(frame); return true; };
-  const refuse = (code) => signaling.dispatchEvent(new CustomEvent('error', { detail: { code } }));
+  const refuse = (code) => sender.refusedBy({ code });
   const sender = new ReportSender(signaling);
   sender.send('m1', 'spam', { chat: [{ from: 'me', text: 'hi' }] });
   refuse('bad_message');   // evidence refused: the report goes again, without it
