@@ -61,11 +61,12 @@ class RecentMatches:
         self._trim(time.monotonic())
         return match_id in self._ended
 
-    def reported(self, match_id: str) -> None:
-        """One report per match and reporter: more would only inflate the stranger's count."""
+    def reported(self, match_id: str, done: bool = True) -> None:
+        """One report per match and reporter: more would only inflate the stranger's count. A report
+        that could not be filed (``done=False``) leaves the match reportable, so the visitor may send it again."""
         if match_id in self._ended:
             match, at, _ = self._ended[match_id]
-            self._ended[match_id] = (match, at, True)
+            self._ended[match_id] = (match, at, done)
 
     def reportable_ids(self) -> list[str]:
         self._trim(time.monotonic())

@@ -62,6 +62,7 @@ class Reporting:
         if filed:
             await self.send_json(protocol.reported(match_id))
         else:
+            self.ended.reported(match_id, done=False)
             await self._error(protocol.UNAVAILABLE, NOT_FILED_MESSAGE)
         if current:
             await self._queue()

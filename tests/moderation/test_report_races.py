@@ -185,6 +185,25 @@ async def test_a_report_the_stranger_can_no_longer_file_is_not_answered_reported
     assert await database_sync_to_async(Report.objects.count)() == 0
 
 
+async def test_a_report_that_could_not_be_filed_can_be_sent_again(backend, monkeypatch):
+    """The visitor heard it was not filed: the same report, sent again once the stranger can file it, is filed."""
+    monkeypatch.setattr(reporting, "REPORT_ANSWER_SECONDS", 0.3, raising=False)
+    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    await bob.send({"type": "next"})
+    await bob.expect("waiting")
+    await alice.expect("partner_left", match_id=match_id)
+    with monkeypatch.context() as forgetful:
+        forgetful.setattr(RecentMatches, "reportable_ids", lambda self: [])
+        forgetful.setattr(RecentMatches, "knows", lambda self, match_id: False)
+        await alice.send({"type": "report", "match_id": match_id, "reason": "spam"})
+        await alice.expect("error", code="unavailable")
+    await alice.send({"type": "report", "match_id": match_id, "reason": "spam"})
+    await alice.expect("reported", match_id=match_id)
+    assert await database_sync_to_async(Report.objects.count)() == 1
+    await alice.close()
+    await bob.close()
+
+
 async def test_two_reports_of_one_call_crossing_are_both_filed(backend, monkeypatch):
     """Each side reports the other at the same moment: each waits for the other to file, and files for it."""
     alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
