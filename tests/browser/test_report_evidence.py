@@ -11,6 +11,7 @@ import pytest
 from tests.browser.conftest import screenshot, wait_for, wait_for_remote_video, wait_js
 from tests.browser.test_call import matched_pair
 from tests.servers import ROOT
+from tests.staff import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,13 +55,13 @@ def test_report_with_evidence_reaches_the_queue_with_its_image(visitor, browser,
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     staff = context.new_page()
     staff.goto(f"{site_server.http_url}/admin/moderation/report/queue/")
-    staff.get_by_label("Username").fill("mod")
-    staff.get_by_label("Password").fill(PASSWORD)
-    staff.get_by_role("button", name="Log in").click()
+    browser_login(staff, "mod", PASSWORD)  # a new superuser enrols a second factor first
     staff.wait_for_url("**/admin/moderation/report/queue/")
     case = staff.locator("section.moderation-case").first
     image = case.get_by_role("img", name="Snapshot the reporter attached")
     image.wait_for()
+    # Blurred until revealed; the real picture loads only then.
+    case.get_by_role("link", name="Reveal the snapshot").click()
     wait_js(staff, "document.querySelector('section.moderation-case img').naturalWidth > 100")
     assert "an unkind line from the stranger" in case.inner_text()
     assert "Harassment" in case.inner_text()
