@@ -14,14 +14,30 @@ function followVisualViewport() {
   const viewport = window.visualViewport;
   if (!viewport) return;
   const root = document.documentElement;
+  let covered = false;
   const update = () => {
-    root.style.setProperty("--vv-height", `${Math.round(viewport.height)}px`);
-    root.style.setProperty("--vv-top", `${Math.round(viewport.offsetTop)}px`);
-    root.dataset.keyboard = viewport.height < window.innerHeight * KEYBOARD_SHARE ? "open" : "closed";
+    // Reads first, and no write while the whole window is visible (the CSS falls back to 100dvh):
+    // a page that just loaded pays no style recalculation for it.
+    const height = Math.round(viewport.height);
+    const top = Math.round(viewport.offsetTop);
+    const keyboard = height < window.innerHeight * KEYBOARD_SHARE;
+    if (!keyboard && top === 0) {
+      if (!covered) return;
+      covered = false;
+      root.style.removeProperty("--vv-height");
+      root.style.removeProperty("--vv-top");
+      delete root.dataset.keyboard;
+      return;
+    }
+    covered = true;
+    root.style.setProperty("--vv-height", `${height}px`);
+    root.style.setProperty("--vv-top", `${top}px`);
+    if (keyboard) root.dataset.keyboard = "open";
+    else delete root.dataset.keyboard;
   };
+  // Not measured at load: reading the viewport's size forces a layout, and no keyboard is open yet.
   viewport.addEventListener("resize", update);
   viewport.addEventListener("scroll", update);
-  update();
 }
 
 export function setUpPhoneLayout({ root, remote, picture, pictureButton, optionsButton, options, onNext }) {

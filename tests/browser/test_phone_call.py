@@ -272,7 +272,7 @@ def test_the_message_box_stays_above_the_keyboard_and_the_stranger_in_view(phone
     )
     assert free["hit"] == "remote-video" and free["top"] <= 0 and free["chat"] >= visible * 0.3
     mobile.evaluate("window.__keyboard(null)")
-    wait_js(mobile, "document.documentElement.dataset.keyboard === 'closed'")
+    wait_js(mobile, "document.documentElement.dataset.keyboard === undefined")
     assert mobile.locator("#next").is_visible()
 
 
