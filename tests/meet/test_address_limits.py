@@ -112,14 +112,16 @@ async def test_places_of_a_dead_process_lapse(redis_prefix, monkeypatch, setting
 
 async def test_renewed_places_do_not_lapse(redis_prefix, monkeypatch, settings):
     settings.MEET = {**settings.MEET, "ADDRESS_MAX_CONNECTIONS": 1, "ADDRESS_CONNECTS_PER_MINUTE": 0}
-    monkeypatch.setattr(address_limits, "LEASE_SECONDS", 0.6)
+    # Renewed every 0.5 s for 3 s against a 2 s lease: the place would lapse without the renewals, and a
+    # loaded machine may delay a renewal by 1.5 s before it does.
+    monkeypatch.setattr(address_limits, "LEASE_SECONDS", 2.0)
     monkeypatch.setattr(address_limits, "RENEW_EVERY_SECONDS", 0)
     holder = RedisAddressLimits(REDIS_URL, redis_prefix)
     other = RedisAddressLimits(REDIS_URL, redis_prefix)
     try:
         assert await holder.admit("h" * 64, "held") is None
-        for _ in range(4):
-            await asyncio.sleep(0.3)
+        for _ in range(6):
+            await asyncio.sleep(0.5)
             await holder.renew()
         assert (await other.admit("h" * 64, "second")).reason == "connections"
     finally:
