@@ -119,6 +119,7 @@ window.alienmeet = {
   get resuming() { return resume.awaiting; },
   get signalingOpen() { return signaling.isOpen; },
   get pictureRecoveries() { return state.pictureRecoveries; },
+  get offerCollisions() { return state.session ? state.session.collisions : 0; },
   get polite() { return state.session ? state.session.polite : null; },
   // What the link watch does on silence (tests restart two pages at once).
   restartIce() { if (state.session) state.session.restart(); },

@@ -18,6 +18,9 @@ const RESTART_ASK_COOLDOWN_MS = 2000;
 // The stranger may ask us to send our video afresh (their picture froze): a few times per call.
 const MAX_VIDEO_RESENDS = 5;
 const VIDEO_RESEND_COOLDOWN_MS = 3000;
+// An offer (or its answer) can vanish with a signaling socket that broke before anyone noticed, and
+// no later event need come to send it again: one still unanswered this long goes again.
+const OFFER_UNANSWERED_MS = 4000;
 
 // Test hooks (tests/browser/test_picture_recovery.py): `crossingRestarts` brings back the old
 // restart path, where both sides offer and two offers may cross.
@@ -38,6 +41,8 @@ export class PeerSession extends EventTarget {
     this.closed = false;
     this.disconnectTimer = null;
     this.keepaliveTimer = null;
+    this.offerTimer = null;
+    this.collisions = 0;
     this.remoteStream = new MediaStream();
     this.localStream = localStream;
     this.crossingRestarts = Boolean(testHooks().crossingRestarts);
@@ -66,6 +71,7 @@ export class PeerSession extends EventTarget {
     this.pc.addEventListener("icecandidate", ({ candidate }) => this.sendSignal({ candidate }));
     this.pc.addEventListener("track", ({ track }) => this.onTrack(track));
     this.pc.addEventListener("connectionstatechange", () => this.onConnectionState());
+    this.pc.addEventListener("signalingstatechange", () => this.watchPendingOffer());
     this.channel.addEventListener("open", () => {
       this.startKeepalive();
       this.dispatchEvent(new Event("channelopen"));
@@ -134,6 +140,7 @@ export class PeerSession extends EventTarget {
       if (description) {
         const collision = description.type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
         this.ignoreOffer = !this.polite && collision;
+        if (collision) this.collisions += 1; // the polite side rolls back here (read by the tests)
         if (this.ignoreOffer) return;
         await this.pc.setRemoteDescription(description);
         // Candidates that came before the description can be applied now.
@@ -204,6 +211,16 @@ export class PeerSession extends EventTarget {
     this.pc.setConfiguration({ iceServers, iceTransportPolicy: relayOnly ? "relay" : "all" });
     // The restart offer's answer gathers our candidates anew, under the new policy.
     this.restart();
+  }
+
+  // While our offer waits for its answer, send it again now and then (perfect negotiation on the other
+  // side takes a repeat as the same offer; an answer to a repeat we no longer wait for is dropped).
+  watchPendingOffer() {
+    clearTimeout(this.offerTimer);
+    if (this.closed || this.pc.signalingState !== "have-local-offer") return;
+    this.offerTimer = setTimeout(() => {
+      if (this.resendPendingOffer()) this.watchPendingOffer();
+    }, OFFER_UNANSWERED_MS);
   }
 
   // An offer still waiting for its answer when the signaling socket broke may never have reached
@@ -341,6 +358,7 @@ export class PeerSession extends EventTarget {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.disconnectTimer);
+    clearTimeout(this.offerTimer);
     clearInterval(this.keepaliveTimer);
     this.linkWatch.stop();
     this.channel.close();
