@@ -6,12 +6,16 @@ import base64
 import hashlib
 import hmac
 import struct
+import subprocess
+import sys
 import time
 from typing import Any
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.servers import ROOT
 
 
 def verified_login(client: Client, user: Any) -> TOTPDevice:
@@ -55,3 +59,24 @@ def browser_login(page: Any, username: str, password: str, secret: str | None = 
         page.get_by_role("button", name="Verify", exact=True).click()
     page.wait_for_load_state()
     return secret or ""
+
+
+def create_superuser(environ: dict[str, str], username: str, password: str) -> None:
+    """A superuser made as an operator makes the first one: on the command line, with no second factor yet."""
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "createsuperuser",
+            "--no-input",
+            "--username",
+            username,
+            "--email",
+            f"{username}@example.com",
+        ],
+        cwd=ROOT,
+        env={**environ, "DJANGO_SUPERUSER_PASSWORD": password},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )

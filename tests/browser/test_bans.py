@@ -4,14 +4,10 @@ address of its own (X-Forwarded-For from a trusted proxy), as on a real site."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from tests.browser.conftest import accept_rules_in, server_with, wait_js
-from tests.servers import ROOT
-from tests.staff import browser_login
+from tests.staff import browser_login, create_superuser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -79,14 +75,7 @@ def test_a_ban_from_the_queue_closes_the_strangers_page(visitor_from, browser, p
     wait_js(bob, "window.alienmeet.phase === 'searching'")
     meet(alice, bob)
     report(alice, "Harassment")
-    subprocess.run(
-        [sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "mod", "--email", "m@example.com"],
-        cwd=ROOT,
-        env={**proxied_server.environ, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    create_superuser(proxied_server.environ, "mod", PASSWORD)
     context = browser.new_context()
     staff = context.new_page()
     staff.goto(f"{proxied_server.http_url}/admin/moderation/report/queue/")

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from tests.browser.conftest import screenshot, wait_js
-from tests.servers import ROOT
-from tests.staff import browser_login
+from tests.staff import browser_login, create_superuser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+PASSWORD = "a-long-test-password-42"
+
 
 def test_live_stats_follow_a_call(visitor, browser, site_server):
-    subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "createsuperuser",
-            "--no-input",
-            "--username",
-            "ops",
-            "--email",
-            "ops@example.com",
-        ],
-        cwd=ROOT,
-        env={**site_server.environ, "DJANGO_SUPERUSER_PASSWORD": "a-long-test-password-42"},
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    create_superuser(site_server.environ, "ops", PASSWORD)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     staff = context.new_page()
     staff.goto(f"{site_server.http_url}/admin/live-stats/")
     assert "/admin/login/" in staff.url
-    browser_login(staff, "ops", "a-long-test-password-42")  # a new superuser enrols a second factor first
+    browser_login(staff, "ops", PASSWORD)  # a new superuser enrols a second factor first
     staff.wait_for_url("**/admin/live-stats/")
     wait_js(staff, "document.getElementById('fig-in-calls').textContent === '0'")
 

@@ -15,7 +15,7 @@ import pytest
 from tests.browser.conftest import server_with, wait_js
 from tests.browser.test_site_pages import axe_violations
 from tests.servers import ROOT
-from tests.staff import browser_login, totp_code
+from tests.staff import browser_login, create_superuser, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -240,23 +240,7 @@ def test_a_password_alone_reaches_neither_the_queue_nor_any_evidence(browser, de
 
 
 def test_a_new_superuser_enrols_with_a_code_computed_from_the_key(browser, desk_server):
-    subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "createsuperuser",
-            "--no-input",
-            "--username",
-            "first",
-            "--email",
-            "f@example.com",
-        ],
-        cwd=ROOT,
-        env={**desk_server.environ, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    create_superuser(desk_server.environ, "first", PASSWORD)
     context = browser.new_context()
     try:
         page = context.new_page()

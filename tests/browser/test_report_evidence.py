@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from tests.browser.conftest import screenshot, wait_for, wait_for_remote_video, wait_js
 from tests.browser.test_call import matched_pair
-from tests.servers import ROOT
-from tests.staff import browser_login
+from tests.staff import browser_login, create_superuser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,14 +41,7 @@ def test_report_with_evidence_reaches_the_queue_with_its_image(visitor, browser,
     ]
     assert 1000 < len(evidence["snapshot"]) * 3 / 4 <= 100 * 1024
 
-    subprocess.run(
-        [sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "mod", "--email", "m@example.com"],
-        cwd=ROOT,
-        env={**site_server.environ, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    create_superuser(site_server.environ, "mod", PASSWORD)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     staff = context.new_page()
     staff.goto(f"{site_server.http_url}/admin/moderation/report/queue/")
