@@ -27,6 +27,13 @@ QUEUE_LENGTH = 50
 # The two rights the desk turns on: seeing what the reporter attached, and deciding (banning, dismissing, undoing).
 VIEW_EVIDENCE = "moderation.view_evidence"
 DECIDE = "moderation.decide"
+# A report's evidence: no filter, search or ordering may touch it for staff who may not see it, since a
+# result count answers a question about the chat as surely as the page would.
+EVIDENCE_FIELDS = frozenset({"chat", "snapshot"})
+
+
+def _touches_evidence(lookup: str) -> bool:
+    return lookup.lstrip("-").split("__", 1)[0] in EVIDENCE_FIELDS
 
 
 def can_see_evidence(request: HttpRequest) -> bool:
@@ -204,6 +211,19 @@ class ReportAdmin(ReadOnlyAdmin):
             path("preference/", wrap(self.preference_view), name="moderation_preference"),
             *super().get_urls(),
         ]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if _touches_evidence(lookup) and (request is None or not can_see_evidence(request)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        fields = list(super().get_search_fields(request))
+        return fields if can_see_evidence(request) else [f for f in fields if not _touches_evidence(f)]
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        ordering = list(super().get_ordering(request))
+        return ordering if can_see_evidence(request) else [f for f in ordering if not _touches_evidence(f)]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_fields(request, obj))

@@ -133,3 +133,14 @@ def test_a_ban_is_lifted_or_changed_only_with_the_bans_permissions(clients, who)
     moderator = clients["moderator"]
     assert moderator.post(f"/admin/moderation/ban/{ban.pk}/delete/", {"post": "yes"}).status_code == 302
     assert not Ban.objects.exists()
+
+
+def test_a_filter_on_the_evidence_is_refused_to_staff_who_may_not_see_it(clients, case):
+    Report.objects.create(address=case.address, reason="spam", chat=[{"from": "reported", "text": "nothing"}])
+    # A count that changes with the letters guessed would spell the chat out one character at a time.
+    for lookup in ("chat__icontains=words", "chat__icontains=zzz", "snapshot__isnull=False", "chat=[]"):
+        answer = clients["view-only"].get(f"/admin/moderation/report/?{lookup}")
+        assert answer.status_code == 400, lookup
+        assert "1 report" not in answer.content.decode() and "0 reports" not in answer.content.decode()
+    assert "2 reports" in clients["view-only"].get("/admin/moderation/report/").content.decode()
+    assert "1 report" in clients["moderator"].get("/admin/moderation/report/?chat__icontains=words").content.decode()
