@@ -129,6 +129,17 @@ class BanAdmin(admin.ModelAdmin):
     search_fields = ("ip_hash",)
     fields = ("ip_hash", "reason", "until")
 
+    # Banning or lifting a ban here is a decision like the queue's: it needs the decide right (and so the
+    # second factor) on top of the model's own permission; looking at bans does not.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return can_decide(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_decide(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_decide(request) and super().has_delete_permission(request, obj)
+
     @admin.display(description=_("Address (hashed)"))
     def short_hash(self, obj: Ban) -> str:
         return f"{obj.ip_hash[:16]}…"

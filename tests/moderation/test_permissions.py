@@ -144,3 +144,16 @@ def test_a_filter_on_the_evidence_is_refused_to_staff_who_may_not_see_it(clients
         assert "1 report" not in answer.content.decode() and "0 reports" not in answer.content.decode()
     assert "2 reports" in clients["view-only"].get("/admin/moderation/report/").content.decode()
     assert "1 report" in clients["moderator"].get("/admin/moderation/report/?chat__icontains=words").content.decode()
+
+
+def test_the_bans_own_permissions_without_the_decide_right_neither_ban_nor_lift(case):
+    client = staff_member("banclerk", ("view_ban", "add_ban", "change_ban", "delete_ban"))
+    ban = Ban.objects.create(ip_hash="c" * 64, reason="spam", until=timezone.now() + datetime.timedelta(days=1))
+    assert client.get("/admin/moderation/ban/").status_code == 200
+    assert client.post(f"/admin/moderation/ban/{ban.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post("/admin/moderation/ban/", {"action": "delete_selected", "_selected_action": [ban.pk], "post": "yes"})
+    change = {"ip_hash": ban.ip_hash, "reason": "x", "until_0": "2000-01-01", "until_1": "00:00:00"}
+    assert client.post(f"/admin/moderation/ban/{ban.pk}/change/", change).status_code == 403
+    add = {"ip_hash": "d" * 64, "reason": "x", "until_0": "2999-01-01", "until_1": "00:00:00"}
+    assert client.post("/admin/moderation/ban/add/", add).status_code == 403
+    assert list(Ban.objects.values_list("pk", "until")) == [(ban.pk, ban.until)]
