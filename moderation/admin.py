@@ -304,7 +304,10 @@ class ReportAdmin(ReadOnlyAdmin):
     def undo_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not can_decide(request):
             raise PermissionDenied
+        # Only one's own decision: the queue offers nothing else, and another's ban is changed in the ban list.
         decision = get_object_or_404(Decision, pk=pk)
+        if decision.decided_by_id != request.user.pk:
+            raise PermissionDenied
         if undo(decision, request.user):  # type: ignore[arg-type]
             messages.success(request, gettext("Decision undone: any ban it made is lifted and the case is open again."))
         else:

@@ -24,6 +24,8 @@ ACTION_BUTTONS = {
 STAFF_ACTIONS = tuple(ACTION_BUTTONS)
 # How long an accidental decision can be taken back from the queue.
 UNDO_MINUTES = 5
+# A decision and its ban are written in one transaction, so a moment apart.
+BAN_WRITTEN_WITHIN = datetime.timedelta(seconds=10)
 
 
 def ban_until(action: str, now: datetime.datetime | None = None) -> datetime.datetime | None:
@@ -31,6 +33,11 @@ def ban_until(action: str, now: datetime.datetime | None = None) -> datetime.dat
         return PERMANENT
     days = BAN_DAYS.get(action)  # type: ignore[call-overload]
     return (now or timezone.now()) + datetime.timedelta(days=days) if days else None
+
+
+def ban_reason(user: AbstractBaseUser | None) -> str:
+    name = user.get_username() if user is not None else "staff"
+    return f"Banned by {name} after reports"
 
 
 def decide(address: ReportedAddress, action: str, user: AbstractBaseUser | None) -> Decision:
@@ -47,8 +54,7 @@ def decide(address: ReportedAddress, action: str, user: AbstractBaseUser | None)
                 StaffAction(report_id=pk, staff_member=user, action=action) for pk in closing
             )
         if until is not None:
-            name = user.get_username() if user is not None else "staff"
-            create_ban(address.ip_hash, until, f"Banned by {name} after reports")
+            create_ban(address.ip_hash, until, ban_reason(user))
     if until is not None:
         announce_ban_sync(address.ip_hash, until)
     return decision
@@ -81,10 +87,20 @@ def undo(decision: Decision, user: AbstractBaseUser) -> bool:
         decision.save(update_fields=["undone_at"])
         reports = list(decision.reports.values_list("pk", flat=True))
         Report.objects.filter(pk__in=reports).update(decision=None)
-        # The ban this decision made is the one created with it, on its address, from that moment on.
-        Ban.objects.filter(
-            ip_hash=decision.address.ip_hash, created_at__gte=decision.decided_at, reason__startswith="Banned by"
-        ).delete()
+        # The ban this decision made is the first one after it on its address with its staff member's reason,
+        # written in the same transaction: a later ban, by anyone, stays.
+        made = (
+            Ban.objects.filter(
+                ip_hash=decision.address.ip_hash,
+                reason=ban_reason(decision.decided_by)[:200],
+                created_at__gte=decision.decided_at,
+                created_at__lt=decision.decided_at + BAN_WRITTEN_WITHIN,
+            )
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if ban_until(decision.action) is not None and made is not None:
+            made.delete()
         StaffAction.objects.bulk_create(
             StaffAction(report_id=pk, staff_member=user, action=StaffAction.Action.UNDO) for pk in reports
         )

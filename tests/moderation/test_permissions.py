@@ -157,3 +157,31 @@ def test_the_bans_own_permissions_without_the_decide_right_neither_ban_nor_lift(
     add = {"ip_hash": "d" * 64, "reason": "x", "until_0": "2999-01-01", "until_1": "00:00:00"}
     assert client.post("/admin/moderation/ban/add/", add).status_code == 403
     assert list(Ban.objects.values_list("pk", "until")) == [(ban.pk, ban.until)]
+
+
+def test_a_moderator_undoes_only_their_own_decision_and_only_the_ban_it_made(clients, case):
+    moderator, other = clients["moderator"], staff_member("mod2", MODERATOR)
+    assert moderator.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_1"}).status_code == 302
+    decision = Decision.objects.get()
+    assert other.post(f"/admin/moderation/report/undo/{decision.pk}/").status_code == 403
+    assert Ban.objects.count() == 1 and Decision.objects.get().undone_at is None
+    # Another moderator bans the same address a moment later, from the address list: undoing the first
+    # decision lifts the first ban only.
+    other.post(
+        "/admin/moderation/reportedaddress/", {"action": "ban_for_a_week", "_selected_action": [case.address.pk]}
+    )
+    later = Ban.objects.get(reason__contains="mod2")
+    assert moderator.post(f"/admin/moderation/report/undo/{decision.pk}/").status_code == 302
+    assert Decision.objects.get(pk=decision.pk).undone_at is not None
+    assert list(Ban.objects.values_list("pk", flat=True)) == [later.pk]
+
+
+def test_undoing_a_dismissal_lifts_no_ban(clients, case):
+    moderator = clients["moderator"]
+    moderator.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "dismiss"})
+    moderator.post(
+        "/admin/moderation/reportedaddress/", {"action": "ban_for_a_day", "_selected_action": [case.address.pk]}
+    )
+    dismissal = Decision.objects.get(action="dismiss")
+    assert moderator.post(f"/admin/moderation/report/undo/{dismissal.pk}/").status_code == 302
+    assert Ban.objects.count() == 1
