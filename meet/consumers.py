@@ -118,8 +118,10 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
         self.ip_hash = address_hash(client_ip(self.scope))
         self.address_place = ""
         self.dropped_told_at = float("-inf")
-        self.connection_reported = ""  # the match this browser last reported its connection for
-        self.picture_recovery_reported = ""  # the match this browser last reported a picture recovery for
+        # The matches this browser reported its connection, or a picture recovery, for. Only the current and
+        # the last ended match are accepted, so the last two are all that can be reported twice.
+        self.connection_reported: deque[str] = deque(maxlen=2)
+        self.picture_recovery_reported: deque[str] = deque(maxlen=2)
         self.ended = RecentMatches()  # a report of them may cross their ending on the wire
         self.resumable = False  # the browser can resume its match on a new socket should this one break
         self.ice_refreshed_at = float("-inf")
@@ -158,6 +160,10 @@ class MeetConsumer(Door, Reporting, Resuming, InTurnDispatch, AsyncWebsocketCons
         self.cleaned = True
         try:
             await self._forward_reports()
+        except Exception:
+            # Reports are the lesser loss: the partner must still be freed and the peer unregistered.
+            logger.exception("event=report_forwarding_failed")
+        try:
             await self._leave(hold=self._may_resume())
         except Exception:
             logger.exception("event=cleanup_failed")

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from meet import protocol
+from meet.language import in_language
 from meet.layer import ChannelLayerUnavailable
 from meet.matches import REPORT_AFTER_END_SECONDS, CurrentMatch
 from meet.matchmaking import MatchmakerUnavailable
@@ -30,6 +31,7 @@ logger = logging.getLogger("alienmeet.meet")
 # How long a reporter waits for the stranger's connection to file the report before taking it back
 # (that connection froze, or forgot the match): the visitor then hears it was not filed.
 REPORT_ANSWER_SECONDS = 3.0
+NO_SUCH_MATCH_MESSAGE = _("No current match with that match_id; nothing reported.")
 NOT_FILED_MESSAGE = _("The report could not be filed just now; nothing was reported.")
 
 
@@ -40,12 +42,12 @@ class Reporting:
         current = self.match is not None and self.match.match_id == match_id
         reported = self.match if current else self.ended.find(match_id)
         if reported is None:
-            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
+            await self._report_refused(protocol.NOT_MATCHED, NO_SUCH_MATCH_MESSAGE)
             return
         try:
             filing = await moderation.prepare_report(self.ip_hash, self.peer_id, reason, evidence)
         except moderation.ReportRefused as refused:
-            await self._error(refused.code, refused.message)
+            await self._report_refused(refused.code, refused.message)
             return
         # The call ends at once, kept apart in the same step unless the shared state ended it already.
         kept_apart = False
@@ -63,9 +65,14 @@ class Reporting:
             await self.send_json(protocol.reported(match_id))
         else:
             self.ended.reported(match_id, done=False)
-            await self._error(protocol.UNAVAILABLE, NOT_FILED_MESSAGE)
+            await self._report_refused(protocol.UNAVAILABLE, NOT_FILED_MESSAGE)
         if current:
             await self._queue()
+
+    async def _report_refused(self, code: str, message: Any) -> None:
+        # Named as the answer to a report: error frames do not otherwise say which request they answer, and
+        # the page must not take a flood warning or a refused ICE refresh for one.
+        await self.send_json(protocol.error(code, in_language(message, self.scope), about="report"))
 
     async def _hand_over(self, reported: CurrentMatch, filing: dict[str, Any]) -> tuple[str, bool]:
         """Have the report filed: (the hash the stranger's connection left behind or "", whether filed)."""
@@ -113,23 +120,23 @@ class Reporting:
         # Both pages give up on a call that cannot connect at about the same moment, so one page's
         # report of it may arrive just after the other's Next ended the match: it still counts.
         if not current and report.match_id != self.ended.last_id:
-            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
+            await self._error(protocol.NOT_MATCHED, NO_SUCH_MATCH_MESSAGE)
             return
-        if self.connection_reported == report.match_id:
+        if report.match_id in self.connection_reported:
             await self._error(protocol.RATE_LIMITED, _("One connection report per match; this one is ignored."))
             return
-        self.connection_reported = report.match_id
+        self.connection_reported.append(report.match_id)
         self.runtime.connection_reports.add(report.outcome, report.connect_ms)
 
     async def _picture_recovered(self, report: protocol.PictureRecovered) -> None:
         current = self.match is not None and self.match.match_id == report.match_id
         if not current and report.match_id != self.ended.last_id:
-            await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; nothing reported."))
+            await self._error(protocol.NOT_MATCHED, NO_SUCH_MATCH_MESSAGE)
             return
         # Counted once per match and browser: a page that keeps freezing is one call with the problem.
-        if self.picture_recovery_reported == report.match_id:
+        if report.match_id in self.picture_recovery_reported:
             return
-        self.picture_recovery_reported = report.match_id
+        self.picture_recovery_reported.append(report.match_id)
         self.runtime.connection_reports.add_picture_recovery()
 
     async def _forward_reports(self) -> None:

@@ -121,6 +121,9 @@ export class ReportSender {
   refusedBy({ code, message = "", ...detail }) {
     const report = this.waiting[0];
     if (!report || !REPORT_REFUSALS.has(code) || "retry_after" in detail) return false;
+    // The server names its answers to a report (`about`); only a frame refused before it was read as a
+    // report (too large, malformed) comes unnamed. Anything else answers another request.
+    if (detail.about !== "report" && code !== "bad_message" && code !== "too_large") return false;
     this.waiting.shift();
     if ((code === "bad_message" || code === "too_large") && report.evidence) {
       // The evidence was refused (the server checks it again): the report itself still goes.

@@ -40,7 +40,8 @@ class ReportTap:
                     # What the server does with a report it cannot file: the call ends and the
                     # reporter queues again; the report itself is gone, so a second one is accepted.
                     server.send(json.dumps({"type": "next"}))
-                    route.send(json.dumps({"type": "error", "code": "unavailable", "message": NOT_FILED}))
+                    refusal = {"type": "error", "code": "unavailable", "message": NOT_FILED, "about": "report"}
+                    route.send(json.dumps(refusal))
                     return
             server.send(message)
 

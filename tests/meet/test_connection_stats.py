@@ -14,8 +14,9 @@ from meet import protocol
 from meet.connection_stats import ConnectionReportBuffer, connect_bin, save_reports
 from meet.live import prometheus_text
 from meet.models import ConnectionBucket
+from meet.runtime import ensure_runtime
 from meet.stats import live_stats
-from tests.meet.conftest import pair
+from tests.meet.conftest import Peer, pair
 
 
 def frame(**fields) -> str:
@@ -140,3 +141,35 @@ def test_live_stats_show_shares_and_time_to_connect():
     assert 'alienmeet_connection_ratio{window="hour",outcome="direct"} 0.5' in text
     assert 'alienmeet_connect_seconds_within{window="hour",quantile="0.95"} 10.0' in text
     assert 'alienmeet_connection_reports{window="day"} 7' in text
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_switching_between_the_current_and_the_last_match_counts_each_once(backend):
+    """Only the current and the last ended match may be reported; going back and forth between the two
+    must not count either of them twice (the statistics staff read would be inflated)."""
+    first, second, old_id = await pair()
+    await first.send({"type": "next"})
+    await first.expect("waiting")
+    await second.expect("partner_left", match_id=old_id)
+    third = await Peer.connect()
+    await third.send({"type": "join", "interests": []})
+    new_id = (await third.expect("matched"))["match_id"]
+    await first.expect("matched", match_id=new_id)
+    for match_id in (old_id, new_id, old_id, new_id):
+        await first.send({"type": "connection_report", "match_id": match_id, "outcome": "direct", "connect_ms": 500})
+        await first.send({"type": "picture_recovered", "match_id": match_id})
+    # Every frame above was handled before the refusal of this one comes back.
+    await first.send({"type": "picture_recovered"})
+    while (message := await first.receive())["code"] != protocol.BAD_MESSAGE:
+        assert message["code"] == protocol.RATE_LIMITED, message  # the repeated connection reports
+    deadline = asyncio.get_running_loop().time() + 5
+    while (bucket := await database_sync_to_async(ConnectionBucket.objects.first)()) is None or (
+        bucket.direct < 2 or bucket.picture_recovered < 2
+    ):
+        assert asyncio.get_running_loop().time() < deadline, "reports never reached the database"
+        await asyncio.sleep(0.1)
+    await ensure_runtime().connection_reports.flush()  # whatever is still counted in the process
+    bucket = await database_sync_to_async(ConnectionBucket.objects.get)()
+    assert (bucket.direct, bucket.picture_recovered) == (2, 2)
+    for peer in (first, second, third):
+        await peer.close()

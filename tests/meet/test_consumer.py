@@ -339,6 +339,25 @@ async def test_a_failing_handler_is_answered_and_cleanup_still_runs(backend, mon
     assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (0, 0, 0)
 
 
+async def test_a_failing_report_hand_over_at_close_still_frees_the_partner(backend, monkeypatch, caplog):
+    """Leaving the address hash behind for late reports may fail (a database or Redis error): the partner
+    is still told at once and the closing side leaves the shared state."""
+    from moderation import service as moderation
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(moderation, "leave_hash_behind", broken)
+    monkeypatch.setattr(moderation, "take_reports", broken)
+    first, second, match_id = await pair()
+    await second.close()
+    await first.expect("partner_left", match_id=match_id, reason="disconnect")
+    assert "event=report_forwarding_failed" in caplog.text
+    await first.close()
+    snapshot = await get_matchmaker().snapshot()
+    assert (snapshot.online, snapshot.waiting, snapshot.in_calls) == (0, 0, 0)
+
+
 async def test_cleanup_runs_even_when_the_handler_is_cancelled(backend):
     first, second, match_id = await pair()
     # The server gives up on the application (as daphne does once a socket is long gone).

@@ -179,7 +179,7 @@ async def test_a_report_the_stranger_can_no_longer_file_is_not_answered_reported
     monkeypatch.setattr(RecentMatches, "reportable_ids", lambda self: [])
     monkeypatch.setattr(RecentMatches, "knows", lambda self, match_id: False)
     await alice.send({"type": "report", "match_id": match_id, "reason": "spam"})
-    await alice.expect("error", code="unavailable")
+    await alice.expect("error", code="unavailable", about="report")
     await bob.close()  # a connection that closes takes what was handed over to it, and files it
     await alice.close()
     assert await database_sync_to_async(Report.objects.count)() == 0
