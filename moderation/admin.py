@@ -22,6 +22,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from moderation.decisions import ACTION_BUTTONS, STAFF_ACTIONS, ban_addresses, can_undo, decide, undo
 from moderation.desk import ACTION_KEYS, blurred, cases_for, queue_counts, unblurred_for
 from moderation.models import Ban, Decision, Report, ReportedAddress, StaffAction, StaffPreference
+from moderation.second_factor import needs_second_factor
 
 QUEUE_LENGTH = 50
 # The two rights the desk turns on: seeing what the reporter attached, and deciding (banning, dismissing, undoing).
@@ -36,12 +37,20 @@ def _touches_evidence(lookup: str) -> bool:
     return lookup.lstrip("-").split("__", 1)[0] in EVIDENCE_FIELDS
 
 
+def second_factor_given(request: HttpRequest) -> bool:
+    """Checked here as well as by the middleware, so that a page the middleware misses still asks for it."""
+    user = request.user
+    return not needs_second_factor(user) or bool(getattr(user, "is_verified", lambda: False)())
+
+
 def can_see_evidence(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.is_staff and request.user.has_perm(VIEW_EVIDENCE)
+    user = request.user
+    return user.is_active and user.is_staff and user.has_perm(VIEW_EVIDENCE) and second_factor_given(request)
 
 
 def can_decide(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.is_staff and request.user.has_perm(DECIDE)
+    user = request.user
+    return user.is_active and user.is_staff and user.has_perm(DECIDE) and second_factor_given(request)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -54,7 +54,8 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        path = request.path
+        # The path the URLs resolve, without any prefix the site is mounted under.
+        path = request.path_info
         user = getattr(request, "user", None)
         if (
             path.startswith("/admin/")

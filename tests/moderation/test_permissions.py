@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission, User
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from moderation.admin import BanAdmin, can_decide, can_see_evidence
 from moderation.models import Ban, Decision, Report, ReportedAddress
 from tests.moderation.test_evidence import jpeg
 from tests.staff import verified_login
@@ -185,3 +187,28 @@ def test_undoing_a_dismissal_lifts_no_ban(clients, case):
     dismissal = Decision.objects.get(action="dismiss")
     assert moderator.post(f"/admin/moderation/report/undo/{dismissal.pk}/").status_code == 302
     assert Ban.objects.count() == 1
+
+
+def test_the_second_factor_is_asked_for_under_a_path_prefix_too(case):
+    user = User.objects.create_user("unverified", password="pw-for-tests", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="moderation", codename__in=MODERATOR))
+    client = Client()
+    client.force_login(user)
+    for url in evidence_urls(case):
+        answer = client.get(url, SCRIPT_NAME="/meet")
+        assert answer.status_code == 302 and "/second-factor/" in answer["Location"], url
+    answer = client.post(f"/admin/moderation/report/{case.pk}/decide/", {"action": "ban_1"}, SCRIPT_NAME="/meet")
+    assert answer.status_code == 302 and "/second-factor/" in answer["Location"]
+    assert not Ban.objects.exists() and not Decision.objects.exists()
+
+
+def test_the_desks_own_checks_refuse_a_moderator_without_the_second_factor():
+    user = User.objects.create_user("unverified", password="pw-for-tests", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="moderation", codename__in=MODERATOR))
+    request = RequestFactory().get("/admin/moderation/report/queue/")
+    request.user = User.objects.get(pk=user.pk)
+    request.user.is_verified = lambda: False
+    assert not can_see_evidence(request) and not can_decide(request)
+    assert not BanAdmin(Ban, admin.site).has_delete_permission(request)
+    request.user.is_verified = lambda: True
+    assert can_see_evidence(request) and can_decide(request)
