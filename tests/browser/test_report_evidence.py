@@ -73,13 +73,16 @@ SENDER = """async () => {
   const sent = [];
   const signaling = new EventTarget();
   signaling.send = (frame) => { sent.push(frame); return true; };
-  const refuse = (code) => sender.refusedBy({ code });
+  // The server names its answers to a report; a frame refused before it was read as one is unnamed.
+  const refuse = (code) => sender.refusedBy(code === 'bad_message' ? { code } : { code, about: 'report' });
   const sender = new ReportSender(signaling);
   sender.send('m1', 'spam', { chat: [{ from: 'me', text: 'hi' }] });
   refuse('bad_message');   // evidence refused: the report goes again, without it
   refuse('rate_limited');  // the plain report is over the quota: the call still ends
   refuse('rate_limited');  // nothing pending any more: ignored
   sender.send('m2', 'nudity', null);
+  // A flood warning or a refused ICE refresh while the report waits answers something else.
+  const claimed = [sender.refusedBy({ code: 'rate_limited' }), sender.refusedBy({ code: 'not_matched' })];
   const crossed = [sender.crossedBy('m2'), sender.crossedBy('m1')];  // the stranger's Next may cross it
   signaling.dispatchEvent(new CustomEvent('reported', { detail: { match_id: 'm2' } }));
   crossed.push(sender.crossedBy('m2'));  // answered: nothing is pending
@@ -87,7 +90,7 @@ SENDER = """async () => {
   crossed.push(sender.crossedBy('m3'));  // a call already over crosses nothing
   refuse('rate_limited');  // and a refusal of it moves nobody on
   refuse('bad_message');   // about something else
-  sent.push(crossed);
+  sent.push(crossed, claimed);
   return sent;
 }"""
 
@@ -102,6 +105,7 @@ def test_refused_evidence_is_resent_without_it_and_a_refused_report_still_moves_
         {"type": "report", "match_id": "m2", "reason": "nudity"},
         {"type": "report", "match_id": "m3", "reason": "spam"},
         [True, False, False, False],
+        [False, False],
     ]
 
 
