@@ -18,9 +18,10 @@ const RESTART_ASK_COOLDOWN_MS = 2000;
 // The stranger may ask us to send our video afresh (their picture froze): a few times per call.
 const MAX_VIDEO_RESENDS = 5;
 const VIDEO_RESEND_COOLDOWN_MS = 3000;
-// An offer (or its answer) can vanish with a signaling socket that broke before anyone noticed, and
-// no later event need come to send it again: one still unanswered this long goes again.
+// In a recovery, an offer (or its answer) can vanish with a signaling socket that broke before anyone
+// noticed, and no later event need come to send it again: one still unanswered this long goes again.
 const OFFER_UNANSWERED_MS = 4000;
+const RECOVERY_WINDOW_MS = 60000;
 
 // Test hooks (tests/browser/test_picture_recovery.py): `crossingRestarts` brings back the old
 // restart path, where both sides offer and two offers may cross.
@@ -218,6 +219,8 @@ export class PeerSession extends EventTarget {
   watchPendingOffer() {
     clearTimeout(this.offerTimer);
     if (this.closed || this.pc.signalingState !== "have-local-offer") return;
+    // Only in a recovery (an ICE restart or a resume lately): that is when sockets die unnoticed.
+    if (performance.now() - this.lastRestartAt > RECOVERY_WINDOW_MS) return;
     this.offerTimer = setTimeout(() => {
       if (this.resendPendingOffer()) this.watchPendingOffer();
     }, OFFER_UNANSWERED_MS);
