@@ -61,7 +61,7 @@ test-quick: $(STAMP)
 	$(PY) -m pytest -m "$(QUICK_MARKERS)" --ignore=tests/browser --ignore=tests/netlab $(PYTEST_ARGS)
 
 # A flake finder: the named tests N times in a row, each run a fresh pytest process; pass counts per test.
-#   make flaky TESTS="tests/test_turn.py::test_credential_works_over_udp_tcp_and_tls_until_it_expires" N=10
+#   make flaky TESTS="tests/turn/test_turn.py::test_credential_works_over_udp_tcp_and_tls_until_it_expires" N=10
 N ?= 10
 flaky: $(STAMP) system-deps
 	@test -n "$(TESTS)" || { echo 'usage: make flaky TESTS="tests/a.py::test_b tests/c.py" N=10'; exit 2; }

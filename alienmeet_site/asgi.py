@@ -12,7 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from alienmeet_site.origins import SameOriginValidator  # noqa: E402
 from meet.routing import websocket_urlpatterns  # noqa: E402
-from meet.send_backlog import SendBacklogMiddleware  # noqa: E402
+from transport.send_backlog import SendBacklogMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -116,13 +116,13 @@ def _redis_url(name: str, url: str) -> str:
 def channel_layers(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     url = environ.get("REDIS_URL", "").strip()
     if not url:
-        return {"default": {"BACKEND": "meet.memory_layer.SweepingInMemoryChannelLayer"}}
+        return {"default": {"BACKEND": "transport.memory_layer.SweepingInMemoryChannelLayer"}}
     _redis_url("REDIS_URL", url)
     # Several servers: channels_redis spreads the channels over them by a hash of each name.
     shards = [u.strip() for u in environ.get("CHANNEL_REDIS_URLS", "").split(",") if u.strip()] or [url]
     return {
         "default": {
-            "BACKEND": "meet.layer.ResilientRedisChannelLayer",
+            "BACKEND": "transport.layer.ResilientRedisChannelLayer",
             "CONFIG": {
                 # redis-py refuses, rather than waits, past its pool size (100 by
                 # default), and every connected socket may touch Redis at once.

@@ -12,7 +12,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
+from matchmaking import MatchmakerUnavailable, get_matchmaker
 
 TIMEOUT = 2.0
 

@@ -6,7 +6,7 @@ connection's own: its peer id, current match and rate limit. Who is waiting
 and who is matched with whom lives in the shared matchmaking state.
 
 Three concerns live in mixins of their own: the door a connection passes
-(``meet.door``: address limits and bans), reports (``meet.reporting``), and
+(``meet.gate.door``: address limits and bans), reports (``meet.reporting``), and
 keeping a call alive past a broken socket or credential (``meet.resuming``).
 """
 
@@ -29,23 +29,24 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from meet import admission, protocol, resume
-from meet.dispatch import InTurnDispatch
-from meet.door import Door
+from matchmaking import Busy, EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
+from matchmaking.base import JoinResult
+from meet import protocol, resume
 from meet.endings import announce_end
-from meet.ice import ice_servers, relay_offered, stun_servers
+from meet.gate import admission
+from meet.gate.door import Door
+from meet.gate.ratelimit import FloodMeter, TokenBucket
 from meet.language import in_language
-from meet.layer import ChannelLayerUnavailable
 from meet.matches import CurrentMatch, RecentMatches
-from meet.matchmaking import Busy, EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
-from meet.matchmaking.base import JoinResult
-from meet.ratelimit import FloodMeter, TokenBucket
 from meet.reporting import Reporting
 from meet.resuming import Resuming
 from meet.runtime import ensure_runtime
-from meet.send_backlog import backlog_of
 from moderation import service as moderation
 from moderation.addresses import address_hash, client_ip
+from transport.dispatch import InTurnDispatch
+from transport.layer import ChannelLayerUnavailable
+from transport.send_backlog import backlog_of
+from turn.credentials import ice_servers, relay_offered, stun_servers
 
 logger = logging.getLogger("alienmeet.meet")
 

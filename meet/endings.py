@@ -7,9 +7,9 @@ import logging
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
 
+from matchmaking import EndedMatch
 from meet.events import EventBuffer
-from meet.layer import ChannelLayerUnavailable
-from meet.matchmaking import EndedMatch
+from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")
 

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from meet.matchmaking import EndedMatch
+from matchmaking import EndedMatch
 from meet.models import MatchEvent, MinuteBucket
 
 logger = logging.getLogger("alienmeet.meet")

@@ -17,9 +17,9 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet.connection_stats import OUTCOME_FIELDS
 from meet.language import visitor_language
-from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet.stats import live_stats
 
 PUSH_EVERY_SECONDS = 2.0

@@ -19,6 +19,9 @@ from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from matchmaking.base import ENDED_BY_DISCONNECT, ENDED_BY_LEAVE, ENDED_BY_NEXT
+from moderation.evidence import MAX_SNAPSHOT_BYTES, SentEvidence, SentLine
+
 PROTOCOL_VERSION = 1
 
 MAX_INTERESTS = 5
@@ -59,10 +62,7 @@ MAX_INTEGER_DIGITS = 16
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
-# A report may carry evidence (``evidence``): one JPEG still frame and the last chat lines.
-MAX_SNAPSHOT_BYTES = 128 * 1024
-MAX_SNAPSHOT_SIDE = 1280
-MIN_SNAPSHOT_SIDE = 16
+# A report may carry evidence (``evidence``): one JPEG still frame (limits owned by moderation) and the last chat lines.
 MAX_REPORT_CHAT_LINES = 20
 MAX_REPORT_CHAT_LENGTH = 1000
 CHAT_SIDES = ("me", "stranger")
@@ -74,10 +74,10 @@ FRAME_LIMITS = {"report": MAX_REPORT_FRAME_BYTES}
 CONNECTION_OUTCOMES = ("direct", "relay_udp", "relay_tcp", "relay_tls", "failed")
 MAX_CONNECT_MS = 600_000
 
-# Reasons a partner_left carries.
-LEFT_NEXT = "next"
-LEFT_LEAVE = "leave"
-LEFT_DISCONNECT = "disconnect"
+# Reasons a partner_left carries: the matchmaker records them with each ended match.
+LEFT_NEXT = ENDED_BY_NEXT
+LEFT_LEAVE = ENDED_BY_LEAVE
+LEFT_DISCONNECT = ENDED_BY_DISCONNECT
 
 # Error codes.
 BAD_JSON = "bad_json"
@@ -88,7 +88,7 @@ RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 BANNED = "banned"
 TOO_MANY_CONNECTIONS = "too_many_connections"
-# Admission to the queue (meet/admission.py): the rules and the proof of work.
+# Admission to the queue (meet/gate/admission.py): the rules and the proof of work.
 RULES_REQUIRED = "rules_required"
 POW_REQUIRED = "pow_required"
 POW_INVALID = "pow_invalid"
@@ -141,16 +141,9 @@ class Leave:
     pass
 
 
-@dataclass(frozen=True)
-class ChatLine:
-    side: str  # "me" (the reporter) or "stranger"
-    text: str
-
-
-@dataclass(frozen=True)
-class Evidence:
-    snapshot: bytes | None  # JPEG as sent; the moderation app checks and re-encodes it
-    chat: tuple[ChatLine, ...]
+# Evidence is moderation's noun: the protocol parses frames into its types.
+ChatLine = SentLine
+Evidence = SentEvidence
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from channels.exceptions import ChannelFull
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from matchmaking import MatchmakerUnavailable
 from meet import protocol
 from meet.language import in_language
-from meet.layer import ChannelLayerUnavailable
 from meet.matches import REPORT_AFTER_END_SECONDS, CurrentMatch
-from meet.matchmaking import MatchmakerUnavailable
 from moderation import service as moderation
+from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")
 
@@ -33,6 +33,11 @@ logger = logging.getLogger("alienmeet.meet")
 REPORT_ANSWER_SECONDS = 3.0
 NO_SUCH_MATCH_MESSAGE = _("No current match with that match_id; nothing reported.")
 NOT_FILED_MESSAGE = _("The report could not be filed just now; nothing was reported.")
+# Why moderation refused a report, as the error code the browser knows.
+REFUSAL_CODES = {
+    moderation.ReportRefused.TOO_MANY: protocol.RATE_LIMITED,
+    moderation.ReportRefused.UNREADABLE: protocol.BAD_MESSAGE,
+}
 
 
 class Reporting:
@@ -47,7 +52,7 @@ class Reporting:
         try:
             filing = await moderation.prepare_report(self.ip_hash, self.peer_id, reason, evidence)
         except moderation.ReportRefused as refused:
-            await self._report_refused(refused.code, refused.message)
+            await self._report_refused(REFUSAL_CODES[refused.why], refused.message)
             return
         # The call ends at once, kept apart in the same step unless the shared state ended it already.
         kept_apart = False

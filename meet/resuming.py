@@ -15,10 +15,10 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from meet import protocol, resume
-from meet.ice import ice_servers
 from meet.language import in_language
-from meet.layer import ChannelLayerUnavailable
 from meet.matches import CurrentMatch
+from transport.layer import ChannelLayerUnavailable
+from turn.credentials import ice_servers
 
 logger = logging.getLogger("alienmeet.meet")
 

@@ -21,12 +21,12 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from meet.address_limits import close_address_limits, get_address_limits
+from matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet.connection_stats import ConnectionReportBuffer
 from meet.endings import announce_end
 from meet.events import EventBuffer
-from meet.layer import ChannelLayerUnavailable
-from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
+from meet.gate.address_limits import close_address_limits, get_address_limits
+from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")
 

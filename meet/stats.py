@@ -13,9 +13,9 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from matchmaking import Snapshot
 from meet.connection_stats import connection_figures
 from meet.events import QUICK_NEXT_SECONDS, WAIT_BINS
-from meet.matchmaking import Snapshot
 from meet.models import MatchEvent, MinuteBucket
 from moderation.service import reports_since
 

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 
 from articles.loader import get_article
-from meet.admission import rules_version
+from meet.gate.admission import rules_version
 
 RULES_SLUG = "rules"
 

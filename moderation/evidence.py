@@ -13,7 +13,10 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
-from meet.protocol import MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_SIDE, MIN_SNAPSHOT_SIDE
+# The snapshot a report may carry (the page's protocol states the same limits to the browser).
+MAX_SNAPSHOT_BYTES = 128 * 1024
+MAX_SNAPSHOT_SIDE = 1280
+MIN_SNAPSHOT_SIDE = 16
 
 SNAPSHOT_QUALITIES = (80, 60, 40, 20)
 
@@ -43,6 +46,22 @@ UNREADABLE = _("the snapshot is not a readable JPEG image")
 class ChatLine:
     author: str  # "reporter" or "reported"
     text: str
+
+
+@dataclass(frozen=True)
+class SentLine:
+    """A chat line as the reporter's page sends it, seen from the reporter's side."""
+
+    side: str  # "me" (the reporter) or "stranger"
+    text: str
+
+
+@dataclass(frozen=True)
+class SentEvidence:
+    """What a reporter attaches, as received and not yet checked."""
+
+    snapshot: bytes | None  # JPEG as sent; clean_snapshot checks and re-encodes it
+    chat: tuple[SentLine, ...]
 
 
 def _size_error() -> EvidenceError:

@@ -32,8 +32,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from meet.per_loop import PerLoop, on_matchmaking_redis
-from meet.redis_connection import REDIS_ERRORS
+from transport.per_loop import PerLoop, on_matchmaking_redis
+from transport.redis_connection import REDIS_ERRORS
 
 logger = logging.getLogger("alienmeet.moderation")
 

@@ -16,9 +16,8 @@ from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from meet import protocol
 from moderation.bans import BANNED_MESSAGE, active_ban_until, ban_group, ban_message
-from moderation.evidence import ChatLine, EvidenceError, clean_snapshot
+from moderation.evidence import ChatLine, EvidenceError, SentEvidence, clean_snapshot
 from moderation.forwarding import FAILED, FILED, NOTHING, WOKEN, ForwardingUnavailable, get_forwarding
 from moderation.reports import Filing, allow_report, file_report, reporter_key, reports_since
 
@@ -50,19 +49,22 @@ SIDES = {"me": "reporter", "stranger": "reported"}
 
 
 class ReportRefused(Exception):
-    def __init__(self, code: str, message: str | Promise) -> None:
+    """Nothing was filed: too many reports from this reporter, or evidence that cannot be read."""
+
+    TOO_MANY = "too_many"
+    UNREADABLE = "unreadable"
+
+    def __init__(self, why: str, message: str | Promise) -> None:
         super().__init__(message)
-        self.code = code
+        self.why = why
         self.message = message
 
 
-async def prepare_report(
-    ip_hash: str, fallback_key: str, reason: str, evidence: protocol.Evidence | None
-) -> dict[str, Any]:
+async def prepare_report(ip_hash: str, fallback_key: str, reason: str, evidence: SentEvidence | None) -> dict[str, Any]:
     """The report as a channel-layer payload for the reported side, or ReportRefused (nothing filed)."""
     key = reporter_key(ip_hash)
     if not await allow_report(key or fallback_key):
-        raise ReportRefused(protocol.RATE_LIMITED, _("Too many reports in a short time; nothing was reported."))
+        raise ReportRefused(ReportRefused.TOO_MANY, _("Too many reports in a short time; nothing was reported."))
     snapshot = None
     chat: tuple[ChatLine, ...] = ()
     if evidence is not None:
@@ -71,13 +73,13 @@ async def prepare_report(
                 snapshot = await sync_to_async(clean_snapshot, thread_sensitive=False)(evidence.snapshot)
             except EvidenceError as error:
                 raise ReportRefused(
-                    protocol.BAD_MESSAGE, format_lazy(_("{problem}; nothing was reported."), problem=error.message)
+                    ReportRefused.UNREADABLE, format_lazy(_("{problem}; nothing was reported."), problem=error.message)
                 ) from None
             except Exception:
                 # Whatever the image does to the decoder, the visitor gets an answer and the connection lives.
                 logger.exception("event=snapshot_check_failed")
                 raise ReportRefused(
-                    protocol.BAD_MESSAGE, _("The snapshot could not be read; nothing was reported.")
+                    ReportRefused.UNREADABLE, _("The snapshot could not be read; nothing was reported.")
                 ) from None
         chat = tuple(ChatLine(SIDES[line.side], line.text) for line in evidence.chat)
     filing = Filing(reason=reason, reporter_key=key, snapshot=snapshot, chat=chat)

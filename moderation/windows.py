@@ -11,8 +11,8 @@ import time
 
 import redis.asyncio as aioredis
 
-from meet.per_loop import PerLoop, on_matchmaking_redis
-from meet.redis_connection import REDIS_ERRORS
+from transport.per_loop import PerLoop, on_matchmaking_redis
+from transport.redis_connection import REDIS_ERRORS
 
 
 class WindowsUnavailable(Exception):

@@ -53,9 +53,9 @@ def test_database_defaults_to_sqlite_and_reads_url(tmp_path):
 
 
 def test_channel_layer_follows_redis_url():
-    assert env.channel_layers({})["default"]["BACKEND"] == "meet.memory_layer.SweepingInMemoryChannelLayer"
+    assert env.channel_layers({})["default"]["BACKEND"] == "transport.memory_layer.SweepingInMemoryChannelLayer"
     layer = env.channel_layers({"REDIS_URL": "redis://127.0.0.1:6379/3"})["default"]
-    assert layer["BACKEND"] == "meet.layer.ResilientRedisChannelLayer"
+    assert layer["BACKEND"] == "transport.layer.ResilientRedisChannelLayer"
     assert layer["CONFIG"]["hosts"][0]["address"] == "redis://127.0.0.1:6379/3"
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         env.channel_layers({"REDIS_URL": "127.0.0.1:6379"})

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.utils.translation import to_locale
 
 from conftest import require
+from matchmaking.memory import STORE
 from meet import protocol
 from meet.language import in_language, visitor_language
-from meet.matchmaking.memory import STORE
 from tests.meet.conftest import ORIGIN, Peer, matchmaker_settings
 
 ROOT = Path(__file__).resolve().parent.parent

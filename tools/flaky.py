@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Run the named tests N times in a row, each time in a fresh pytest process, and count passes per test.
 
-    .venv/bin/python tools/flaky.py -n 10 tests/test_turn.py::test_no_tcp_relay
-    make flaky TESTS="tests/meet/test_consumer.py tests/test_turn.py" N=10
+    .venv/bin/python tools/flaky.py -n 10 tests/turn/test_turn.py::test_no_tcp_relay
+    make flaky TESTS="tests/meet/test_consumer.py tests/turn/test_turn.py" N=10
 
 Any pytest selection works (files, node ids, -k or -m after `--`). A fresh process per run is what CI
 does, so module state, fixtures and servers start anew each time. Every run writes a JUnit XML file;

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import launch, screenshot, wait_for_remote_video, wait_js
-from tests.turn import coturn
+from tests.turn.coturn import coturn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

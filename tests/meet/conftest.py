@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
 from conftest import REDIS_URL
-from meet.matchmaking.memory import STORE
+from matchmaking.memory import STORE
 from tests.admission_solver import Admission
 
 ORIGIN = (b"origin", b"http://localhost")

@@ -12,8 +12,8 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
+from matchmaking import Matched, get_matchmaker
 from meet import protocol
-from meet.matchmaking import Matched, get_matchmaker
 from meet.models import MatchEvent
 from tests.meet.conftest import Peer, pair
 

@@ -255,8 +255,8 @@ async def test_a_connection_opened_during_a_redis_outage_hears_bans(tmp_path, ca
 
 async def test_any_redis_error_counts_as_unavailable(tmp_path, redis_prefix):
     """Out of memory (or read-only after a failover) comes back as ResponseError: unavailable too."""
-    from meet.matchmaking import MatchmakerUnavailable
-    from meet.matchmaking.redis import RedisMatchmaker
+    from matchmaking import MatchmakerUnavailable
+    from matchmaking.redis import RedisMatchmaker
 
     with private_redis(tmp_path) as (url, _, _):
         import redis

@@ -16,8 +16,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from conftest import REDIS_URL
+from matchmaking.memory import STORE
 from meet import protocol
-from meet.matchmaking.memory import STORE
 from tests.meet.conftest import Peer, matchmaker_settings, pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -135,7 +135,7 @@ async def stack(request, settings):
     if layer:
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "meet.layer.ResilientRedisChannelLayer",
+                "BACKEND": "transport.layer.ResilientRedisChannelLayer",
                 "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": f"{prefix}asgi"},
             }
         }

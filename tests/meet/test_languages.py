@@ -10,11 +10,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from conftest import REDIS_URL
+from matchmaking import Busy, Matched, get_matchmaker
 from meet import protocol
-from meet.matchmaking import Busy, Matched, get_matchmaker
 from meet.models import MatchEvent
+from tests.matchmaking.test_redis_lease import make
 from tests.meet.conftest import Peer
-from tests.meet.test_redis_lease import make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

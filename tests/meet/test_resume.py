@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from matchmaking import get_matchmaker
 from meet import resume
-from meet.matchmaking import get_matchmaker
 from tests.meet.conftest import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)

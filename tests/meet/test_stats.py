@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from matchmaking import EndedMatch, Snapshot
 from meet.events import save_events
 from meet.live import prometheus_text
-from meet.matchmaking import EndedMatch, Snapshot
 from meet.models import MatchEvent, MinuteBucket
 from meet.stats import live_stats, percentile
 from moderation.models import Report, ReportedAddress

@@ -7,8 +7,7 @@ import struct
 
 from PIL import Image
 
-from meet.protocol import MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_SIDE
-from moderation.evidence import MAX_SEGMENTS
+from moderation.evidence import MAX_SEGMENTS, MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_SIDE
 
 SOI, EOI = b"\xff\xd8", b"\xff\xd9"
 

@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from PIL import Image
 
 from meet import protocol
+from moderation import evidence
 from moderation.evidence import MAX_SEGMENTS, EvidenceError, clean_snapshot, reencode_within_limit
 from moderation.models import Report
 from tests.moderation import jpeg_files
@@ -143,7 +144,7 @@ def test_other_formats_are_refused():
         clean_snapshot(out.getvalue())
 
 
-@pytest.mark.parametrize(("width", "height"), [(protocol.MAX_SNAPSHOT_SIDE + 1, 100), (100, 8), (4000, 4000)])
+@pytest.mark.parametrize(("width", "height"), [(evidence.MAX_SNAPSHOT_SIDE + 1, 100), (100, 8), (4000, 4000)])
 def test_snapshot_dimensions_are_limited(width, height):
     data = jpeg(width, height, quality=5)
     with pytest.raises(EvidenceError) as error:
@@ -281,7 +282,7 @@ def test_a_picture_too_noisy_for_every_quality_is_stored_smaller_within_the_limi
     stored = reencode_within_limit(jpeg_files.noise())
     assert len(stored) <= protocol.MAX_SNAPSHOT_BYTES
     with Image.open(io.BytesIO(stored)) as image:
-        assert image.size == (protocol.MAX_SNAPSHOT_SIDE // 2, protocol.MAX_SNAPSHOT_SIDE // 2)
+        assert image.size == (evidence.MAX_SNAPSHOT_SIDE // 2, evidence.MAX_SNAPSHOT_SIDE // 2)
 
 
 # End to end, through the consumer.

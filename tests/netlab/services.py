@@ -9,9 +9,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests import turn
 from tests.netlab.lab import SITE_ADDRESS, TURN_ADDRESS, Lab, LabError, in_ns, wait_for
 from tests.servers import ROOT, migrate, server_env
+from tests.turn import coturn as turn
 
 DAPHNE_PORT = 8000
 TURN_PORT = 3478

@@ -7,8 +7,8 @@ import pytest
 import redis
 
 from conftest import REDIS_URL
-from meet.matchmaking import Matched, MatchmakerUnavailable, Snapshot
-from meet.matchmaking.redis import PEER_RENEW_EVERY, RedisMatchmaker
+from matchmaking import Matched, MatchmakerUnavailable, Snapshot
+from matchmaking.redis import PEER_RENEW_EVERY, RedisMatchmaker
 
 
 def make(prefix: str, lease: float = 0.5, cooldown: float = 60, report_block: float = 3600) -> RedisMatchmaker:
@@ -67,7 +67,7 @@ async def test_nobody_is_matched_with_a_reaped_peer(redis_prefix):
 
 
 async def test_unreachable_redis_raises_unavailable():
-    from meet.matchmaking import MatchmakerUnavailable
+    from matchmaking import MatchmakerUnavailable
 
     broken = RedisMatchmaker("redis://127.0.0.1:1/0", "x:", interest_wait=1, rematch_cooldown=1, lease=1)
     with pytest.raises(MatchmakerUnavailable):

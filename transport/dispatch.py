@@ -7,7 +7,7 @@ per relayed signal (once on each side). Here each source has one long-lived read
 feeding a one-place queue, and the consumer takes messages from it one at a time, as before:
 in order per source, each handled to the end before the next, at most one message read
 ahead per source. ``__call__`` is otherwise Channels' own (channels is pinned in
-requirements.txt; ``tests/meet/test_dispatch.py`` holds this to Channels' behaviour).
+requirements.txt; ``tests/transport/test_dispatch.py`` holds this to Channels' behaviour).
 """
 
 from __future__ import annotations

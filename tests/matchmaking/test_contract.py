@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
-from meet.matchmaking import Busy, Gone, Matched, Queued, Snapshot, get_matchmaker
+from matchmaking import Busy, Gone, Matched, Queued, Snapshot, get_matchmaker
 
 
 async def registered(*names: str, addresses: dict[str, str] | None = None):

@@ -13,10 +13,10 @@ from channels.db import database_sync_to_async
 from django.utils.translation import gettext_lazy as _
 
 from meet import protocol
-from meet.address_limits import get_address_limits
+from meet.gate.address_limits import get_address_limits
 from meet.language import in_language
-from meet.layer import ChannelLayerUnavailable
 from moderation import service as moderation
+from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")
 

@@ -11,8 +11,8 @@ from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
 from meet import protocol
-from meet.send_backlog import SCOPE_KEY, transport_backlog
 from tests.meet.conftest import ORIGIN, Peer
+from transport.send_backlog import SCOPE_KEY, transport_backlog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,8 +21,8 @@ from channels_redis.pubsub import (
     _wrap_close,
 )
 
-from meet.publisher import Publisher
-from meet.redis_connection import REDIS_ERRORS, QuickWriteConnection
+from transport.publisher import Publisher
+from transport.redis_connection import REDIS_ERRORS, QuickWriteConnection
 
 # Any error from Redis, not only a lost connection: out of memory and read-only after a
 # failover come back as ResponseError, and they too mean "unavailable", never a crash.

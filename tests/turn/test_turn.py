@@ -12,10 +12,10 @@ import time
 import pytest
 
 from conftest import require
-from meet.ice import turn_credential
-from meet.turn_check import TCP_PROTOCOL, TurnUrl, allocate, parse_turn_url
 from tests.servers import ROOT, wait_until
-from tests.turn import Coturn, coturn
+from tests.turn.coturn import Coturn, coturn
+from turn.client import TCP_PROTOCOL, TurnUrl, allocate, parse_turn_url
+from turn.credentials import turn_credential
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+# How a match ended, as the matchmaker records it; the browser sees these as partner_left reasons.
+ENDED_BY_NEXT = "next"
+ENDED_BY_LEAVE = "leave"
+ENDED_BY_DISCONNECT = "disconnect"
+
 # How long two people are kept apart after one reported the other, in seconds (30 days).
 DEFAULT_REPORT_BLOCK = 30 * 24 * 3600
 

@@ -23,8 +23,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from meet.per_loop import PerLoop
-from meet.redis_connection import REDIS_ERRORS
+from transport.per_loop import PerLoop
+from transport.redis_connection import REDIS_ERRORS
 
 logger = logging.getLogger("alienmeet.meet")
 

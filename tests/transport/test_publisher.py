@@ -10,7 +10,7 @@ import redis
 import redis.asyncio as aioredis
 
 from conftest import REDIS_URL
-from meet.publisher import Publisher
+from transport.publisher import Publisher
 
 
 class RecordingClient:

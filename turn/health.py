@@ -16,8 +16,8 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from meet.ice import visitor_credential
-from meet.turn_check import TurnError, allocate
+from turn.client import TurnError, allocate
+from turn.credentials import visitor_credential
 
 TIMEOUT = 3.0
 

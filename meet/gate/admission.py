@@ -30,9 +30,9 @@ from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
+from matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet import protocol
-from meet.matchmaking import MatchmakerUnavailable, get_matchmaker
-from meet.redis_connection import REDIS_ERRORS
+from transport.redis_connection import REDIS_ERRORS
 
 logger = logging.getLogger("alienmeet.meet")
 

@@ -16,8 +16,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 
-from meet.matchmaking.base import (
+from matchmaking.base import (
     DEFAULT_REPORT_BLOCK,
+    ENDED_BY_DISCONNECT,
     Busy,
     EndedMatch,
     Gone,
@@ -28,8 +29,7 @@ from meet.matchmaking.base import (
     Queued,
     Snapshot,
 )
-from meet.protocol import LEFT_DISCONNECT
-from meet.redis_connection import REDIS_ERRORS, QuickWriteConnection
+from transport.redis_connection import REDIS_ERRORS, QuickWriteConnection
 
 LUA_DIR = Path(__file__).with_name("lua")
 SCAN_LIMIT = 32
@@ -163,7 +163,7 @@ class RedisMatchmaker:
         if not channel or self.serving.get(peer_id) == channel:
             self.serving.pop(peer_id, None)
         result = await self._run("unregister", peer_id, self.process_id, channel)
-        return _ended(result, LEFT_DISCONNECT) if _text(result[0]) == "ended" else None
+        return _ended(result, ENDED_BY_DISCONNECT) if _text(result[0]) == "ended" else None
 
     @_unavailable_on_redis_errors
     async def take_over(
@@ -283,7 +283,7 @@ class RedisMatchmaker:
         flat = await self._run(
             "heartbeat", self.process_id, self.lease_ms, self.peer_ttl_ms, int(sweep), self.registrations, *serving
         )
-        return [_ended(flat[i : i + ENDED_FIELDS], LEFT_DISCONNECT) for i in range(0, len(flat), ENDED_FIELDS)]
+        return [_ended(flat[i : i + ENDED_FIELDS], ENDED_BY_DISCONNECT) for i in range(0, len(flat), ENDED_FIELDS)]
 
     async def shutdown(self) -> None:
         try:

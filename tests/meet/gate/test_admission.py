@@ -16,7 +16,7 @@ from altcha import create_challenge_v1
 
 from conftest import REDIS_URL
 from meet import protocol
-from meet.admission import hmac_key
+from meet.gate.admission import hmac_key
 from tests.admission_solver import solve
 from tests.meet.conftest import Peer
 from tests.protocol_client import WsPeer

@@ -1,4 +1,4 @@
-"""The consumer's message loop (meet/dispatch.py) keeps Channels' promises: one message at a time,
+"""The consumer's message loop (transport/dispatch.py) keeps Channels' promises: one message at a time,
 in order per source, the end on StopConsumer, and a failing source's error raised."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from channels.exceptions import StopConsumer
 
-from meet.dispatch import dispatch_in_turn
+from transport.dispatch import dispatch_in_turn
 
 
 async def test_messages_are_handled_one_at_a_time_in_order_per_source() -> None:

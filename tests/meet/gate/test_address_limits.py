@@ -11,8 +11,9 @@ from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
 from conftest import REDIS_URL
-from meet import address_limits, protocol
-from meet.address_limits import RedisAddressLimits
+from meet import protocol
+from meet.gate import address_limits
+from meet.gate.address_limits import RedisAddressLimits
 from tests.meet.conftest import ORIGIN, Peer
 from tests.protocol_client import WsPeer
 from tests.servers import migrate, server_env, servers

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from meet.turn_health import check_turn_servers
+from turn.health import check_turn_servers
 
 
 class Command(BaseCommand):

@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from meet.matchmaking.base import (
+from matchmaking.base import (
     DEFAULT_REPORT_BLOCK,
+    ENDED_BY_DISCONNECT,
+    ENDED_BY_NEXT,
     Busy,
     EndedMatch,
     Gone,
@@ -23,7 +25,6 @@ from meet.matchmaking.base import (
     Queued,
     Snapshot,
 )
-from meet.protocol import LEFT_DISCONNECT, LEFT_NEXT
 
 
 @dataclass
@@ -191,7 +192,7 @@ class MemoryMatchmaker:
     # Internals, each runs without awaiting.
 
     def _forget(self, peer_id: str) -> EndedMatch | None:
-        ended = self._end(peer_id, None, LEFT_DISCONNECT)
+        ended = self._end(peer_id, None, ENDED_BY_DISCONNECT)
         self._dequeue(peer_id)
         self.store.peers.pop(peer_id, None)
         return ended
@@ -300,7 +301,7 @@ class MemoryMatchmaker:
             other_channel = other.channel
         record = self.store.matches.pop(ended_id)
         now = time.time()
-        if reason == LEFT_NEXT and other is not None:
+        if reason == ENDED_BY_NEXT and other is not None:
             self.store.cooldowns[self._pair(peer_id, other.peer_id)] = now + self.rematch_cooldown
         if keep_apart and other is not None:
             self.store.blocks[self._pair(peer_id, other.peer_id)] = now + self.report_block

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from channels.exceptions import ChannelFull
 
-from meet import memory_layer
-from meet.memory_layer import SweepingInMemoryChannelLayer
+from transport import memory_layer
+from transport.memory_layer import SweepingInMemoryChannelLayer
 
 
 async def test_delivers_in_order_to_the_channel_and_to_group_members() -> None:

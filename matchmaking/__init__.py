@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from meet.matchmaking.base import (
+from matchmaking.base import (
     DEFAULT_REPORT_BLOCK,
     Busy,
     EndedMatch,
@@ -20,7 +20,7 @@ from meet.matchmaking.base import (
     Queued,
     Snapshot,
 )
-from meet.per_loop import PerLoop
+from transport.per_loop import PerLoop
 
 __all__ = [
     "Busy",
@@ -57,7 +57,7 @@ def _make_matchmaker() -> Matchmaker:
     conf = settings.MATCHMAKER
     matchmaker: Matchmaker
     if conf["BACKEND"] == "redis":
-        from meet.matchmaking.redis import RedisMatchmaker
+        from matchmaking.redis import RedisMatchmaker
 
         matchmaker = RedisMatchmaker(
             url=conf["URL"],
@@ -68,7 +68,7 @@ def _make_matchmaker() -> Matchmaker:
             report_block=conf.get("REPORT_BLOCK", DEFAULT_REPORT_BLOCK),
         )
     else:
-        from meet.matchmaking.memory import MemoryMatchmaker
+        from matchmaking.memory import MemoryMatchmaker
 
         matchmaker = MemoryMatchmaker(
             interest_wait=conf["INTEREST_WAIT"],

@@ -17,8 +17,8 @@ import redis
 import redis.asyncio as aioredis
 
 from conftest import REDIS_URL, require
-from meet.redis_connection import QuickWriteConnection
 from tests.servers import free_port, wait_until
+from transport.redis_connection import QuickWriteConnection
 
 pytestmark = pytest.mark.redis
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from tests.servers import free_port
-from tests.turn import coturn
+from tests.turn.coturn import coturn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
