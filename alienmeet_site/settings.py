@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_otp_webauthn",
     "articles",
     "meet",
+    "callstats",
     "turn",
     "moderation",
 ]

@@ -6,7 +6,7 @@ from django.views.i18n import JavaScriptCatalog, set_language
 from alienmeet_site import health, views, webapp
 from alienmeet_site.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import ArticleSitemap, ArticleVersionSitemap, PageSitemap
-from meet import live
+from callstats import live
 from moderation import second_factor
 from turn import health as turn_health
 

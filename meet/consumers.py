@@ -29,14 +29,13 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from callstats.endings import announce_end
 from matchmaking import Busy, EndedMatch, Gone, Matched, MatchmakerUnavailable, Queued, get_matchmaker
 from matchmaking.base import JoinResult
 from meet import protocol, resume
-from meet.endings import announce_end
 from meet.gate import admission
 from meet.gate.door import Door
 from meet.gate.ratelimit import FloodMeter, TokenBucket
-from meet.language import in_language
 from meet.matches import CurrentMatch, RecentMatches
 from meet.reporting import Reporting
 from meet.resuming import Resuming
@@ -44,6 +43,7 @@ from meet.runtime import ensure_runtime
 from moderation import service as moderation
 from moderation.addresses import address_hash, client_ip
 from transport.dispatch import InTurnDispatch
+from transport.language import in_language
 from transport.layer import ChannelLayerUnavailable
 from transport.send_backlog import backlog_of
 from turn.credentials import ice_servers, relay_offered, stun_servers

@@ -19,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from callstats.outcomes import MAX_CONNECT_MS, OUTCOME_FIELDS
 from matchmaking.base import ENDED_BY_DISCONNECT, ENDED_BY_LEAVE, ENDED_BY_NEXT
 from moderation.evidence import MAX_SNAPSHOT_BYTES, SentEvidence, SentLine
 
@@ -70,9 +71,8 @@ CHAT_SIDES = ("me", "stranger")
 MAX_REPORT_FRAME_BYTES = 320 * 1024
 FRAME_LIMITS = {"report": MAX_REPORT_FRAME_BYTES}
 
-# How a browser's side of a call connected (connection_report), and the longest time it may report.
-CONNECTION_OUTCOMES = ("direct", "relay_udp", "relay_tcp", "relay_tls", "failed")
-MAX_CONNECT_MS = 600_000
+# How a browser's side of a call connected (connection_report): the statistics own the outcomes and the longest time.
+CONNECTION_OUTCOMES = OUTCOME_FIELDS
 
 # Reasons a partner_left carries: the matchmaker records them with each ended match.
 LEFT_NEXT = ENDED_BY_NEXT

@@ -21,9 +21,9 @@ from django.utils.translation import gettext_lazy as _
 
 from matchmaking import MatchmakerUnavailable
 from meet import protocol
-from meet.language import in_language
 from meet.matches import REPORT_AFTER_END_SECONDS, CurrentMatch
 from moderation import service as moderation
+from transport.language import in_language
 from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from meet import protocol, resume
-from meet.language import in_language
 from meet.matches import CurrentMatch
+from transport.language import in_language
 from transport.layer import ChannelLayerUnavailable
 from turn.credentials import ice_servers
 

@@ -1,8 +1,8 @@
 from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
+from callstats.live import LiveStatsConsumer
 from meet.consumers import MeetConsumer
-from meet.live import LiveStatsConsumer
 
 websocket_urlpatterns = [
     # Visitors are anonymous: the call socket needs no session or user, and skipping them saves

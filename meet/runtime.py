@@ -21,10 +21,10 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from callstats.connection_stats import ConnectionReportBuffer
+from callstats.endings import announce_end
+from callstats.events import EventBuffer
 from matchmaking import MatchmakerUnavailable, get_matchmaker
-from meet.connection_stats import ConnectionReportBuffer
-from meet.endings import announce_end
-from meet.events import EventBuffer
 from meet.gate.address_limits import close_address_limits, get_address_limits
 from transport.layer import ChannelLayerUnavailable
 

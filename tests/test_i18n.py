@@ -16,8 +16,8 @@ from django.utils.translation import to_locale
 from conftest import require
 from matchmaking.memory import STORE
 from meet import protocol
-from meet.language import in_language, visitor_language
 from tests.meet.conftest import ORIGIN, Peer, matchmaker_settings
+from transport.language import in_language, visitor_language
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "locale"

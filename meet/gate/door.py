@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from meet import protocol
 from meet.gate.address_limits import get_address_limits
-from meet.language import in_language
 from moderation import service as moderation
+from transport.language import in_language
 from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")

@@ -12,9 +12,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from alienmeet_site.asgi import application
+from callstats.models import MatchEvent
 from matchmaking import Matched, get_matchmaker
 from meet import protocol
-from meet.models import MatchEvent
 from tests.meet.conftest import Peer, pair
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from callstats.models import MatchEvent
 from conftest import REDIS_URL
 from matchmaking import Busy, Matched, get_matchmaker
 from meet import protocol
-from meet.models import MatchEvent
 from tests.matchmaking.test_redis_lease import make
 from tests.meet.conftest import Peer
 

@@ -17,10 +17,10 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from callstats.connection_stats import OUTCOME_FIELDS
+from callstats.stats import live_stats
 from matchmaking import MatchmakerUnavailable, get_matchmaker
-from meet.connection_stats import OUTCOME_FIELDS
-from meet.language import visitor_language
-from meet.stats import live_stats
+from transport.language import visitor_language
 
 PUSH_EVERY_SECONDS = 2.0
 
@@ -36,7 +36,7 @@ async def collect() -> dict[str, Any]:
 def live_stats_page(request: HttpRequest) -> HttpResponse:
     """Wrapped in admin_view by the URLconf: anyone but staff is sent to the admin login."""
     context = {**admin.site.each_context(request), "title": _("Live stats")}
-    return render(request, "admin/meet/live_stats.html", context)
+    return render(request, "admin/callstats/live_stats.html", context)
 
 
 async def live_stats_json(request: HttpRequest) -> HttpResponse:

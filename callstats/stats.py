@@ -13,10 +13,10 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from callstats.connection_stats import connection_figures
+from callstats.events import QUICK_NEXT_SECONDS, WAIT_BINS
+from callstats.models import MatchEvent, MinuteBucket
 from matchmaking import Snapshot
-from meet.connection_stats import connection_figures
-from meet.events import QUICK_NEXT_SECONDS, WAIT_BINS
-from meet.models import MatchEvent, MinuteBucket
 from moderation.service import reports_since
 
 WINDOWS = {"hour": datetime.timedelta(hours=1), "day": datetime.timedelta(days=1)}

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from alienmeet_site.asgi import application
-from meet.models import ConnectionBucket, MatchEvent, MinuteBucket
+from callstats.models import ConnectionBucket, MatchEvent, MinuteBucket
 from tests.meet.conftest import ORIGIN
 from tests.staff import verified_login
 
@@ -73,7 +73,7 @@ def test_live_stats_in_the_staff_members_language(staff_client, backend):
     labels = [bin["label"] for bin in data["charts"]["wait_histogram"]]
     assert labels == ["1 से. से कम", "1 से 5 से.", "5 से 15 से.", "15 से 60 से.", "60 से. से ज़्यादा"]
     match_event(timezone.now(), "disconnect")
-    listing = staff_client.get("/admin/meet/matchevent/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    listing = staff_client.get("/admin/callstats/matchevent/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Выберите событие пары для просмотра" in listing and "Причина окончания" in listing  # the model and a column
     assert "Обрыв связи" in listing  # the end reasons in the filter
 
@@ -136,10 +136,10 @@ async def test_staff_websocket_pushes_live_figures(backend, staff):
 @pytest.mark.django_db
 def test_match_events_are_read_only_in_the_admin(staff_client):
     event = match_event(timezone.now(), "next")
-    listing = staff_client.get("/admin/meet/matchevent/?end_reason__exact=next")
+    listing = staff_client.get("/admin/callstats/matchevent/?end_reason__exact=next")
     assert listing.status_code == 200
-    assert staff_client.get("/admin/meet/matchevent/add/").status_code == 403
-    detail = staff_client.get(f"/admin/meet/matchevent/{event.pk}/change/").content.decode()
+    assert staff_client.get("/admin/callstats/matchevent/add/").status_code == 403
+    detail = staff_client.get(f"/admin/callstats/matchevent/{event.pk}/change/").content.decode()
     assert 'name="_save"' not in detail
 
 

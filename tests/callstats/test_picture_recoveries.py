@@ -10,9 +10,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from callstats.connection_stats import ConnectionReportBuffer, connection_figures, save_reports
+from callstats.models import ConnectionBucket
 from meet import protocol
-from meet.connection_stats import ConnectionReportBuffer, connection_figures, save_reports
-from meet.models import ConnectionBucket
 from tests.meet.conftest import pair
 
 

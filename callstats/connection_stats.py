@@ -17,12 +17,11 @@ from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
-from meet.models import ConnectionBucket
-from meet.protocol import MAX_CONNECT_MS
+from callstats.models import ConnectionBucket
+from callstats.outcomes import MAX_CONNECT_MS, OUTCOME_FIELDS
 
 logger = logging.getLogger("alienmeet.meet")
 
-OUTCOME_FIELDS = ("direct", "relay_udp", "relay_tcp", "relay_tls", "failed")
 # Calls whose stranger's picture froze (decoded, not shown) and the page brought it back (picture_recovered).
 PICTURE_RECOVERED = "picture_recovered"
 # Upper bounds (seconds) of the time-to-connect bins and the ConnectionBucket field counting each.

@@ -10,12 +10,12 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from callstats.connection_stats import ConnectionReportBuffer, connect_bin, save_reports
+from callstats.live import prometheus_text
+from callstats.models import ConnectionBucket
+from callstats.stats import live_stats
 from meet import protocol
-from meet.connection_stats import ConnectionReportBuffer, connect_bin, save_reports
-from meet.live import prometheus_text
-from meet.models import ConnectionBucket
 from meet.runtime import ensure_runtime
-from meet.stats import live_stats
 from tests.meet.conftest import Peer, pair
 
 

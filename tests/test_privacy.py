@@ -99,9 +99,9 @@ async def test_privacy_walk_across_two_processes(redis_prefix, tmp_path):
     tables = manage(environ, "dumpdata", "--indent", "0")
     data = json.loads(tables)
     assert any(row["model"] == "moderation.report" for row in data)
-    assert any(row["model"] == "meet.matchevent" for row in data)
+    assert any(row["model"] == "callstats.matchevent" for row in data)
     assert any(row["model"] == "moderation.ban" for row in data)
-    [connections] = [row["fields"] for row in data if row["model"] == "meet.connectionbucket"]
+    [connections] = [row["fields"] for row in data if row["model"] == "callstats.connectionbucket"]
     assert (connections["direct"], connections["relay_tls"], connections["connected_under_2s"]) == (1, 1, 1)
     for exact_time in ("731", "1234"):
         assert exact_time not in json.dumps(connections)
@@ -126,7 +126,7 @@ async def _first_matched(*peers: WsPeer) -> str:
 
 
 def test_privacy_article_lists_every_stored_column():
-    article = (Path(__file__).resolve().parents[2] / "content" / "privacy.md").read_text(encoding="utf-8")
+    article = (Path(__file__).resolve().parents[1] / "content" / "privacy.md").read_text(encoding="utf-8")
     section = article.split("## Exactly what is stored", 1)[1].split("\n## ", 1)[0]
     listed = {}
     for line in section.splitlines():
@@ -137,7 +137,7 @@ def test_privacy_article_lists_every_stored_column():
         str(model._meta.verbose_name_plural): {
             str(field.verbose_name) for field in model._meta.concrete_fields if not field.primary_key
         }
-        for app in ("meet", "moderation")
+        for app in ("callstats", "moderation")
         for model in apps.get_app_config(app).get_models()
     }
     assert listed == stored

@@ -24,6 +24,7 @@ class MatchEvent(models.Model):
     language_matched = models.BooleanField(_("language matched"), default=False)
 
     class Meta:
+        db_table = "meet_matchevent"  # the table predates this app; it is kept as it is
         ordering = ["-started_at"]
         verbose_name = _("match event")
         verbose_name_plural = _("match events")
@@ -48,6 +49,7 @@ class MinuteBucket(models.Model):
     wait_over_60s = models.PositiveIntegerField(default=0)
 
     class Meta:
+        db_table = "meet_minutebucket"
         ordering = ["-minute"]
 
     def __str__(self) -> str:
@@ -78,6 +80,7 @@ class ConnectionBucket(models.Model):
     )
 
     class Meta:
+        db_table = "meet_connectionbucket"
         ordering = ["-minute"]
 
     def __str__(self) -> str:

@@ -5,11 +5,11 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from callstats.events import save_events
+from callstats.live import prometheus_text
+from callstats.models import MatchEvent, MinuteBucket
+from callstats.stats import live_stats, percentile
 from matchmaking import EndedMatch, Snapshot
-from meet.events import save_events
-from meet.live import prometheus_text
-from meet.models import MatchEvent, MinuteBucket
-from meet.stats import live_stats, percentile
 from moderation.models import Report, ReportedAddress
 
 pytestmark = pytest.mark.django_db

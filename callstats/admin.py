@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from meet.models import MatchEvent
+from callstats.models import MatchEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from meet.models import ConnectionBucket, MatchEvent, MinuteBucket
+from callstats.models import ConnectionBucket, MatchEvent, MinuteBucket
 from moderation.retention import purge_moderation
 
 

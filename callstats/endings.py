@@ -7,8 +7,8 @@ import logging
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
 
+from callstats.events import EventBuffer
 from matchmaking import EndedMatch
-from meet.events import EventBuffer
 from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")

@@ -15,8 +15,8 @@ from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from callstats.models import MatchEvent, MinuteBucket
 from matchmaking import EndedMatch
-from meet.models import MatchEvent, MinuteBucket
 
 logger = logging.getLogger("alienmeet.meet")
 
