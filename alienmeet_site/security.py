@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +26,10 @@ _SITE_POLICY = {
 # Django's admin templates set a few inline style attributes.
 _ADMIN_EXTRA = {"style-src": "'self' 'unsafe-inline'"}
 # The nudity shield's classifier runs as WebAssembly; this allows compiling it, not JavaScript eval.
+# It runs in a worker, which takes its policy from the worker script's own response (plain or hashed
+# name, as WhiteNoise serves it; nginx serves static files with no policy at all).
 _CALL_EXTRA = {"script-src": "'self' 'wasm-unsafe-eval'"}
+_SHIELD_WORKER = re.compile(r"^/static/js/shield_worker(\.[0-9a-f]{12})?\.js$")
 
 # The call page needs the camera and microphone, for this site only; nothing needs the rest.
 PERMISSIONS_POLICY = (
@@ -38,7 +42,7 @@ def content_security_policy(request: HttpRequest) -> str:
     policy = dict(_SITE_POLICY)
     if request.path.startswith("/admin/"):
         policy.update(_ADMIN_EXTRA)
-    if request.path.startswith("/meet/"):
+    if request.path.startswith("/meet/") or _SHIELD_WORKER.match(request.path):
         policy.update(_CALL_EXTRA)
     scheme = "wss" if request.is_secure() else "ws"
     # 'self' covers same-origin WebSockets in current browsers; naming it keeps older ones working.

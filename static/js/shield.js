@@ -4,6 +4,10 @@
 //
 // Usage (call.js): const shield = new Shield({ root, video, toggle, onNext, onReport });
 // shield.prepare() when the visitor asks for a call, startCall() for each stranger, endCall() after.
+//
+// The classifier runs in a worker (shield_worker.js): the page only grabs a frame as an ImageBitmap
+// and hands it over, so nothing the shield does can hold up the call's signaling on the main
+// thread. Browsers without module workers or OffscreenCanvas classify on the main thread instead.
 
 import { loadClassifier } from "./shield_model.js";
 import { gettext } from "./i18n.js";
@@ -12,6 +16,7 @@ const SAMPLE_EVERY_MS = 1000;
 const FRAME_WAIT_MS = 100; // how often to look for the first frame of a new stranger
 const MAX_FAILURES = 5; // classifications failing in a row before the shield gives up
 const STORAGE_KEY = "alienmeet.shield";
+const IDLE_START_MS = 300; // at the latest, the classifier starts loading this long after prepare()
 
 // Porn and Hentai are explicit nudity. Sexy (underwear, swimwear, a bare chest) alone is common on
 // webcams and is no reason to blur; it counts only on top of a real explicit score.
@@ -53,14 +58,82 @@ function saveEnabled(on) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Runs fn once the page is idle (after the frame that sends the join), or after IDLE_START_MS.
+function whenIdle(fn) {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(fn, { timeout: IDLE_START_MS });
+  else setTimeout(fn, 0);
+}
+
+// The worker could not run here at all (no module workers, no OffscreenCanvas, its script refused):
+// the page loads the classifier itself. A classifier that fails to load in the worker is not retried.
+class WorkerUnavailable extends Error {}
+
+export function workerSupported() {
+  return typeof Worker === "function" && typeof OffscreenCanvas === "function" && typeof createImageBitmap === "function";
+}
+
+// The page's side of shield_worker.js: resolves, once the model is loaded and warm, with an object
+// whose classify(video) grabs the current frame and resolves with the worker's scores.
+function startWorker(url, assets) {
+  return new Promise((resolve, reject) => {
+    let worker;
+    try {
+      worker = new Worker(url, { type: "module" });
+    } catch (error) {
+      reject(new WorkerUnavailable(String(error)));
+      return;
+    }
+    const pending = new Map();
+    let nextId = 0;
+    let ready = false;
+    let broken = null;
+    const classify = async (video) => {
+      if (broken) throw new Error(broken);
+      const frame = await createImageBitmap(video);
+      const id = (nextId += 1);
+      return new Promise((answer, fail) => {
+        pending.set(id, { answer, fail });
+        worker.postMessage({ type: "classify", id, frame }, [frame]);
+      });
+    };
+    worker.addEventListener("message", ({ data }) => {
+      if (data.type === "ready") {
+        ready = true;
+        resolve({ classify, where: "worker", backend: data.backend, timings: data.timings });
+      } else if (data.type === "failed" || data.type === "unavailable") {
+        worker.terminate();
+        reject(data.type === "failed" ? new Error(data.message) : new WorkerUnavailable(data.message));
+      } else {
+        const waiting = pending.get(data.id);
+        pending.delete(data.id);
+        if (!waiting) return;
+        if (data.type === "scores") waiting.answer(data.scores);
+        else waiting.fail(new Error(data.message));
+      }
+    });
+    // The worker's script could not load or run (a browser without module workers ends here), or it
+    // broke later: every check then fails, and the sampling loop gives up after a few.
+    worker.addEventListener("error", (event) => {
+      event.preventDefault();
+      broken = `the shield's worker stopped: ${event.message || "script error"}`;
+      worker.terminate();
+      for (const waiting of pending.values()) waiting.fail(new Error(broken));
+      pending.clear();
+      if (!ready) reject(new WorkerUnavailable(broken));
+    });
+    worker.postMessage({ type: "load", assets });
+  });
+}
+
 export class Shield {
   constructor({ root, video, toggle, onNext, onReport }) {
     this.root = root;
     this.video = video;
     this.toggle = toggle;
     this.message = root.querySelector("[data-shield-message]");
-    const { tfCore, tfLayers, tfWasm, wasm, wasmSimd, model, weights } = root.dataset;
+    const { tfCore, tfLayers, tfWasm, wasm, wasmSimd, model, weights, worker } = root.dataset;
     this.assets = { tfCore, tfLayers, tfWasm, wasm, wasmSimd, model, weights };
+    this.workerUrl = worker;
     // Rendered only by a server started with SHIELD_TEST_HOOK for the browser tests.
     this.testHook = root.dataset.testHook === "on";
     this.enabled = readEnabled();
@@ -68,7 +141,19 @@ export class Shield {
     this.run = 0; // bumped whenever sampling must stop: a new or ended call, the switch, Show anyway
     this.classifier = null; // a promise, once prepare() ran
     this.onFirstFrame = null;
-    this.stats = { modelLoadMs: null, classifications: 0, classifyMs: 0, firstFrameAt: null, firstClearAt: null, last: null };
+    // where: "worker" or "main" once the classifier is loaded; backend: TensorFlow.js's, there;
+    // loadSteps: when each step of the load ended, in ms from its start.
+    this.stats = {
+      modelLoadMs: null,
+      where: null,
+      backend: null,
+      loadSteps: null,
+      classifications: 0,
+      classifyMs: 0,
+      firstFrameAt: null,
+      firstClearAt: null,
+      last: null,
+    };
     this.toggle.checked = this.enabled;
     this.toggle.addEventListener("change", () => this.setEnabled(this.toggle.checked));
     root.querySelector("[data-shield-next]").addEventListener("click", () => onNext());
@@ -87,7 +172,8 @@ export class Shield {
     return this.video.dataset.shield;
   }
 
-  // Start loading the classifier (once per visit), before the first stranger arrives.
+  // Start loading the classifier (once per visit), before the first stranger arrives: in the
+  // worker, once the page is idle, so the join (and any signaling) goes out first.
   prepare() {
     if (!this.enabled || this.classifier) return;
     if (this.testHook && window.__shieldTestScores) {
@@ -96,11 +182,28 @@ export class Shield {
       return;
     }
     const started = performance.now();
-    this.classifier = loadClassifier(this.assets).then((classifier) => {
+    this.classifier = new Promise((resolve) => whenIdle(() => resolve(this.load()))).then((classifier) => {
       this.stats.modelLoadMs = Math.round(performance.now() - started);
+      this.stats.where = classifier.where;
+      this.stats.backend = classifier.backend;
+      this.stats.loadSteps = classifier.timings;
       return classifier;
     });
     this.classifier.catch((error) => console.warn("nudity shield unavailable:", error));
+  }
+
+  load() {
+    const onMainThread = async () => {
+      const classifier = await loadClassifier(this.assets);
+      const { tf, timings } = classifier;
+      return { classify: (video) => classifier.classify(video), where: "main", backend: tf.getBackend(), timings };
+    };
+    if (!this.workerUrl || !workerSupported()) return onMainThread();
+    return startWorker(this.workerUrl, this.assets).catch((error) => {
+      if (!(error instanceof WorkerUnavailable)) throw error;
+      console.warn("nudity shield: no worker here, classifying on the page:", error.message);
+      return onMainThread();
+    });
   }
 
   startCall() {

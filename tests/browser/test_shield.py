@@ -63,17 +63,47 @@ def classifier_requests(page) -> list[str]:
 # (docs/benchmarks.md measures it at a median of about 0.3 s, 0.7 s at worst at a load average of 22).
 FIRST_UNBLUR_BUDGET_MS = 1500
 
+# Every state the shield puts the stranger's video in, with whether the video was blurred then.
+RECORD_STATES = """
+window.__shieldStates = [];
+new MutationObserver(() => {
+  const video = document.getElementById("remote-video");
+  if (!video) return;
+  if (!video.__shieldWatched) {
+    video.__shieldWatched = true;
+    new MutationObserver(() => {
+      window.__shieldStates.push([video.dataset.shield, getComputedStyle(video).filter.includes("blur")]);
+    }).observe(video, { attributes: true, attributeFilter: ["data-shield"] });
+  }
+}).observe(document, { childList: true, subtree: true });
+"""
 
-def test_shield_classifies_real_frames_and_shows_the_stranger(visitor, site_server, capsys):
+
+def record_states(page) -> None:
+    page.add_init_script(RECORD_STATES)
+
+
+def assert_blurred_until_clear(page) -> None:
+    """The stranger's video was blurred while it was being checked, and shown once a check passed."""
+    states = page.evaluate("window.__shieldStates")
+    names = [name for name, _ in states]
+    assert "checking" in names and "clear" in names, states
+    assert names.index("checking") < names.index("clear"), states
+    assert all(blurred for name, blurred in states if name == "checking"), states
+    assert not any(blurred for name, blurred in states if name == "clear"), states
+
+
+def test_shield_classifies_real_frames_in_a_worker_and_shows_the_stranger(visitor, site_server, capsys):
     # site_server renders no test hook, so the scores a page injects are ignored: the model decides.
-    alice = visitor(server=site_server)
+    alice = visitor(server=site_server, prepare=record_states)
     bob = visitor(server=site_server)
     inject(alice, EXPLICIT)
     # Bob's shield is off, so only Alice's classifier runs on the machine, as on a visitor's device.
     bob.get_by_role("switch", name="Nudity shield").uncheck()
-    # Everything Alice's page asks of any server from now on: the shield must add nothing but its files.
+    # Everything Alice's browser asks of any server from now on (her worker's requests included): the
+    # shield must add nothing but its files.
     asked: list[tuple[str, str]] = []
-    alice.on("request", lambda request: asked.append((request.method, request.url)))
+    alice.context.on("request", lambda request: asked.append((request.method, request.url)))
     talk(alice)
     # The usual case: the model loads while the visitor waits to be matched.
     wait_js(alice, f"{SHIELD}.stats.modelLoadMs !== null", timeout=60000)
@@ -85,7 +115,12 @@ def test_shield_classifies_real_frames_and_shows_the_stranger(visitor, site_serv
     wait_for_remote_video(alice, frames=1)
     wait_js(alice, f"{SHIELD}.state === 'clear'", timeout=60000)
     assert not alice.evaluate(BLURRED)
-    assert alice.evaluate("window.tf.getBackend()") == "wasm"
+    assert_blurred_until_clear(alice)
+    # The model ran in the shield's worker, on the WebAssembly backend: TensorFlow.js never loaded on
+    # the page itself, whose main thread stays free for the call.
+    assert alice.evaluate(f"[{SHIELD}.stats.where, {SHIELD}.stats.backend]") == ["worker", "wasm"]
+    assert alice.evaluate("typeof window.tf") == "undefined"
+    assert any("/static/js/shield_worker." in url for _, url in asked)
     scores = alice.evaluate(f"{SHIELD}.stats.last")
     assert set(scores) == {"Drawing", "Hentai", "Neutral", "Porn", "Sexy"}
     assert abs(sum(scores.values()) - 1) < 0.01
@@ -245,6 +280,30 @@ def test_a_classifier_that_cannot_load_keeps_the_video_blurred_and_says_so(visit
     alice.get_by_role("button", name="Show anyway").click()
     wait_js(alice, f"{SHIELD}.state === 'shown'")
     assert not alice.evaluate(BLURRED)
+
+
+def test_without_the_worker_the_page_classifies_on_its_own_main_thread(visitor, site_server):
+    # A browser whose worker cannot start (here: its script is not found) still gets the shield.
+    def refuse_worker(page) -> None:
+        page.add_init_script(
+            """window.Worker = class extends Worker {
+              constructor(url, options) {
+                super(String(url).includes("shield_worker") ? "/static/js/no-such-worker.js" : url, options);
+              }
+            };"""
+        )
+        record_states(page)
+
+    alice = visitor(server=site_server, prepare=refuse_worker)
+    bob = visitor(server=site_server)
+    bob.get_by_role("switch", name="Nudity shield").uncheck()
+    talk(alice)
+    wait_js(alice, "window.alienmeet.phase === 'searching'")
+    talk(bob)
+    wait_js(alice, f"{SHIELD}.state === 'clear'", timeout=60000)
+    assert_blurred_until_clear(alice)
+    assert alice.evaluate(f"[{SHIELD}.stats.where, {SHIELD}.stats.backend]") == ["main", "wasm"]
+    assert alice.evaluate("window.tf.getBackend()") == "wasm"
 
 
 @pytest.mark.parametrize(

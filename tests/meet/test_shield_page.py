@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles import finders
 
+from alienmeet_site.security import content_security_policy
+
 pytestmark = pytest.mark.django_db
 
 SHIELD_ASSETS = re.compile(r'data-(tf-core|tf-layers|tf-wasm|wasm|wasm-simd|model|weights)="/static/([^"]+)"')
@@ -59,12 +61,33 @@ def test_vendored_scripts_name_no_missing_source_map():
         assert b"sourceMappingURL" not in path.read_bytes(), path
 
 
-def test_only_the_call_page_lets_webassembly_compile(client):
+def test_only_the_call_page_and_the_shield_worker_let_webassembly_compile(client, rf):
     call = client.get("/meet/")["Content-Security-Policy"]
     assert "script-src 'self' 'wasm-unsafe-eval';" in call
     assert "'unsafe-eval'" not in call
-    for url in ("/", "/articles/privacy/"):
-        assert "wasm-unsafe-eval" not in client.get(url)["Content-Security-Policy"]
+    for url in ("/", "/articles/privacy/", "/static/js/shield.js", "/static/vendor/altcha-2.3.0/worker.js"):
+        assert "wasm-unsafe-eval" not in client.get(url)["Content-Security-Policy"], url
+    # A worker takes its policy from its own script's response, not from the page that starts it.
+    worker = client.get("/static/js/shield_worker.js")
+    assert worker.status_code == 200
+    assert "script-src 'self' 'wasm-unsafe-eval';" in worker["Content-Security-Policy"]
+    assert "'unsafe-eval'" not in worker["Content-Security-Policy"]
+    # Under its hashed name too (after collectstatic); nothing else of that name pattern.
+    hashed = content_security_policy(rf.get("/static/js/shield_worker.0123456789ab.js"))
+    assert "script-src 'self' 'wasm-unsafe-eval';" in hashed
+    for path in (
+        "/static/js/shield_worker.js.map",
+        "/static/js/shield_worker_other.js",
+        "/x/static/js/shield_worker.js",
+    ):
+        assert "wasm-unsafe-eval" not in content_security_policy(rf.get(path)), path
+
+
+def test_call_page_names_the_shield_worker(client):
+    html = client.get("/meet/").content.decode()
+    [path] = re.findall(r'data-worker="/static/([^"]+)"', html)
+    assert path == "js/shield_worker.js"
+    assert b"loadClassifier" in Path(finders.find(path)).read_bytes()
 
 
 def test_the_test_hook_is_rendered_only_when_the_setting_is_on(client, settings):
