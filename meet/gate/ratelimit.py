@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 
 
 class TokenBucket:
@@ -47,3 +48,27 @@ class FloodMeter:
             self.last_warned = now
             return True
         return False
+
+
+class SlidingWindow:
+    """Counts events over the last ``seconds``: how many there were, and how long until the oldest lapses.
+
+    The caller gives the time (a monotonic clock), so the window can be driven step by step in tests.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.times: deque[float] = deque()
+
+    def count(self, now: float) -> int:
+        while self.times and now - self.times[0] >= self.seconds:
+            self.times.popleft()
+        return len(self.times)
+
+    def add(self, now: float) -> None:
+        self.count(now)
+        self.times.append(now)
+
+    def wait(self, now: float) -> float:
+        """Seconds until the oldest event leaves the window (0 when the window is empty)."""
+        return self.seconds - (now - self.times[0]) if self.count(now) else 0.0
