@@ -9,6 +9,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from meet import protocol
+from meet.protocol.frames import _check_values
 
 # Lone surrogates (escaped by json.dumps), the edge of safe integers, and floats that overflow.
 texts = st.text(alphabet=st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010) | st.sampled_from('ab\\"é👽u'))
@@ -32,7 +33,7 @@ def reference(text: str) -> str | None:
     except RecursionError:
         return protocol.BAD_MESSAGE
     try:
-        protocol._check_values(message)
+        _check_values(message)
     except protocol.ProtocolError as error:
         return error.code
     return None
