@@ -26,6 +26,7 @@ from callstats.endings import announce_end
 from callstats.events import EventBuffer
 from matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet.gate.address_limits import close_address_limits, get_address_limits
+from meet.session import messages
 from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")
@@ -72,7 +73,7 @@ class ProcessRuntime:
         self.draining = True
         logger.info("event=draining connections=%d", self.connections)
         try:
-            await get_channel_layer().group_send(self.online_group, {"type": "meet.shutdown"})
+            await get_channel_layer().group_send(self.online_group, messages.Shutdown().encode())
             await asyncio.wait_for(self.drained.wait(), DRAIN_SECONDS) if self.connections else None
         except Exception:
             logger.warning("event=drain_incomplete connections=%d", self.connections)
@@ -140,7 +141,7 @@ class ProcessRuntime:
             for ended in reaped:
                 await announce_end(layer, ended, self.events)
             if snapshot.online != self.last_online:
-                await layer.group_send(self.online_group, {"type": "meet.online", "count": snapshot.online})
+                await layer.group_send(self.online_group, messages.Online(snapshot.online).encode())
                 self.last_online = snapshot.online
         except (MatchmakerUnavailable, ChannelLayerUnavailable):
             if not self.redis_down:

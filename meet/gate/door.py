@@ -7,7 +7,6 @@ import datetime
 import logging
 import random
 import secrets
-from typing import Any
 
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +24,8 @@ BAN_SUBSCRIBE_RETRY_SECONDS = 1.0
 
 
 class Door:
-    """Checks a new connection against its address's limits and bans (a mixin of MeetConsumer)."""
+    """Checks a new connection against its address's limits and bans (a mixin of MeetConsumer, whose
+    ``moderation_banned`` handles a ban announced later, and whose session says a ban to the browser)."""
 
     ban_subscription: asyncio.Task[None] | None = None  # set while a failed subscription is retried
 
@@ -64,9 +64,7 @@ class Door:
         return True
 
     async def _banned(self, until: datetime.datetime) -> None:
-        message = in_language(moderation.ban_message(until), self.scope)
-        await self.send_json(protocol.error(protocol.BANNED, message, until=until.isoformat()))
-        await self.close(code=protocol.CLOSE_BANNED)
+        await self.session.refuse_banned(until)
 
     async def _hear_bans(self) -> None:
         """A ban made later, by staff or automatically, closes this connection on whichever process it is."""
@@ -93,10 +91,9 @@ class Door:
             # A ban made before the subscription held was announced to nobody here.
             try:
                 until = await database_sync_to_async(moderation.active_ban_until)(self.ip_hash)
-                if until is not None:
-                    async with self.lock:  # not in the middle of a join of this connection's
-                        if not self.gone:
-                            await self.moderation_banned({"until": until.isoformat()})
+                if until is not None and not self.gone:
+                    # As if announced: the session waits for a step of this connection's under way to end.
+                    await self.moderation_banned({"until": until.isoformat()})
             except Exception:
                 logger.exception("event=ban_check_failed")
             return
@@ -105,9 +102,3 @@ class Door:
         task, self.ban_subscription = self.ban_subscription, None
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-
-    async def moderation_banned(self, message: dict[str, Any]) -> None:
-        """This address was just banned: free the partner and close, as a refused connect would."""
-        await self._leave()
-        self.registered = False
-        await self._banned(datetime.datetime.fromisoformat(message["until"]))

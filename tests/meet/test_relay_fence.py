@@ -1,8 +1,8 @@
 """The relay fence: a signal reaches only the partner of the match it names, checked on both sides.
 
-The sending connection refuses a signal whose match_id is not its current match (``_relay``), and
+The sending connection refuses a signal whose match_id is not its current match (``CallSession._relay``), and
 the receiving connection drops a relayed signal whose match_id is not its own current match
-(``meet_signal``). Each side is tested on its own: the sender's by frames from a browser, the
+(``CallSession.on_signal``). Each side is tested on its own: the sender's by frames from a browser, the
 receiver's by channel-layer messages put straight on its channel. That nothing arrived is shown
 by a later signal arriving first: messages to one channel, and frames of one connection, keep their
 order, so a fenced signal that got through would come before it.
@@ -29,7 +29,7 @@ def consumers(monkeypatch) -> dict[str, MeetConsumer]:
 
     async def recording_connect(self: MeetConsumer) -> None:
         await connect(self)
-        made[self.peer_id] = self
+        made[self.session.peer_id] = self
 
     monkeypatch.setattr(MeetConsumer, "connect", recording_connect)
     return made
@@ -107,7 +107,7 @@ async def test_a_relayed_signal_for_a_match_not_the_receivers_is_dropped(backend
         await carol.expect("matched", match_id=current)
         sender, receiver = alice, carol
     channel = consumers[receiver.hello["peer_id"]]
-    assert channel.match is not None and channel.match.match_id == current
+    assert channel.session.match is not None and channel.session.match.match_id == current
     await channel.channel_layer.send(
         channel.channel_name, {"type": "meet.signal", "match_id": wrong, "data": {"fenced": True}}
     )
@@ -120,7 +120,7 @@ async def test_a_relayed_signal_reaches_a_receiver_without_a_match_never(backend
     await bob.send({"type": "leave"})
     await alice.expect("partner_left", match_id=match_id)
     receiver = consumers[alice.hello["peer_id"]]
-    assert receiver.match is None
+    assert receiver.session.match is None
     await receiver.channel_layer.send(
         receiver.channel_name, {"type": "meet.signal", "match_id": match_id, "data": {"late": True}}
     )

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from matchmaking import get_matchmaker
-from meet import resume
+from meet.session import resume_tokens
 from tests.meet.conftest import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,7 +43,7 @@ async def test_matched_carries_a_token_only_for_a_client_that_opted_in(backend):
     mine = await second.expect("matched")
     theirs = await first.expect("matched")
     assert "resume" not in theirs
-    assert resume.peer_of(mine["resume"]) == second.hello["peer_id"]
+    assert resume_tokens.peer_of(mine["resume"]) == second.hello["peer_id"]
     for peer in (first, second):
         await peer.close()
 
@@ -148,7 +148,7 @@ async def test_bad_resumes_are_refused_and_change_nothing(backend):
         {"type": "resume", "match_id": match_id, "token": forged},
         {"type": "resume", "match_id": "another-match", "token": token},
         # The partner's own token names the partner: it cannot take the other side's place.
-        {"type": "resume", "match_id": match_id, "token": resume.mint(peer_id, match_id, "specific.elsewhere")},
+        {"type": "resume", "match_id": match_id, "token": resume_tokens.mint(peer_id, match_id, "specific.elsewhere")},
     ):
         await other.send(frame)
         await other.expect("error", code="resume_failed")

@@ -122,7 +122,7 @@ async def test_one_report_per_match_from_each_side(backend):
 
 def test_a_stranger_skipped_many_times_a_minute_is_still_reportable():
     """Being skipped by others is not held to the Next limit: no count of matches pushes one out early."""
-    from meet.matches import CurrentMatch, RecentMatches
+    from meet.session.matches import CurrentMatch, RecentMatches
 
     recent = RecentMatches()
     for number in range(100):
@@ -158,7 +158,7 @@ async def test_a_stranger_reported_after_the_call_is_not_met_again(backend, sett
 
 
 async def test_a_match_long_over_can_no_longer_be_reported(backend, monkeypatch):
-    from meet import matches
+    from meet.session import matches
 
     monkeypatch.setattr(matches, "REPORT_AFTER_END_SECONDS", 0.0)
     alice, bob, match_id = await matched(ALICE_IP, BOB_IP)

@@ -14,8 +14,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from meet import consumers, reporting
-from meet.matches import RecentMatches
+from meet import wiring
+from meet.session import reports
+from meet.session.matches import RecentMatches
 from moderation.addresses import address_hash
 from moderation.models import Report
 from tests.meet.conftest import Peer
@@ -47,7 +48,7 @@ def held_endings(monkeypatch) -> list[tuple[Any, ...]]:
     async def hold(*args: Any) -> None:
         held.append(args)
 
-    monkeypatch.setattr(consumers, "announce_end", hold)
+    monkeypatch.setattr(wiring, "announce_end", hold)
     return held
 
 
@@ -171,7 +172,7 @@ async def test_a_report_is_filed_when_the_strangers_connection_closes_as_it_is_t
 async def test_a_report_the_stranger_can_no_longer_file_is_not_answered_reported(backend, monkeypatch):
     """The stranger's connection no longer remembers the call (aged out): the reporter hears an error,
     and nothing is filed later behind her back."""
-    monkeypatch.setattr(reporting, "REPORT_ANSWER_SECONDS", 0.3, raising=False)
+    monkeypatch.setattr(reports, "REPORT_ANSWER_SECONDS", 0.3)
     alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
     await bob.send({"type": "next"})
     await bob.expect("waiting")
@@ -187,7 +188,7 @@ async def test_a_report_the_stranger_can_no_longer_file_is_not_answered_reported
 
 async def test_a_report_that_could_not_be_filed_can_be_sent_again(backend, monkeypatch):
     """The visitor heard it was not filed: the same report, sent again once the stranger can file it, is filed."""
-    monkeypatch.setattr(reporting, "REPORT_ANSWER_SECONDS", 0.3, raising=False)
+    monkeypatch.setattr(reports, "REPORT_ANSWER_SECONDS", 0.3)
     alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
     await bob.send({"type": "next"})
     await bob.expect("waiting")
@@ -220,7 +221,7 @@ async def test_two_reports_of_one_call_crossing_are_both_filed(backend, monkeypa
 
     on_send(monkeypatch, once_both_reported)
     # Were each only waiting for the other, both would give up after this long and hear an error.
-    monkeypatch.setattr(reporting, "REPORT_ANSWER_SECONDS", 4.0, raising=False)
+    monkeypatch.setattr(reports, "REPORT_ANSWER_SECONDS", 4.0)
     await alice.send({"type": "report", "match_id": match_id, "reason": "harassment"})
     await bob.send({"type": "report", "match_id": match_id, "reason": "harassment"})
     for peer in (alice, bob):

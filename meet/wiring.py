@@ -1,0 +1,89 @@
+"""What the consumer gives its CallSession: the channel layer as the notifier, the socket as the outbox,
+the event loop as the timers (``meet.session.ports``). The only place where the session meets Channels."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from channels.exceptions import ChannelFull
+from django.utils.functional import Promise
+
+from callstats.endings import announce_end
+from matchmaking import EndedMatch
+from meet.session.messages import Message
+from meet.session.place import retry_seconds
+from meet.session.ports import NotifierUnavailable, RecipientFull
+from transport.language import in_language
+from transport.layer import ChannelLayerUnavailable
+
+if TYPE_CHECKING:
+    from meet.consumers import MeetConsumer
+
+logger = logging.getLogger("alienmeet.meet")
+
+
+class LayerNotifier:
+    def __init__(self, consumer: MeetConsumer) -> None:
+        self.consumer = consumer
+
+    @property
+    def channel(self) -> str:
+        return self.consumer.channel_name
+
+    async def send(self, channel: str, message: Message) -> None:
+        try:
+            await self.consumer.channel_layer.send(channel, message.encode())
+        except ChannelFull:
+            raise RecipientFull(channel) from None
+        except ChannelLayerUnavailable as error:
+            raise NotifierUnavailable(str(error)) from None
+
+    async def announce_end(self, ended: EndedMatch) -> None:
+        await announce_end(self.consumer.channel_layer, ended, self.consumer.runtime.events)
+
+
+class SocketOutbox:
+    def __init__(self, consumer: MeetConsumer) -> None:
+        self.consumer = consumer
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.consumer.send_json(frame)
+
+    def translate(self, message: str | Promise, **params: Any) -> str:
+        return in_language(message, self.consumer.scope, **params)
+
+    async def close(self, code: int) -> None:
+        await self.consumer.close(code=code)
+
+
+class LoopTimers:
+    def __init__(self, consumer: MeetConsumer) -> None:
+        self.consumer = consumer
+        self.retry_task: asyncio.Task[None] | None = None
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def keep_retrying(self) -> None:
+        if self.retry_task is None or self.retry_task.done():
+            self.retry_task = asyncio.get_running_loop().create_task(self._retry_loop())
+
+    def stop_retrying(self) -> None:
+        task, self.retry_task = self.retry_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _retry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(retry_seconds())
+            # Whatever fails, the loop goes on: a visitor who is left waiting must never be forgotten.
+            try:
+                if await self.consumer.session.retry():
+                    return
+            except Exception:
+                logger.exception("event=retry_failed")
+
+    def release_later(self, peer_id: str, channel: str, delay: float) -> None:
+        self.consumer.runtime.release_later(peer_id, channel, delay)
