@@ -14,6 +14,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from transport.shared_state import CHANNEL_LAYERS, backend_for
+
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
@@ -116,13 +118,13 @@ def _redis_url(name: str, url: str) -> str:
 def channel_layers(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     url = environ.get("REDIS_URL", "").strip()
     if not url:
-        return {"default": {"BACKEND": "transport.memory_layer.SweepingInMemoryChannelLayer"}}
+        return {"default": {"BACKEND": CHANNEL_LAYERS[backend_for(url)]}}
     _redis_url("REDIS_URL", url)
     # Several servers: channels_redis spreads the channels over them by a hash of each name.
     shards = [u.strip() for u in environ.get("CHANNEL_REDIS_URLS", "").split(",") if u.strip()] or [url]
     return {
         "default": {
-            "BACKEND": "transport.layer.ResilientRedisChannelLayer",
+            "BACKEND": CHANNEL_LAYERS[backend_for(url)],
             "CONFIG": {
                 # redis-py refuses, rather than waits, past its pool size (100 by
                 # default), and every connected socket may touch Redis at once.

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from alienmeet_site import env
+from transport.shared_state import backend_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,7 +101,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 
 # Matchmaking state: in this process's memory, or in Redis shared by every process.
 MATCHMAKER = {
-    "BACKEND": "redis" if REDIS_URL else "memory",
+    "BACKEND": backend_for(REDIS_URL),
     "URL": env.match_redis_url(),
     "PREFIX": env.redis_prefix(),
     # A visitor with interests waits this long for someone sharing one, then takes anyone.

@@ -21,6 +21,7 @@ from matchmaking.base import (
     Snapshot,
 )
 from transport.per_loop import PerLoop
+from transport.shared_state import shared_redis
 
 __all__ = [
     "Busy",
@@ -56,12 +57,13 @@ def get_matchmaker() -> Matchmaker:
 def _make_matchmaker() -> Matchmaker:
     conf = settings.MATCHMAKER
     matchmaker: Matchmaker
-    if conf["BACKEND"] == "redis":
+    where = shared_redis()
+    if where is not None:
         from matchmaking.redis import RedisMatchmaker
 
         matchmaker = RedisMatchmaker(
-            url=conf["URL"],
-            prefix=conf["PREFIX"],
+            url=where[0],
+            prefix=where[1],
             interest_wait=conf["INTEREST_WAIT"],
             rematch_cooldown=conf["REMATCH_COOLDOWN"],
             lease=conf["LEASE"],

@@ -32,8 +32,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from transport.per_loop import PerLoop, on_matchmaking_redis
+from transport.per_loop import PerLoop
 from transport.redis_connection import REDIS_ERRORS
+from transport.shared_state import shared_or_memory
 
 logger = logging.getLogger("alienmeet.moderation")
 
@@ -307,4 +308,4 @@ _forwarding: PerLoop[RedisForwarding] = PerLoop()
 
 
 def get_forwarding() -> MemoryForwarding | RedisForwarding:
-    return on_matchmaking_redis(MEMORY, _forwarding, RedisForwarding)
+    return shared_or_memory(MEMORY, _forwarding, RedisForwarding)

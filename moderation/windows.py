@@ -11,8 +11,9 @@ import time
 
 import redis.asyncio as aioredis
 
-from transport.per_loop import PerLoop, on_matchmaking_redis
+from transport.per_loop import PerLoop
 from transport.redis_connection import REDIS_ERRORS
+from transport.shared_state import shared_or_memory
 
 
 class WindowsUnavailable(Exception):
@@ -66,4 +67,4 @@ _windows: PerLoop[RedisWindows] = PerLoop()
 
 
 def get_windows() -> MemoryWindows | RedisWindows:
-    return on_matchmaking_redis(MEMORY, _windows, RedisWindows)
+    return shared_or_memory(MEMORY, _windows, RedisWindows)

@@ -10,10 +10,7 @@ import asyncio
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from django.conf import settings
-
 T = TypeVar("T")
-M = TypeVar("M")
 
 
 class PerLoop(Generic[T]):
@@ -37,13 +34,3 @@ class PerLoop(Generic[T]):
         """Forget this loop's object and hand it back (to be closed)."""
         cached = self._by_loop.pop(id(asyncio.get_running_loop()), None)
         return None if cached is None else cached[2]
-
-
-def on_matchmaking_redis(memory: M, per_loop: PerLoop[T], make: Callable[[str, str], T]) -> M | T:
-    """State shared by every process through the matchmaker's Redis (``make(url, prefix)``, one per
-    loop), or this process's ``memory`` when the site runs without Redis."""
-    conf = settings.MATCHMAKER
-    if conf["BACKEND"] != "redis":
-        return memory
-    config = (conf["URL"], conf.get("PREFIX", ""))
-    return per_loop.get(config, lambda: make(*config))

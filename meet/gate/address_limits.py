@@ -25,6 +25,7 @@ from django.conf import settings
 
 from transport.per_loop import PerLoop
 from transport.redis_connection import REDIS_ERRORS
+from transport.shared_state import MEMORY, shared_redis
 
 logger = logging.getLogger("alienmeet.meet")
 
@@ -210,11 +211,11 @@ _per_loop: PerLoop[AddressLimits] = PerLoop()
 
 
 def get_address_limits() -> AddressLimits:
-    conf = settings.MATCHMAKER
-    config = (conf["BACKEND"], f"{conf.get('URL')}|{conf.get('PREFIX')}")
-    if conf["BACKEND"] == "redis":
-        return _per_loop.get(config, lambda: RedisAddressLimits(conf["URL"], conf["PREFIX"]))
-    return _per_loop.get(config, MemoryAddressLimits)
+    # Memory limits are kept per loop too, so a test's fresh loop starts from no connections.
+    where = shared_redis()
+    if where is None:
+        return _per_loop.get(MEMORY, MemoryAddressLimits)
+    return _per_loop.get(where, lambda: RedisAddressLimits(*where))
 
 
 async def close_address_limits() -> None:

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet import protocol
 from transport.redis_connection import REDIS_ERRORS
+from transport.shared_state import shared_redis
 
 logger = logging.getLogger("alienmeet.meet")
 
@@ -169,12 +170,14 @@ async def difficulty(ip_hash: str) -> int:
     return conf["POW_MAX_NUMBER"]
 
 
-# Shared state: Redis when matchmaking uses it, else this process's memory.
+# Shared state: Redis when the site shares its state (transport/shared_state.py), else this process's memory.
 
 
 def _redis() -> Any:
+    if shared_redis() is None:
+        return None
     # The matchmaker's pool: one per event loop, closed with it at shutdown.
-    return getattr(get_matchmaker(), "client", None)
+    return get_matchmaker().client
 
 
 def _key(*parts: str) -> str:
