@@ -4,10 +4,10 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from alienmeet_site import health, views, webapp
-from alienmeet_site.login_throttle import ThrottledAdminLoginForm
 from articles.sitemaps import ArticleSitemap, ArticleVersionSitemap, PageSitemap
 from callstats import live
 from moderation import second_factor
+from moderation.login_throttle import ThrottledAdminLoginForm
 from turn import health as turn_health
 
 admin.site.login_form = ThrottledAdminLoginForm

@@ -2,7 +2,7 @@
 (django-otp's TOTP device, enrolled from a QR code drawn by segno), and recovery codes for a lost phone
 (django-otp's static device).
 
-The password login stays Django's own (with the address throttle of alienmeet_site/login_throttle.py);
+The password login stays Django's own (with the address throttle of moderation/login_throttle.py);
 this middleware then keeps such staff on the second-factor pages until the session is verified. A staff
 member who has no device yet, such as a superuser made with ``createsuperuser``, is sent to enrol.
 """
@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from alienmeet_site import login_throttle
+from moderation import login_throttle
 
 RECOVERY_CODES = 10
 # Pages a staff member must reach before the second factor is given.
