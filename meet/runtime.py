@@ -22,11 +22,11 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from callstats.connection_stats import ConnectionReportBuffer
-from callstats.endings import announce_end
 from callstats.events import EventBuffer
 from matchmaking import MatchmakerUnavailable, get_matchmaker
 from meet.gate.address_limits import close_address_limits, get_address_limits
 from meet.session import messages
+from meet.wiring import announce_end
 from transport.layer import ChannelLayerUnavailable
 
 logger = logging.getLogger("alienmeet.meet")

@@ -1,5 +1,9 @@
 """What the consumer gives its CallSession: the channel layer as the notifier, the socket as the outbox,
-the event loop as the timers (``meet.session.ports``). The only place where the session meets Channels."""
+the event loop as the timers (``meet.session.ports``). The only place where the session meets Channels.
+
+``announce_end`` is what happens once a match has ended, whoever ended it (a connection, or the process
+runtime for a connection that is gone): the partner is told, and the anonymous event noted.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from channels.exceptions import ChannelFull
+from channels.layers import BaseChannelLayer
 from django.utils.functional import Promise
 
-from callstats.endings import announce_end
+from callstats.events import EventBuffer
 from matchmaking import EndedMatch
+from meet.session import messages
 from meet.session.messages import Message
 from meet.session.place import retry_seconds
 from meet.session.ports import NotifierUnavailable, RecipientFull
@@ -22,6 +28,22 @@ if TYPE_CHECKING:
     from meet.consumers import MeetConsumer
 
 logger = logging.getLogger("alienmeet.meet")
+
+
+async def announce_end(layer: BaseChannelLayer, ended: EndedMatch, events: EventBuffer) -> None:
+    if ended.other_channel:
+        try:
+            await layer.send(ended.other_channel, messages.PartnerLeft(ended.match_id, ended.reason).encode())
+        except (ChannelFull, ChannelLayerUnavailable):
+            # The matchmaking state already has the partner idle; it only misses the notice.
+            logger.warning("event=partner_left_dropped")
+    logger.info(
+        "event=match_end reason=%s duration=%.1f interest_matched=%s",
+        ended.reason,
+        ended.duration,
+        ended.interest_matched,
+    )
+    events.add(ended)
 
 
 class LayerNotifier:

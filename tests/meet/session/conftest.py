@@ -64,7 +64,7 @@ class Switchboard:
             self.inbox[channel].append(message)
 
     async def announce_end(self, ended: EndedMatch) -> None:
-        # As callstats.endings.announce_end: the partner's notice may be lost, the ending still counts.
+        # As meet.wiring.announce_end: the partner's notice may be lost, the ending still counts.
         if ended.other_channel:
             with contextlib.suppress(NotifierUnavailable, RecipientFull):
                 await self.send(ended.other_channel, messages.PartnerLeft(ended.match_id, ended.reason))
