@@ -87,7 +87,7 @@ CLOSE_FLOODING = 4008
 CLOSE_TOO_MANY_CONNECTIONS = 4029
 CLOSE_SHUTDOWN = 4012
 CLOSE_SUPERSEDED = 4010
-# A resume token: "<peer_id>.<mac>", both URL-safe base64 (see meet/resume.py).
+# A resume token: "<peer_id>.<mac>", both URL-safe base64 (see meet/session/resume_tokens.py).
 MAX_RESUME_TOKEN_LENGTH = 200
 
 
