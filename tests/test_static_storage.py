@@ -45,3 +45,29 @@ def test_collectstatic_rewrites_module_imports_to_hashed_names(tmp_path, setting
     call = (tmp_path / "collected" / paths["js/call.js"]).read_text()
     assert f'from "./{paths["js/chat.js"].removeprefix("js/")}";' in call
     assert (tmp_path / "collected" / (paths["js/call.js"] + ".gz")).exists()
+
+
+def test_every_call_page_module_imports_hashed_names(tmp_path, settings):
+    """All of static/js collected: each module's relative imports, however many lines they span, name
+    the hashed file (the call page is split into many small modules importing each other)."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    source = tmp_path / "source"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "static" / "js", source / "js")
+    settings.STATICFILES_DIRS = [source]
+    settings.STATIC_ROOT = tmp_path / "collected"
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django.contrib.admin"]
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--no-input", verbosity=0)
+    paths = json.loads((tmp_path / "collected" / "staticfiles.json").read_text())["paths"]
+    hashed = set(paths.values())
+    modules = [name for name in paths if name.endswith(".js")]
+    assert {"js/call.js", "js/protocol.js", "js/server_events.js"} <= set(modules)
+    for name in modules:
+        text = (tmp_path / "collected" / paths[name]).read_text(encoding="utf-8")
+        for target in re.findall(r'^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"', text, flags=re.MULTILINE | re.DOTALL):
+            assert re.fullmatch(r"\./\w+\.[0-9a-f]{12}\.js", target), (name, target)
+            assert f"js/{target.removeprefix('./')}" in hashed, (name, target)

@@ -3,8 +3,8 @@
 // UDP / TCP / TLS, or failed, and the milliseconds from the match to the connection.
 
 import { CONNECT_TIMEOUT_MS } from "./connect_deadline.js";
+import { MAX_CONNECT_MS } from "./protocol.js";
 
-const MAX_CONNECT_MS = 600000;
 const RELAY_PROTOCOLS = new Set(["udp", "tcp", "tls"]);
 const STATS_EVERY_MS = 250;
 // ICE may select a first working pair (often through the relay) and switch to a better one a moment

@@ -2,9 +2,8 @@
 // `join` (docs/protocol.md), and named in the sentence shown when two strangers share one.
 
 import { format, formatList, gettext } from "./i18n.js";
+import { MAX_LANGUAGES, MAX_LANGUAGE_TAG_LENGTH } from "./protocol.js";
 
-export const MAX_LANGUAGES = 3;
-const MAX_TAG_LENGTH = 35;
 // The same well-formed BCP 47 tags the server accepts (meet/protocol.py), lower-cased.
 const TAG = new RegExp(
   "^[a-z]{2,3}(?:-[a-z]{3}){0,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
@@ -33,7 +32,7 @@ export function parseLanguages(text) {
   for (const raw of text.split(/[\s,]+/)) {
     const tag = raw.trim().replace(/_/g, "-").toLowerCase();
     if (!tag || tags.includes(tag)) continue;
-    if (tag.length > MAX_TAG_LENGTH || !TAG.test(tag)) {
+    if (tag.length > MAX_LANGUAGE_TAG_LENGTH || !TAG.test(tag)) {
       throw new Error(gettext("Write languages as codes such as es, hi or pt-BR."));
     }
     tags.push(tag);

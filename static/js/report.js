@@ -2,12 +2,14 @@
 // A still frame of the stranger's video (a small JPEG) and the last chat lines of both sides;
 // limits as in docs/protocol.md (the server checks them again and re-encodes the image).
 
+import { MAX_REPORT_CHAT_LENGTH, MAX_REPORT_CHAT_LINES } from "./protocol.js";
+
 export const SNAPSHOT_TARGET_BYTES = 100 * 1024; // the server accepts up to 128 KiB
 export const MAX_SNAPSHOT_SIDE = 640; // the server accepts up to 1280
 const MIN_SNAPSHOT_SIDE = 16;
 const QUALITIES = [0.8, 0.65, 0.5, 0.35];
-export const MAX_CHAT_LINES = 20;
-export const MAX_CHAT_LINE_LENGTH = 1000;
+export const MAX_CHAT_LINES = MAX_REPORT_CHAT_LINES;
+export const MAX_CHAT_LINE_LENGTH = MAX_REPORT_CHAT_LENGTH;
 // What the server may answer a report with instead of `reported` (docs/protocol.md): nothing was filed.
 // A `rate_limited` with `retry_after` refuses a `next` or `join`, never a report.
 const REPORT_REFUSALS = new Set(["unavailable", "rate_limited", "not_matched", "bad_message", "too_large"]);

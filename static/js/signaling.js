@@ -1,15 +1,14 @@
 // The WebSocket to the signaling server (docs/protocol.md), reconnecting with backoff.
 // Every server message is dispatched as an event named after its type.
 
+import { CLOSE_BANNED, CLOSE_TOO_MANY_CONNECTIONS, TOO_MANY_CONNECTIONS } from "./protocol.js";
+
 const MAX_BACKOFF_MS = 15000;
 // While a call waits to be resumed, the server holds it only for a few seconds (MEET_RESUME_GRACE,
 // default 10): the first retry goes at once and the later ones at most this far apart.
 const HURRIED_BACKOFF_MS = 1000;
 // Close codes after which reconnecting cannot help.
-const FINAL_CLOSE_CODES = new Set([4003]);
-// Too many connections from this address: the `error` before it says whether and when to come back.
-const CLOSE_TOO_MANY_CONNECTIONS = 4029;
-const TOO_MANY_CONNECTIONS = "too_many_connections";
+const FINAL_CLOSE_CODES = new Set([CLOSE_BANNED]);
 
 export class Signaling extends EventTarget {
   // `hurry()` says whether a lost connection is urgent to replace (a call is being resumed).
