@@ -2,16 +2,26 @@
 // `disconnected` only after about 6 s without answers to its consent checks; a call
 // whose network changed is silent long before that. Once the call is up, the bytes
 // received on its transport are read every CHECK_EVERY_MS, and if they stop growing
-// for SILENCE_MS the watcher calls `onSilence` (once per silent spell).
+// for SILENCE_MS (MEDIA_SILENCE_MS while media was arriving) the watcher calls
+// `onSilence` (once per silent spell), and `onHeard` once they grow again (the
+// stranger reaches us on a path again).
 //
 // A stranger with camera and microphone off sends almost nothing, so both pages send
 // a tiny `keepalive` peer message every KEEPALIVE_EVERY_MS. The watcher is armed only
 // once a keepalive came from the stranger: a client without them is never taken for
 // a dead one, and its calls fall back on the browser's own detection.
+//
+// When the device itself says its network changed (back `online`, or another connection type on
+// a phone: Wi-Fi to mobile data), the path is most likely gone: the watcher calls `onSilence` at
+// once rather than after SILENCE_MS (its bytes growing again then only mean the path held).
 
 export const KEEPALIVE_EVERY_MS = 500;
 const CHECK_EVERY_MS = 500;
 export const SILENCE_MS = 1500;
+// While the stranger's camera or microphone fills the path (at least MEDIA_BYTES_PER_S arrived since
+// the check before), bytes come without a pause: a second without any is a dead path already.
+export const MEDIA_SILENCE_MS = 1000;
+const MEDIA_BYTES_PER_S = 2000;
 
 // Bytes received so far over the call's transports (media, RTCP, data channel, ICE checks).
 async function bytesReceived(pc) {
@@ -33,15 +43,36 @@ async function bytesReceived(pc) {
 }
 
 export class LinkWatch {
-  constructor(pc, onSilence) {
+  constructor(pc, onSilence, onHeard = () => {}) {
     this.pc = pc;
     this.onSilence = onSilence;
+    this.onHeard = onHeard;
     this.armed = false;
     this.lastBytes = -1;
     this.lastChangeAt = 0;
     this.silent = false;
+    this.mediaFlowing = false;
     this.checking = false;
     this.timer = setInterval(() => this.check(), CHECK_EVERY_MS);
+    // Only a change of connection type counts: Chrome also reports new bandwidth estimates as changes.
+    this.connection = typeof navigator !== "undefined" && navigator.connection ? navigator.connection : null;
+    this.connectionType = this.connection ? this.connection.type : undefined;
+    this.onNetworkChange = () => this.networkChanged();
+    this.onConnectionChange = () => {
+      if (this.connection.type === this.connectionType) return;
+      this.connectionType = this.connection.type;
+      this.networkChanged();
+    };
+    window.addEventListener("online", this.onNetworkChange);
+    if (this.connection) this.connection.addEventListener("change", this.onConnectionChange);
+  }
+
+  // The device's network changed: look for a new path now (once per silent spell, as for silence).
+  networkChanged() {
+    if (!this.armed || this.silent || this.pc.connectionState === "closed") return;
+    this.silent = true;
+    this.lastChangeAt = performance.now();
+    this.onSilence();
   }
 
   // The stranger's page sends keepalives: from now on, silence means the path is gone.
@@ -58,10 +89,15 @@ export class LinkWatch {
       const bytes = await bytesReceived(this.pc);
       const now = performance.now();
       if (bytes !== this.lastBytes) {
+        const elapsed = Math.max(1, now - this.lastChangeAt);
+        this.mediaFlowing = this.lastBytes >= 0 && ((bytes - this.lastBytes) * 1000) / elapsed >= MEDIA_BYTES_PER_S;
         this.lastBytes = bytes;
         this.lastChangeAt = now;
-        this.silent = false;
-      } else if (!this.silent && now - this.lastChangeAt >= SILENCE_MS) {
+        if (this.silent) {
+          this.silent = false;
+          this.onHeard();
+        }
+      } else if (!this.silent && now - this.lastChangeAt >= (this.mediaFlowing ? MEDIA_SILENCE_MS : SILENCE_MS)) {
         this.silent = true;
         this.onSilence();
       }
@@ -74,5 +110,7 @@ export class LinkWatch {
 
   stop() {
     clearInterval(this.timer);
+    window.removeEventListener("online", this.onNetworkChange);
+    if (this.connection) this.connection.removeEventListener("change", this.onConnectionChange);
   }
 }

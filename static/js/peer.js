@@ -23,6 +23,10 @@ const VIDEO_RESEND_COOLDOWN_MS = 3000;
 const OFFER_UNANSWERED_MS = 4000;
 const RECOVERY_WINDOW_MS = 60000;
 
+// After the call moved to a new path our video sends a key frame (newPath()), at most one this often: each
+// is several frames' worth of bytes, on a path whose bandwidth estimate starts again from low.
+const KEY_FRAME_EVERY_MS = 2000;
+
 // Test hooks (tests/browser/test_picture_recovery.py): `crossingRestarts` brings back the old
 // restart path, where both sides offer and two offers may cross.
 function testHooks() {
@@ -50,6 +54,10 @@ export class PeerSession extends EventTarget {
     this.lastRestartAt = -Infinity;
     this.videoResends = 0;
     this.lastVideoResendAt = -Infinity;
+    this.watchedTransports = new WeakSet();
+    this.hadPath = false; // a candidate pair was selected once: a later selection is a new path
+    this.lastKeyFrameAt = -Infinity;
+    this.signals = Promise.resolve(); // the stranger's signals, applied one after the other
 
     this.pc = new RTCPeerConnection({
       iceServers,
@@ -72,7 +80,10 @@ export class PeerSession extends EventTarget {
     this.pc.addEventListener("icecandidate", ({ candidate }) => this.sendSignal({ candidate }));
     this.pc.addEventListener("track", ({ track }) => this.onTrack(track));
     this.pc.addEventListener("connectionstatechange", () => this.onConnectionState());
-    this.pc.addEventListener("signalingstatechange", () => this.watchPendingOffer());
+    this.pc.addEventListener("signalingstatechange", () => {
+      this.watchPendingOffer();
+      this.watchPath();
+    });
     this.channel.addEventListener("open", () => {
       this.startKeepalive();
       this.dispatchEvent(new Event("channelopen"));
@@ -82,7 +93,8 @@ export class PeerSession extends EventTarget {
       this.dispatchEvent(new Event("channelclose"));
     });
     // A silent path is a dead one: look for a new path now rather than when the browser notices.
-    this.linkWatch = new LinkWatch(this.pc, () => this.restart());
+    // Once the stranger is heard again, they get a key frame (newPath()).
+    this.linkWatch = new LinkWatch(this.pc, () => this.recover(), () => this.newPath());
     this.channel.addEventListener("message", (event) => this.onChannelMessage(event.data));
   }
 
@@ -100,6 +112,13 @@ export class PeerSession extends EventTarget {
     } else {
       this.sendSignal({ restart: true });
     }
+  }
+
+  // The path looks dead (silence, or the browser's own verdict): restart, unless a restart of ours began
+  // a moment ago (on `partner_resumed`, say) and is still finding its path; another would start over.
+  recover() {
+    if (this.restartOfferer && performance.now() - this.lastRestartAt < RESTART_ASK_COOLDOWN_MS) return;
+    this.restart();
   }
 
   // The stranger asked for an ICE restart. One we started (or sent again) a moment ago is the one
@@ -129,8 +148,17 @@ export class PeerSession extends EventTarget {
   }
 
   // `data` is whatever the stranger's client sent through the server: anything but an SDP
-  // description or a candidate the browser accepts is dropped.
-  async handleSignal(data) {
+  // description or a candidate the browser accepts is dropped. One signal is applied only once the one
+  // before is: after a resume the same offer can come twice in a row (sent before the stranger's socket
+  // was replaced, and again after), and a second answer made while the first was still being made would
+  // find the call `stable` and make an offer instead, which crosses the stranger's next one.
+  handleSignal(data) {
+    // A signal that fails is dropped (applySignal says why); the ones after it are still applied.
+    this.signals = this.signals.then(() => this.applySignal(data)).catch((error) => console.warn("signal dropped", error));
+    return this.signals;
+  }
+
+  async applySignal(data) {
     if (this.closed || !data || typeof data !== "object") return;
     const { description, candidate } = data;
     if (data.restart === true) {
@@ -173,15 +201,58 @@ export class PeerSession extends EventTarget {
   onConnectionState() {
     const state = this.pc.connectionState;
     clearTimeout(this.disconnectTimer);
+    this.watchPath();
     if (state === "failed") {
-      this.restart();
+      this.recover();
     } else if (state === "disconnected") {
       // A network change often heals by itself; if not, look for a new path.
       this.disconnectTimer = setTimeout(() => {
-        if (this.pc.connectionState === "disconnected") this.restart();
+        if (this.pc.connectionState === "disconnected") this.recover();
       }, DISCONNECTED_GRACE_MS);
     }
     this.dispatchEvent(new CustomEvent("state", { detail: state }));
+  }
+
+  // The ICE transport the call's media and data channel share (bundled), once negotiated.
+  iceTransport() {
+    const carriers = [...this.pc.getSenders(), ...this.pc.getReceivers()];
+    if (this.pc.sctp) carriers.push(this.pc.sctp);
+    for (const carrier of carriers) {
+      const ice = carrier.transport && carrier.transport.iceTransport;
+      if (ice) return ice;
+    }
+    return null;
+  }
+
+  // Every change of the selected candidate pair after the first is a new path (a network change, an
+  // ICE restart, a move to the relay): our video must start again with a key frame (newPath()).
+  watchPath() {
+    const ice = this.iceTransport();
+    if (!ice || this.watchedTransports.has(ice) || typeof ice.addEventListener !== "function") return;
+    this.watchedTransports.add(ice);
+    if (typeof ice.getSelectedCandidatePair === "function" && ice.getSelectedCandidatePair()) this.hadPath = true;
+    ice.addEventListener("selectedcandidatepairchange", () => {
+      if (this.hadPath) this.newPath();
+      this.hadPath = true;
+    });
+  }
+
+  // The call moved to a new path (or the stranger is heard again after a silence). The stranger's
+  // decoder lost frames on the old path and waits for a key frame; its request for one (a PLI) may
+  // itself have gone out on the dead path, and Chromium asks again only after 3 s without a decodable
+  // frame: their picture would stand still that long. So our video sends one of its own accord, through
+  // RTCRtpSender.setParameters' `encodingOptions` (a browser without them ignores the option).
+  newPath() {
+    const now = performance.now();
+    if (this.closed || now - this.lastKeyFrameAt < KEY_FRAME_EVERY_MS) return;
+    this.lastKeyFrameAt = now;
+    for (const sender of this.pc.getSenders()) {
+      if (!sender.track || sender.track.kind !== "video") continue;
+      const parameters = sender.getParameters();
+      if (!parameters.encodings || parameters.encodings.length === 0) continue;
+      const encodingOptions = parameters.encodings.map(() => ({ keyFrame: true }));
+      sender.setParameters(parameters, { encodingOptions }).catch(() => {});
+    }
   }
 
   startKeepalive() {

@@ -64,3 +64,76 @@ def test_call_without_media_is_not_restarted_while_nobody_types(visitor, denied_
         assert page.evaluate(ICE_CREDENTIALS) == credentials[page], "ICE restarted in a quiet call"
         assert descriptions_sent(page) == offers[page], "a new offer or answer went out in a quiet call"
         assert page.evaluate("window.alienmeet.peerConnection.connectionState") == "connected"
+
+
+def media_call(visitor):
+    """Two visitors with the fake camera in a call, each having heard the other's keepalives; returns
+    (polite, impolite)."""
+    alice = visitor(prepare=lambda page: page.add_init_script(COUNT_KEY_FRAME_REQUESTS))
+    bob = visitor(prepare=lambda page: page.add_init_script(COUNT_KEY_FRAME_REQUESTS))
+    alice.get_by_role("button", name="Talk to Aliens").click()
+    wait_js(alice, "window.alienmeet.phase === 'searching'")
+    bob.get_by_role("button", name="Talk to Aliens").click()
+    for page in (alice, bob):
+        wait_js(page, "window.alienmeet.phase === 'connected' && window.alienmeet.dataChannel.readyState === 'open'")
+        page.evaluate(COUNT_KEEPALIVES)
+    for page in (alice, bob):
+        wait_js(page, "window.__keepalives >= 2", timeout=15000)
+    polite = alice if alice.evaluate("window.alienmeet.polite") else bob
+    return polite, (bob if polite is alice else alice)
+
+
+# Calls of RTCRtpSender.setParameters that ask the encoder for a key frame, counted in the page.
+COUNT_KEY_FRAME_REQUESTS = """(() => {
+  window.__keyFramesAsked = 0;
+  const setParameters = RTCRtpSender.prototype.setParameters;
+  RTCRtpSender.prototype.setParameters = function (parameters, options) {
+    if (options && (options.encodingOptions || []).some((o) => o && o.keyFrame)) window.__keyFramesAsked += 1;
+    return setParameters.call(this, parameters, options);
+  };
+})()"""
+
+KEY_FRAMES_SENT = """(async () => {
+  let frames = 0;
+  (await window.alienmeet.peerConnection.getStats()).forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video') frames += r.keyFramesEncoded || 0;
+  });
+  return frames;
+})()"""
+
+SELECTED_PAIR = """(async () => {
+  let id = null;
+  (await window.alienmeet.peerConnection.getStats()).forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) id = r.selectedCandidatePairId;
+  });
+  return id;
+})()"""
+
+
+def test_a_network_change_the_device_reports_restarts_ice_at_once(visitor):
+    # A phone that moves from Wi-Fi to mobile data says so (`online`, or a new navigator.connection
+    # type): the page looks for a new path at once instead of waiting for the silence.
+    polite, impolite = media_call(visitor)
+    ufrag = impolite.evaluate(ICE_CREDENTIALS)[0]
+    asked = sum('"restart":true' in frame.replace(" ", "") for frame in polite.frames_sent_to_server)
+    polite.evaluate("window.dispatchEvent(new Event('online'))")
+    # The polite page asks the impolite one for the restart, which offers it.
+    wait_js(impolite, f"{ICE_CREDENTIALS}[0] !== {ufrag!r}", timeout=15000)
+    assert sum('"restart":true' in frame.replace(" ", "") for frame in polite.frames_sent_to_server) == asked + 1
+    for page in (polite, impolite):
+        wait_js(page, "window.alienmeet.peerConnection.connectionState === 'connected'", timeout=15000)
+
+
+def test_a_new_path_starts_with_a_key_frame(visitor):
+    # After a network change the stranger's decoder waits for a key frame, and its own request for one
+    # may have been lost on the dead path: each page sends one of its own accord on a new path.
+    polite, impolite = media_call(visitor)
+    pairs = {page: page.evaluate(SELECTED_PAIR) for page in (polite, impolite)}
+    key_frames = {page: page.evaluate(KEY_FRAMES_SENT) for page in (polite, impolite)}
+    asked = {page: page.evaluate("window.__keyFramesAsked") for page in (polite, impolite)}
+    impolite.evaluate("window.alienmeet.restartIce()")
+    for page in (polite, impolite):
+        wait_js(page, f"{SELECTED_PAIR}.then((id) => id && id !== {pairs[page]!r})", timeout=20000)
+    for page in (polite, impolite):
+        wait_js(page, f"window.__keyFramesAsked > {asked[page]}", timeout=10000)
+        wait_js(page, f"{KEY_FRAMES_SENT}.then((frames) => frames > {key_frames[page]})", timeout=10000)
