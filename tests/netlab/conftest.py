@@ -35,33 +35,74 @@ HOMES = {
 # and when a signaling socket last closed and last got `resumed` (the call taken over on a new socket).
 # What the visitor sees, too: every frame the stranger's <video> presented (requestVideoFrameCallback),
 # and its pauses longer than STALL_MS (a picture that froze while frames were still decoded has one
-# that never ends).
+# that never ends). And a log of what happened when (`events`, for the phases of a recovery): signaling
+# frames sent and received, socket open and close, restartIce(), the connection's states, each change
+# of the selected candidate pair, key frames sent and decoded, key frame requests (PLI) sent.
 TIMING_SCRIPT = """
 (() => {
   const STALL_MS = 300;
   const lab = { pc: null, matchedAt: null, firstFrameAt: null, cantConnectAfter: null, frames: 0, lastFrameAt: null,
-                stalls: [], socketLostAt: null, resumedAt: null, painted: 0, lastPaintAt: null, paintStalls: [] };
+                stalls: [], socketLostAt: null, resumedAt: null, painted: 0, lastPaintAt: null, paintStalls: [],
+                events: [], pairName: null, keyFrames: 0, plis: 0, sentKeyFrames: 0 };
   window.__netlab = lab;
   document.addEventListener('DOMContentLoaded', () => {
     const video = document.getElementById('remote-video');
     const onFrame = () => {
       const now = performance.now();
-      if (lab.lastPaintAt !== null && now - lab.lastPaintAt > STALL_MS) lab.paintStalls.push([lab.lastPaintAt, now]);
+      if (lab.lastPaintAt !== null && now - lab.lastPaintAt > STALL_MS) {
+        lab.paintStalls.push([lab.lastPaintAt, now]);
+        note('painted again');
+      }
       Object.assign(lab, { painted: lab.painted + 1, lastPaintAt: now });
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
   });
+  // What happened when, for the phase breakdown of a recovery: [time, what] in the page's clock.
+  const note = (what) => {
+    lab.events.push([performance.now(), what]);
+    if (lab.events.length > 2000) lab.events.shift();
+  };
+  // A signaling frame in a word: its type, or for a signal what it carries (candidates are not noted).
+  const named = (raw) => {
+    let frame;
+    try { frame = JSON.parse(raw); } catch { return null; }
+    if (!frame || frame.type === 'online') return null;
+    if (frame.type !== 'signal') return frame.type === 'error' ? `error ${frame.code}` : frame.type;
+    const data = frame.data || {};
+    if (data.description) return data.description.type;
+    if (data.candidate) return `candidate ${(/ typ (\\w+)/.exec(data.candidate.candidate || '') || [])[1]}`;
+    return data.restart ? 'restart' : null;
+  };
   const PageWebSocket = window.WebSocket;
   window.WebSocket = class extends PageWebSocket {
     constructor(...args) {
       super(...args);
-      this.addEventListener('close', () => { lab.socketLostAt = performance.now(); });
+      this.addEventListener('open', () => note('ws open'));
+      this.addEventListener('close', (event) => {
+        lab.socketLostAt = performance.now();
+        note(`ws close ${event.code}`);
+      });
       this.addEventListener('message', ({ data }) => {
         if (typeof data === 'string' && /"type":\\s*"resumed"/.test(data)) lab.resumedAt = performance.now();
+        const what = typeof data === 'string' ? named(data) : null;
+        if (what) note(`got ${what}`);
       });
     }
+    send(data) {
+      const what = typeof data === 'string' ? named(data) : null;
+      if (what) note(`sent ${what}${this.readyState === PageWebSocket.OPEN ? '' : ' (socket not open)'}`);
+      return super.send(data);
+    }
   };
+  const restartIce = RTCPeerConnection.prototype.restartIce;
+  RTCPeerConnection.prototype.restartIce = function () { note('restartIce'); return restartIce.call(this); };
+  const channelSend = RTCDataChannel.prototype.send;
+  RTCDataChannel.prototype.send = function (data) {
+    if (typeof data === 'string' && !data.includes('"keepalive"')) note(`peer sent ${data.slice(0, 40)}`);
+    return channelSend.call(this, data);
+  };
+  for (const name of ['online', 'offline']) window.addEventListener(name, () => note(name));
   new MutationObserver(() => {
     const text = document.body ? document.body.textContent.replace(/\u2019/g, "'") : '';
     if (lab.cantConnectAfter === null && lab.matchedAt !== null && text.includes("Couldn't connect to this stranger")) {
@@ -75,15 +116,39 @@ TIMING_SCRIPT = """
     if (lab.pc !== pc) {
       Object.assign(lab, { pc, matchedAt: performance.now(), firstFrameAt: null });
       Object.assign(lab, { frames: 0, lastFrameAt: null, stalls: [] });
+      pc.addEventListener('iceconnectionstatechange', () => note(`ice ${pc.iceConnectionState}`));
+      pc.addEventListener('connectionstatechange', () => note(`connection ${pc.connectionState}`));
+      pc.addEventListener('signalingstatechange', () => note(`signaling ${pc.signalingState}`));
     }
     let frames = 0;
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+    let keyFrames = 0;
+    let plis = 0;
+    let sentKeyFrames = 0;
+    let pair = null;
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        frames += r.framesDecoded || 0;
+        keyFrames += r.keyFramesDecoded || 0;
+        plis += r.pliCount || 0;
+      }
+      if (r.type === 'outbound-rtp' && r.kind === 'video') sentKeyFrames += r.keyFramesEncoded || 0;
+      if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
     });
+    const where = (id) => ((c) => (c ? `${c.candidateType} ${c.address}:${c.port}` : '?'))(id && stats.get(id));
+    const pairName = pair ? `${where(pair.localCandidateId)} -> ${where(pair.remoteCandidateId)}` : 'none';
+    if (pairName !== lab.pairName) note(`pair ${pairName}`);
+    if (keyFrames > lab.keyFrames) note(`keyframe decoded`);
+    if (plis > lab.plis) note(`pli sent`);
+    if (sentKeyFrames > lab.sentKeyFrames) note(`keyframe sent`);
+    Object.assign(lab, { pairName, keyFrames, plis, sentKeyFrames });
     const now = performance.now();
     if (frames > 0 && lab.firstFrameAt === null) lab.firstFrameAt = now;
     if (frames > lab.frames) {
-      if (lab.lastFrameAt !== null && now - lab.lastFrameAt > STALL_MS) lab.stalls.push([lab.lastFrameAt, now]);
+      if (lab.lastFrameAt !== null && now - lab.lastFrameAt > STALL_MS) {
+        lab.stalls.push([lab.lastFrameAt, now]);
+        note('decoded again');
+      }
       Object.assign(lab, { frames, lastFrameAt: now });
     }
   }, 50);

@@ -217,8 +217,13 @@ def frames_back_after(page, since: float, stalls_of: str = "stalls") -> float:
 def arm_call(roaming, friend) -> str:
     """A call from the roaming home, fully up: returns the roaming page's ICE username fragment."""
     call(roaming, friend)
-    before = selected_path(friend)
-    assert before["remote"]["address"] == roaming.home.wan_address, before
+    # Both homes' routers let the two talk directly; on a busy machine ICE may settle on the relay first
+    # and move to the direct pair a moment later.
+    direct = f"((path) => path && path.remote.address === {roaming.home.wan_address!r} && path)({PATH})"
+    try:
+        wait_js(friend, direct, timeout=15000)
+    except AssertionError as relayed:
+        raise AssertionError(f"the call did not go direct: {selected_path(friend)}") from relayed
     # Each page hears the other's keepalives, which arm its watch for silence.
     for page in (roaming, friend):
         page.evaluate(COUNT_KEEPALIVES)
@@ -256,6 +261,32 @@ def call_states(roaming, friend, sent_before: dict) -> dict:
     }
 
 
+def timeline(page, since: float) -> list[tuple[float, str]]:
+    """What the page noted (tests/netlab/conftest.py) since ``since``, in seconds after it."""
+    events = page.evaluate(f"window.__netlab.events.filter(([at]) => at >= {since})")
+    return [(round((at - since) / 1000, 2), what) for at, what in events]
+
+
+def first_at(events: list[tuple[float, str]], *names: str) -> float | None:
+    """When the first of these events (by its words' start) came, or None."""
+    return next((at for at, what in events if what.startswith(names)), None)
+
+
+def phases(roaming, friend, changed_at: dict, recovered_s: list[float]) -> dict:
+    """Where a recovery's time went, in seconds after the change (each page's own clock)."""
+    mine, theirs = timeline(roaming, changed_at[roaming]), timeline(friend, changed_at[friend])
+    return {
+        "socket_lost": first_at(mine, "ws close"),
+        "resumed": first_at(mine, "got resumed"),
+        "partner_resumed": first_at(theirs, "got partner_resumed"),
+        "restart_asked": first_at(mine, "sent restart"),
+        "restart_offered": first_at(theirs, "restartIce"),
+        "offer_reached_roaming": first_at(mine, "got offer"),
+        "answer_reached_friend": first_at(theirs, "got answer"),
+        "pictures_move": recovered_s,
+    }
+
+
 def painted(page) -> int:
     return page.evaluate("window.__netlab.painted")
 
@@ -288,7 +319,10 @@ def roam(lab, roaming, friend, keep_site_tcp: bool) -> tuple[dict, list[float]]:
             wait_js(page, f"window.__netlab.painted >= {painted_before[page] + 10}", timeout=20000)
         except AssertionError as frozen:
             raise AssertionError(f"the {role} page's picture of the stranger did not move again") from frozen
+    for role, page in (("roaming", roaming), ("friend", friend)):
+        print(f"[netlab]   {role}: " + ", ".join(f"{at} {what}" for at, what in timeline(page, changed_at[page])))
     recovered_s = [frames_back_after(page, changed_at[page], "paintStalls") for page in (roaming, friend)]
+    roaming.recovery_phases = phases(roaming, friend, changed_at, recovered_s)
     for page in (roaming, friend):
         assert page.evaluate("window.alienmeet.phase") == "connected"
     # New ICE credentials: the page restarted ICE (the old path could not come back by itself),
@@ -347,7 +381,7 @@ def test_address_change_that_breaks_the_websocket_resumes_the_call(lab, lab_visi
     friend = lab_visitor("cone-b")
     arm_call(roaming, friend)
     match_id = roaming.evaluate("window.alienmeet.matchId")
-    socket_lost_s, resumed_s, pictures_s, chat_failures = [], [], [], []
+    socket_lost_s, resumed_s, pictures_s, chat_failures, breakdown = [], [], [], [], []
     for repetition in range(1, ROAMING_REPETITIONS + 1):
         # Every flow of the home dies, the WebSocket's too, as on a switch from Wi-Fi to mobile data:
         # the ICE restart's offer reaches the friend only once a new socket has resumed the match.
@@ -374,6 +408,8 @@ def test_address_change_that_breaks_the_websocket_resumes_the_call(lab, lab_visi
         # Until both visitors see the stranger's picture move again.
         pictures_s.append(max(recovered_s))
         print(f"[netlab] repetition {repetition}: both pictures move again after {pictures_s[-1]} s {recovered_s}")
+        print(f"[netlab]   phases: {roaming.recovery_phases}")
+        breakdown.append(roaming.recovery_phases)
     # The recovery path has no glare: no two offers crossed, so no polite page rolled back. The picture
     # watchdog's recoveries are a figure: a picture can still stall without a rollback (it fired once in
     # ten on a quiet machine), and bringing it back is its job; the visitor's guarantee is below.
@@ -391,6 +427,8 @@ def test_address_change_that_breaks_the_websocket_resumes_the_call(lab, lab_visi
         recovered_s=[min(pictures_s), statistics.median(pictures_s), max(pictures_s)],
         picture_watchdog_recoveries=watchdog,
         offer_collisions=collisions,
+        # Each repetition's phases, in seconds after the change (phases()).
+        phases=breakdown,
     )
     assert not chat_failures, chat_failures
     assert collisions == [0, 0]
