@@ -22,6 +22,7 @@ It prints one JSON document and a table, and asserts nothing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import websockets  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 from tests.servers import Server, migrate, server_env  # noqa: E402
@@ -65,6 +67,25 @@ def wait_js(page: Page, expression: str, timeout: float = 60) -> Any:
         page.wait_for_timeout(50)
 
 
+# The rules version each server asks for, read before Playwright's event loop starts.
+RULES_VERSION: dict[str, str] = {}
+
+
+async def rules_version(server: Server) -> str:
+    async with websockets.connect(server.ws_url, origin=server.http_url) as connection:
+        return json.loads(await connection.recv()).get("rules") or ""
+
+
+def new_visitor(browser: Browser, server: Server) -> Any:
+    """A browser context that has accepted the site's rules, as the rules gate records it."""
+    context = browser.new_context()
+    acceptance = json.dumps({"version": RULES_VERSION[server.http_url], "acceptedAt": "2026-11-27T12:00:00Z"})
+    context.add_init_script(
+        f"try {{ localStorage.setItem('alienmeet.rules', {json.dumps(acceptance)}); }} catch (e) {{}}"
+    )
+    return context
+
+
 def open_call_page(context: Any, server: Server) -> Page:
     page = context.new_page()
     page.goto(f"{server.http_url}/meet/")
@@ -81,7 +102,7 @@ def load_average() -> str:
 
 
 def measure_model_load(browser: Browser, server: Server, visits: int) -> dict[str, Any]:
-    context = browser.new_context()
+    context = new_visitor(browser, server)
     loads = []
     try:
         for _ in range(visits):
@@ -122,7 +143,7 @@ def first_unblur_ms(page: Page) -> float:
 
 
 def measure_call(browser: Browser, server: Server, strangers: int, window: float) -> dict[str, Any]:
-    alice_context, bob_context = browser.new_context(), browser.new_context()
+    alice_context, bob_context = new_visitor(browser, server), new_visitor(browser, server)
     try:
         alice, bob = open_call_page(alice_context, server), open_call_page(bob_context, server)
         # Bob's shield stays off, so his renderer does not compete with Alice's for the two cores.
@@ -200,6 +221,7 @@ def main() -> None:
         migrate(environ)
         server = Server(environ, Path(temp) / "server.log")
         try:
+            RULES_VERSION[server.http_url] = asyncio.run(rules_version(server))
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
                 try:
