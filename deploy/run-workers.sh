@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The production command: N daphne processes on 127.0.0.1:FIRST_PORT.., sharing Redis and the database.
+# The production command: N uvicorn processes on 127.0.0.1:FIRST_PORT.., sharing Redis and the database.
+# uvicorn (uvloop, httptools, websockets' sans-I/O protocol) was chosen by `make bench` against daphne and
+# granian (docs/benchmarks.md, "The production server"); alienmeet_site/serve.py holds its settings.
 # Usage: deploy/run-workers.sh [WORKERS] [FIRST_PORT]   (defaults: one per core, 8001)
 # Needs DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL and REDIS_URL in the environment.
 # On SIGTERM every process drains: partners are told at once, browsers reconnect to the others.
@@ -16,10 +18,10 @@ export DJANGO_DEBUG=0
 "$python" manage.py collectstatic --no-input -v0
 pids=()
 for ((i = 0; i < workers; i++)); do
-  # --access-log /dev/null: the access log would hold visitors' addresses.
-  "$python" -m daphne -b 127.0.0.1 -p $((first_port + i)) --access-log /dev/null \
-    --ping-interval 15 --ping-timeout 20 --application-close-timeout 5 \
-    alienmeet_site.asgi:application &
+  # alienmeet_site/serve.py: no access log (it would hold visitors' addresses), pings every 15 s,
+  # a socket that leaves one unanswered 20 s closed, an unanswered close given up after 1 s.
+  "$python" -m alienmeet_site.serve --server uvicorn --port $((first_port + i)) \
+    --ping-interval 15 --ping-timeout 20 &
   pids+=($!)
 done
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait' TERM INT

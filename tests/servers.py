@@ -1,4 +1,11 @@
-"""Real server processes for tests: daphne on loopback, sharing Redis and one database."""
+"""Real server processes for tests: the production ASGI server on loopback, sharing Redis and one database.
+
+The server is the one production runs (``alienmeet_site.serve.DEFAULT_SERVER``) unless
+``ALIENMEET_TEST_SERVER`` names another (daphne, uvicorn or granian), so the tests that start
+real processes can be run against each:
+
+    ALIENMEET_TEST_SERVER=daphne .venv/bin/python -m pytest tests/test_production.py
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from alienmeet_site.serve import DEFAULT_SERVER, SERVERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,37 +89,55 @@ def collect_static(environ: dict[str, str]) -> None:
     )
 
 
+def server_under_test() -> str:
+    """The ASGI server the tests start: ALIENMEET_TEST_SERVER, else the one production runs."""
+    name = os.environ.get("ALIENMEET_TEST_SERVER") or DEFAULT_SERVER
+    if name not in SERVERS:
+        raise ValueError(f"ALIENMEET_TEST_SERVER={name!r}: one of {', '.join(SERVERS)}")
+    return name
+
+
 class Server:
-    """One daphne process serving the site on a loopback port."""
+    """One ASGI server process serving the site on a loopback port, started as production starts it
+    (``alienmeet_site/serve.py``: no access log, pings, a short closing handshake).
+
+    ``ping_interval`` and ``ping_timeout`` default to daphne's own defaults (20 s and 30 s), long
+    enough that no test's socket is closed by them unless it asks."""
 
     def __init__(
-        self, environ: dict[str, str], log_path: Path, port: int | None = None, extra_args: list[str] | None = None
+        self,
+        environ: dict[str, str],
+        log_path: Path,
+        port: int | None = None,
+        server: str | None = None,
+        ping_interval: float = 20,
+        ping_timeout: float = 30,
     ) -> None:
         self.port = port or free_port()
         self.environ = environ
         self.log_path = log_path
         self.log = log_path.open("ab")
+        self.server = server or server_under_test()
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
+                "alienmeet_site.serve",
+                "--server",
+                self.server,
+                "--port",
                 str(self.port),
-                # The access log would hold visitors' addresses; the site keeps none.
-                "--access-log",
-                "/dev/null",
-                *(extra_args or []),
-                "alienmeet_site.asgi:application",
+                "--ping-interval",
+                str(ping_interval),
+                "--ping-timeout",
+                str(ping_timeout),
             ],
             cwd=ROOT,
             env=environ,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_until(self._answers, 30, what=f"server on port {self.port}")
+        wait_until(self._answers, 30, what=f"{self.server} on port {self.port}")
 
     @property
     def http_url(self) -> str:

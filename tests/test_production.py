@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -185,10 +186,12 @@ async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
             process.wait(timeout=10)
 
 
-def fetch(url: str, gzip_ok: bool = True) -> tuple[dict[str, str], bytes]:
+def fetch(url: str, gzip_ok: bool = True) -> tuple[Message, bytes]:
+    """Body and headers; header names compare case-insensitively, as HTTP says (some servers send them
+    lower-case)."""
     headers = {"Accept-Encoding": "gzip"} if gzip_ok else {}
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
-        return dict(response.headers.items()), response.read()
+        return response.headers, response.read()
 
 
 def check_hashed_static(origin: str, served_by: str | None) -> None:

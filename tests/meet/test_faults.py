@@ -390,7 +390,7 @@ async def test_client_that_never_reads_is_bounded(tmp_path, capsys):
     # pressure early; the sender may send as fast as it likes.
     environ = server_env(tmp_path, MEET_RATE_BURST="100000", MEET_RATE_PER_SECOND="100000")
     migrate(environ)
-    server = Server(environ, tmp_path / "server.log", extra_args=["--ping-interval", "20", "--ping-timeout", "30"])
+    server = Server(environ, tmp_path / "server.log", ping_interval=20, ping_timeout=30)
     try:
         others = await make_pairs(server.ws_url, 20)
         quiet = await relay_round_trips(others, 2)

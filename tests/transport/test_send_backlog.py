@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from alienmeet_site.asgi import application
 from meet import protocol
 from tests.meet.conftest import ORIGIN, Peer
-from transport.send_backlog import SCOPE_KEY, transport_backlog
+from transport.send_backlog import SCOPE_KEY, Outbox, SendBacklogMiddleware, transport_backlog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,3 +81,71 @@ def test_backlog_is_read_from_a_twisted_transport():
     backlog = transport_backlog(functools.partial(handle_reply, WebSocketProtocol()))
     assert backlog is not None and backlog() == 600 + 50 + 7
     assert transport_backlog(handle_reply) is None  # another server: nothing known, nothing bounded
+
+
+async def test_outbox_counts_what_a_waiting_server_holds_and_keeps_the_order():
+    """Under a server whose send waits for the socket (uvicorn, granian), frames queue in order,
+    the queue is the backlog, the consumer never waits, and a close waits for what is before it."""
+    sent: list[dict] = []
+    gate = asyncio.Event()
+
+    async def server_send(message):
+        await gate.wait()  # the browser is not reading: the server holds the frame
+        sent.append(message)
+
+    outbox = Outbox(server_send)
+    for n in range(3):
+        await outbox.send({"type": "websocket.send", "text": "x" * (100 + n)})
+    assert outbox.backlog() == 303 and sent == []
+    close = asyncio.ensure_future(outbox.send({"type": "websocket.close", "code": 4008}))
+    await asyncio.sleep(0.01)
+    assert not close.done()
+    gate.set()  # the browser reads again
+    await asyncio.wait_for(close, 5)
+    assert [m.get("text", m["type"]) for m in sent] == ["x" * 100, "x" * 101, "x" * 102, "websocket.close"]
+    assert outbox.backlog() == 0
+
+
+async def test_outbox_hands_on_the_servers_error_and_forgets_the_queue():
+    class Gone(Exception):
+        pass
+
+    async def server_send(message):
+        await asyncio.sleep(0)
+        raise Gone
+
+    outbox = Outbox(server_send)
+    await outbox.send({"type": "websocket.send", "text": "a"})
+    await outbox.send({"type": "websocket.send", "text": "b"})
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert outbox.backlog() == 0
+    with pytest.raises(Gone):
+        await outbox.send({"type": "websocket.send", "text": "c"})
+
+
+async def test_middleware_reads_daphnes_transport_or_queues_in_an_outbox():
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["backlog"] = scope.get(SCOPE_KEY)
+        seen["send"] = send
+
+    async def plain_send(message):
+        return None
+
+    await SendBacklogMiddleware(app)({"type": "websocket"}, None, plain_send)
+    assert isinstance(seen["send"].__self__, Outbox) and seen["backlog"]() == 0
+    await SendBacklogMiddleware(app)({"type": "http"}, None, plain_send)
+    assert seen["send"] is plain_send
+
+
+async def test_outbox_makes_no_task_when_the_server_takes_the_frame_at_once():
+    sent: list[str] = []
+
+    async def server_send(message):
+        sent.append(message["text"])  # a server with room in its buffer: no waiting
+
+    outbox = Outbox(server_send)
+    await outbox.send({"type": "websocket.send", "text": "a"})
+    assert sent == ["a"] and outbox.backlog() == 0 and outbox._writer is None
