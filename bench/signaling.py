@@ -47,7 +47,10 @@ class Config:
     name: str
     processes: int
     redis: bool
-    server: str  # daphne | uvicorn | floor
+    server: str  # daphne | uvicorn | granian | floor
+    ping_interval: float = 15
+    ping_timeout: float = 20
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,19 +63,40 @@ class Cluster:
     def url(self, index: int) -> str:
         return f"ws://127.0.0.1:{self.ports[index % len(self.ports)]}/ws/meet/"
 
+    def pids(self) -> list[int]:
+        """Every server process and its descendants (granian serves from a worker it forks)."""
+        return [pid for process in self.processes for pid in process_tree(process.pid)]
+
     def rss_kib(self) -> int:
-        return sum(_status(p.pid, "VmRSS") for p in self.processes)
+        return sum(_status(pid, "VmRSS") for pid in self.pids())
 
     def cpu_seconds(self) -> float:
         total = 0.0
-        for process in self.processes:
-            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICKS
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / TICKS
         return total
 
 
+def process_tree(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    pending += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
 def _status(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
@@ -119,6 +143,7 @@ def cluster(config: Config, workdir: Path) -> Iterator[Cluster]:
             "ALIENMEET_LOG_LEVEL": "WARNING",
         }
     )
+    env.update(config.env)
     database = None
     redis_server = None
     redis_url = None
@@ -135,23 +160,27 @@ def cluster(config: Config, workdir: Path) -> Iterator[Cluster]:
                 "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
             }
         )
-    if config.server != "floor":
+    if config.server != "floor" and config.redis:
         subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    elif config.server != "floor":
+        # SQLite: migrated once per run, then copied (migrating takes tens of seconds on a loaded machine).
+        template = workdir / "migrated.sqlite3"
+        if not template.exists():
+            migrating = {**env, "DATABASE_URL": f"sqlite:///{template}"}
+            subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=migrating, check=True)
+        shutil.copyfile(template, workdir / (config.name + ".sqlite3"))
     ports = [free_port() for _ in range(config.processes)]
     running = Cluster(config, ports, redis_url=redis_url)
     log = (workdir / f"{config.name}.log").open("ab")
     try:
         for port in ports:
-            if config.server == "daphne":
-                command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", "/dev/null"]
-                command.append("alienmeet_site.asgi:application")
-            elif config.server == "uvicorn":
-                # uvicorn on its fastest stack here: uvloop, httptools, the sans-I/O websockets protocol.
-                command = [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-                command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio"]
-                command += ["--no-proxy-headers", "--log-level", "warning", "alienmeet_site.asgi:application"]
-            else:
+            if config.server == "floor":
                 command = [PYTHON, str(ROOT / "bench" / "floor_relay.py"), str(port)]
+            else:
+                # As production starts each server (alienmeet_site/serve.py): pings, no access log,
+                # uvicorn on uvloop, httptools and websockets' sans-I/O protocol, granian on uvloop.
+                command = [PYTHON, "-m", "alienmeet_site.serve", "--server", config.server, "--port", str(port)]
+                command += ["--ping-interval", str(config.ping_interval), "--ping-timeout", str(config.ping_timeout)]
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
             running.processes.append(process)
             wait_for_port(port, process)
@@ -557,7 +586,18 @@ async def run(config: Config, args: argparse.Namespace, workdir: Path) -> dict[s
         if "relay" in args.phases:
             result["relay"] = await relay(running, args.pairs, args.rounds)
         if "churn" in args.phases:
+            profiler = None
+            if args.profile:
+                # The process that runs the application: granian's worker, the server itself otherwise.
+                pid = running.pids()[-1]
+                command = [str(Path(PYTHON).parent / "py-spy"), "record", "-o", args.profile, "--pid", str(pid)]
+                command += ["--duration", str(int(min(10, args.churn_seconds))), "--rate", "200"]
+                if not args.profile.endswith(".svg"):
+                    command += ["--format", "raw"]  # collapsed stacks, one line per stack, for counting
+                profiler = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL)
             result["churn"] = await churn(running, args.churn_clients, args.churn_seconds)
+            if profiler is not None:
+                await asyncio.wait_for(profiler.wait(), 60)
         if "browser_like" in args.phases:
             result["browser_like"] = await browser_like(
                 running, args.browser_pairs, args.browser_idle, args.browser_seconds
@@ -624,6 +664,123 @@ def plots(results: list[dict[str, Any]], directory: Path) -> list[str]:
     return made
 
 
+SERVERS = ("daphne", "uvicorn", "granian")
+# What production enforces (alienmeet_site/settings.py defaults), for the abuse checks.
+PRODUCTION_LIMITS = {"MEET_RATE_BURST": "50", "MEET_RATE_PER_SECOND": "25", "MEET_NEXT_PER_MINUTE": "30"}
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return None
+    middle = len(present) // 2
+    return present[middle] if len(present) % 2 else (present[middle - 1] + present[middle]) / 2
+
+
+def _admit(hello: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    client = Client(None)  # type: ignore[arg-type]
+    client.admit(hello)
+    return {**client.admission, **message}
+
+
+async def compare_servers(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """daphne, uvicorn and granian against the floor, in one run: interleaved rounds of churn and
+    browser-like relay (every server started once, the order rotated each round), memory per idle
+    socket, CPU per match on two processes with Redis, and how each drops an abusive socket."""
+    import abuse  # bench/abuse.py, beside this script
+
+    names = ["floor", *SERVERS]
+    document: dict[str, Any] = {"uptime_start": uptime(), "rounds": args.rounds_compare, "servers": {}}
+    per: dict[str, dict[str, Any]] = {name: {"churn": [], "browser_like": []} for name in names}
+    with contextlib.ExitStack() as stack:
+        running = {}
+        for name in names:
+            config = Config(f"{name}-memory-1proc", 1, False, name)
+            print(f"starting {config.name} ...", file=sys.stderr, flush=True)
+            running[name] = stack.enter_context(cluster(config, workdir))
+        for round_index in range(args.rounds_compare):
+            order = names[round_index % len(names) :] + names[: round_index % len(names)]
+            for name in order:
+                print(f"round {round_index + 1}: churn on {name} ({uptime()})", file=sys.stderr, flush=True)
+                result = await churn(running[name], args.churn_clients, args.churn_seconds)
+                per[name]["churn"].append({**result, "uptime": uptime()})
+            for name in order:
+                print(f"round {round_index + 1}: browser-like on {name}", file=sys.stderr, flush=True)
+                result = await browser_like(running[name], args.browser_pairs, args.browser_idle, args.browser_seconds)
+                per[name]["browser_like"].append({**result, "uptime": uptime()})
+        for name in names:
+            print(f"idle sockets on {name}", file=sys.stderr, flush=True)
+            per[name]["connections"] = {**await connections(running[name], args.idle_sockets, 500), "uptime": uptime()}
+    if "redis" in args.compare_parts:
+        for name in SERVERS:
+            config = Config(f"{name}-redis-2proc", 2, True, name)
+            print(f"churn on {config.name}", file=sys.stderr, flush=True)
+            with cluster(config, workdir) as two:
+                per[name]["redis_2proc_churn"] = {
+                    **await churn(two, args.churn_clients, args.churn_seconds),
+                    "uptime": uptime(),
+                }
+    if "abuse" in args.compare_parts:
+        for name in SERVERS:
+            print(f"abusive sockets on {name}", file=sys.stderr, flush=True)
+            checks: dict[str, Any] = {}
+            config = Config(f"{name}-abuse", 1, False, name, env=PRODUCTION_LIMITS)
+            with cluster(config, workdir) as one:
+                url, origin = one.url(0), page_origin(one.url(0))
+                checks["flood_close"] = await abuse.flood_close(url, origin)
+                checks["bounded_send_buffer"] = await abuse.bounded_buffer(url, origin, _admit, one.rss_kib)
+                checks["sigterm_drain"] = await abuse.sigterm_drain(url, origin, _admit, one.processes[0])
+            config = Config(f"{name}-pings", 1, False, name, ping_interval=1, ping_timeout=2)
+            with cluster(config, workdir) as one:
+                checks["ping_timeout"] = await abuse.ping_timeout(one.url(0), page_origin(one.url(0)))
+            per[name]["abuse"] = checks
+    summarize(per)
+    document["servers"] = per
+    document["uptime_end"] = uptime()
+    return document
+
+
+def summarize(per: dict[str, dict[str, Any]]) -> None:
+    """Medians over the rounds, and each round's ratio to the floor's figure of the same round."""
+    floor = per["floor"]
+    for figures in per.values():
+        churns, bursts = figures["churn"], figures["browser_like"]
+        summary: dict[str, Any] = {
+            "matches_per_second": _median([c["matches_per_second"] for c in churns]),
+            "matches_per_second_rounds": [c["matches_per_second"] for c in churns],
+            "vs_floor_rounds": [
+                round(c["matches_per_second"] / f["matches_per_second"], 2) if f["matches_per_second"] else None
+                for c, f in zip(churns, floor["churn"], strict=False)
+            ],
+            "server_cpu_ms_per_match": _median([c["server_cpu_ms_per_match"] for c in churns]),
+            "browser_like_p99_ms": _median([b["p99"] for b in bursts]),
+            "browser_like_p99_rounds": [b["p99"] for b in bursts],
+            "browser_like_p50_ms": _median([b["p50"] for b in bursts]),
+            "browser_like_p99_vs_floor_rounds": [
+                round(b["p99"] / f["p99"], 2) if b["p99"] and f["p99"] else None
+                for b, f in zip(bursts, floor["browser_like"], strict=False)
+            ],
+            "kib_per_idle_socket": figures.get("connections", {}).get("kib_per_connection"),
+        }
+        summary["vs_floor"] = _median(summary["vs_floor_rounds"])
+        summary["browser_like_p99_vs_floor"] = _median(summary["browser_like_p99_vs_floor_rounds"])
+        floor_cpu = _median([c["server_cpu_ms_per_match"] for c in floor["churn"]])
+        if summary["server_cpu_ms_per_match"] and floor_cpu:
+            summary["cpu_per_match_vs_floor"] = round(summary["server_cpu_ms_per_match"] / floor_cpu, 2)
+        two = figures.get("redis_2proc_churn")
+        if two:
+            summary["redis_2proc_cpu_ms_per_match"] = two["server_cpu_ms_per_match"]
+            summary["redis_2proc_matches_per_second"] = two["matches_per_second"]
+            summary["redis_2proc_cpu_vs_floor"] = (
+                round(two["server_cpu_ms_per_match"] / floor_cpu, 2) if floor_cpu else None
+            )
+        figures["summary"] = summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller numbers, to try the script")
@@ -637,10 +794,33 @@ def main() -> None:
     )
     parser.add_argument("--output", default=None, help="JSON file (default: docs/benchmarks.json, full runs only)")
     parser.add_argument("--churn-seconds", type=float, default=None, help="length of the churn phase (default 10)")
+    parser.add_argument(
+        "--configurations",
+        action="store_true",
+        help="the per-configuration run instead of the server comparison: daphne and uvicorn, in memory and on "
+        "Redis with one and two processes, through every phase (docs/benchmarks.json)",
+    )
+    parser.add_argument("--rounds-compare", type=int, default=3, help="interleaved rounds of the server comparison")
+    parser.add_argument(
+        "--parts",
+        nargs="*",
+        choices=("redis", "abuse"),
+        default=["redis", "abuse"],
+        help="what the server comparison runs besides its rounds (default: both)",
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="with --configurations --only NAME --phases churn: a py-spy flame graph (SVG) of 10 s of the churn",
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="print only: leave docs/benchmarks.md and the JSON as they are"
+    )
     args = parser.parse_args()
     full = list(args.phases) == list(PHASES)
-    if args.output is None and full:
-        args.output = str(ROOT / "docs" / "benchmarks.json")
+    compare = not args.configurations and not args.only and full
+    if args.output is None and full and not args.quick and not args.no_write:
+        args.output = str(ROOT / "docs" / ("benchmarks-servers.json" if compare else "benchmarks.json"))
     scale = 0.1 if args.quick else 1
     args.idle = int(2000 * scale)
     args.trials = int(300 * scale) or 10
@@ -652,10 +832,33 @@ def main() -> None:
     args.browser_pairs = 20 if not args.quick else 5
     args.browser_idle = int(1000 * scale)
     args.browser_seconds = 10 * scale or 2
+    args.idle_sockets = int(2000 * scale)
+    args.compare_parts = args.parts
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+    if compare:
+        commit = _commit()  # at the start: what the servers run
+        with tempfile.TemporaryDirectory(prefix="alienmeet-bench-") as tmp:
+            document = asyncio.run(compare_servers(args, Path(tmp)))
+        document.update(
+            {
+                "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+                "scale": "quick" if args.quick else "full",
+                "commit": commit,
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            }
+        )
+        from tables import servers_section, write_servers_section
+
+        if args.output:
+            Path(args.output).write_text(json.dumps(document, indent=2))
+        print(servers_section(document))
+        if args.output and not args.no_write:
+            write_servers_section(document)
+        return
 
     configs = [
         Config("floor-websockets", 1, False, "floor"),
@@ -663,11 +866,16 @@ def main() -> None:
         Config("daphne-redis-1proc", 1, True, "daphne"),
         Config("daphne-redis-2proc", 2, True, "daphne"),
     ]
-    if shutil.which("uvicorn") or _importable("uvicorn"):
+    if _importable("uvicorn"):
         configs += [
             Config("uvicorn-memory-1proc", 1, False, "uvicorn"),
             Config("uvicorn-redis-1proc", 1, True, "uvicorn"),
             Config("uvicorn-redis-2proc", 2, True, "uvicorn"),
+        ]
+    if _importable("granian"):
+        configs += [
+            Config("granian-memory-1proc", 1, False, "granian"),
+            Config("granian-redis-2proc", 2, True, "granian"),
         ]
     if args.only:
         configs = [c for c in configs if c.name in args.only]
@@ -685,7 +893,7 @@ def main() -> None:
         "scale": "quick" if args.quick else "full",
         "phases": list(args.phases),
         "results": results,
-        "plots": plots(results, ROOT / "docs") if full else [],
+        "plots": plots(results, ROOT / "docs") if full and args.output else [],
     }
     if args.output:
         Path(args.output).write_text(json.dumps(document, indent=2))
@@ -693,6 +901,13 @@ def main() -> None:
     if full:
         print()
         print(table(results))
+
+
+def _commit() -> str:
+    """The commit measured; "-dirty" when the working tree had changes not yet committed."""
+    return subprocess.run(
+        ["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
 
 
 def compare_with_floor(results: list[dict[str, Any]], floor: dict[str, Any]) -> None:
