@@ -128,6 +128,9 @@ def test_a_new_path_starts_with_a_key_frame(visitor):
     # After a network change the stranger's decoder waits for a key frame, and its own request for one
     # may have been lost on the dead path: each page sends one of its own accord on a new path.
     polite, impolite = media_call(visitor)
+    # A page sends at most one key frame of its own every 2 s: one sent a moment ago (the stranger heard
+    # again after a pause of a loaded machine) must not stand in for the one this restart brings.
+    polite.wait_for_timeout(2500)
     pairs = {page: page.evaluate(SELECTED_PAIR) for page in (polite, impolite)}
     key_frames = {page: page.evaluate(KEY_FRAMES_SENT) for page in (polite, impolite)}
     asked = {page: page.evaluate("window.__keyFramesAsked") for page in (polite, impolite)}
