@@ -134,6 +134,9 @@ def test_peer_messages_cannot_move_the_page_away_from_the_servers_match(visitor)
     tap, stranger_tap = SocketTap(), SocketTap()
     alice, bob = connected_pair(visitor, tap, stranger_tap)
     match_id = alice.evaluate("window.alienmeet.matchId")
+    # The page's own once-per-call report of how it connected comes when it comes; after it,
+    # nothing a peer does may make the page talk to the server.
+    wait_for(alice, lambda: "connection_report" in tap.sent_types(), "alice reported how she connected")
     sent_before = len(tap.sent)
 
     # Through the server: signal data that no browser would send leaves the call as it was.
