@@ -137,7 +137,11 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_until(self._answers, 30, what=f"{self.server} on port {self.port}")
+        try:
+            wait_until(self._answers, 30, what=f"{self.server} on port {self.port}")
+        except BaseException:
+            self.stop()  # never left running behind a failed start
+            raise
 
     @property
     def http_url(self) -> str:

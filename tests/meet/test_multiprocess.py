@@ -1,4 +1,4 @@
-"""Two real daphne processes sharing one Redis: matching, relay, death of a process, churn."""
+"""Two real server processes sharing one Redis: matching, relay, death of a process, churn."""
 
 from __future__ import annotations
 
