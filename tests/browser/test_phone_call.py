@@ -282,6 +282,8 @@ def test_phone_call_screens_have_no_axe_violations(phone, visitor, language):
     mobile, desktop = phone_call(phone, visitor, locale=language)
     chat_both_ways(mobile, desktop, CHATS[language])
     mobile.locator("#typing").evaluate("e => e.textContent = ''")  # no half-faded notice in the picture
+    # The picture as a visitor sees it mid-call: the nudity shield has looked and unblurred it.
+    wait_js(mobile, "window.alienmeetShield.state === 'clear'", timeout=60000)
     for name, viewport in (("portrait", PORTRAIT), ("landscape", LANDSCAPE)):
         mobile.set_viewport_size(viewport)
         wait_js(mobile, f"innerWidth === {viewport['width']}")
