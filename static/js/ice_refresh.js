@@ -2,6 +2,8 @@
 // coturn checks a credential only when a relay is allocated, so a call keeps its relay; but an
 // ICE restart (a new network, Hide my IP) allocates anew, and must not do so with a stale credential.
 
+import { NOT_MATCHED, RATE_LIMITED } from "./protocol.js";
+
 // Ask when this share of the credential's lifetime has gone by.
 const REFRESH_AT = 0.8;
 // The server answers one request per 30 s; a clock far off ours must not make us ask in a loop.
@@ -41,7 +43,7 @@ export class IceRefresh {
 
   // Is this error the answer to our request? (`not_matched`: the call ended meanwhile.)
   refusedBy(code) {
-    if (!this.pending || (code !== "rate_limited" && code !== "not_matched")) return false;
+    if (!this.pending || (code !== RATE_LIMITED && code !== NOT_MATCHED)) return false;
     this.pending = false;
     return true;
   }

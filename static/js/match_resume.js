@@ -7,6 +7,8 @@
 // the next one with every `resumed`; each works once. This module keeps the current match's
 // token and says what the page should do at each step; call.js does it.
 
+import { BAD_MESSAGE, RESUME_FAILED } from "./protocol.js";
+
 // An older server answers `resume` with `bad_message`; one that says nothing at all must not
 // leave the call unlinked for ever either.
 export const RESUME_ANSWER_MS = 5000;
@@ -81,7 +83,7 @@ export class MatchResume {
   // An `error` while awaiting the answer: `resume_failed` ends the match; `bad_message` means a
   // server that does not know `resume` (the only frame sent on this connection so far).
   refusedBy(code) {
-    return this.awaiting && this.sent && (code === "resume_failed" || code === "bad_message");
+    return this.awaiting && this.sent && (code === RESUME_FAILED || code === BAD_MESSAGE);
   }
 
   // Signaling goes to the server only while it links us to the stranger.

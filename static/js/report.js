@@ -2,7 +2,15 @@
 // A still frame of the stranger's video (a small JPEG) and the last chat lines of both sides;
 // limits as in docs/protocol.md (the server checks them again and re-encodes the image).
 
-import { MAX_REPORT_CHAT_LENGTH, MAX_REPORT_CHAT_LINES } from "./protocol.js";
+import {
+  BAD_MESSAGE,
+  MAX_REPORT_CHAT_LENGTH,
+  MAX_REPORT_CHAT_LINES,
+  NOT_MATCHED,
+  RATE_LIMITED,
+  TOO_LARGE,
+  UNAVAILABLE,
+} from "./protocol.js";
 
 export const SNAPSHOT_TARGET_BYTES = 100 * 1024; // the server accepts up to 128 KiB
 export const MAX_SNAPSHOT_SIDE = 640; // the server accepts up to 1280
@@ -12,7 +20,7 @@ export const MAX_CHAT_LINES = MAX_REPORT_CHAT_LINES;
 export const MAX_CHAT_LINE_LENGTH = MAX_REPORT_CHAT_LENGTH;
 // What the server may answer a report with instead of `reported` (docs/protocol.md): nothing was filed.
 // A `rate_limited` with `retry_after` refuses a `next` or `join`, never a report.
-const REPORT_REFUSALS = new Set(["unavailable", "rate_limited", "not_matched", "bad_message", "too_large"]);
+const REPORT_REFUSALS = new Set([UNAVAILABLE, RATE_LIMITED, NOT_MATCHED, BAD_MESSAGE, TOO_LARGE]);
 
 function jpegBlob(canvas, quality) {
   return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
@@ -125,9 +133,9 @@ export class ReportSender {
     if (!report || !REPORT_REFUSALS.has(code) || "retry_after" in detail) return false;
     // The server names its answers to a report (`about`); only a frame refused before it was read as a
     // report (too large, malformed) comes unnamed. Anything else answers another request.
-    if (detail.about !== "report" && code !== "bad_message" && code !== "too_large") return false;
+    if (detail.about !== "report" && code !== BAD_MESSAGE && code !== TOO_LARGE) return false;
     this.waiting.shift();
-    if ((code === "bad_message" || code === "too_large") && report.evidence) {
+    if ((code === BAD_MESSAGE || code === TOO_LARGE) && report.evidence) {
       // The evidence was refused (the server checks it again): the report itself still goes.
       const { matchId, reason, ended, retry } = report;
       if (!this.send(matchId, reason, null, { ended, retry })) this.failed(report, "connection_lost", "");
@@ -135,7 +143,7 @@ export class ReportSender {
     }
     // Refused before the call was touched: the page has moved on already, so the server is asked to.
     // (`unavailable` ended the call and queued us; `not_matched` had nothing to end.)
-    if (!report.ended && (code === "rate_limited" || code === "bad_message" || code === "too_large")) {
+    if (!report.ended && (code === RATE_LIMITED || code === BAD_MESSAGE || code === TOO_LARGE)) {
       this.signaling.send({ type: "next" });
     }
     this.lastFailed = report;
