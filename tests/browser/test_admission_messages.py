@@ -35,10 +35,10 @@ def test_pressing_next_too_often_is_explained_in_words(visitor, strict_server):
     talk(bob)
     wait_js(alice, "window.alienmeet.phase === 'connected'")
     first_match = alice.evaluate("window.alienmeet.matchId")
-    alice.get_by_role("button", name="Next").click()
+    alice.locator("#next").click()
     # Only the two of them are looking, so they meet again once both waited the interest wait.
     wait_js(alice, f"window.alienmeet.matchId && window.alienmeet.matchId !== '{first_match}'")
-    alice.get_by_role("button", name="Next").click()
+    alice.locator("#next").click()
     wait_js(alice, "document.getElementById('status').textContent.includes('slow down')", timeout=10000)
     assert "try Next again in" in status(alice)
     assert alice.evaluate("window.alienmeet.phase") == "idle"

@@ -38,7 +38,7 @@ def test_call_survives_a_signaling_restart(visitor, tmp_path):
         # The two are no longer linked on the server, so Next travels over the data channel,
         # and bob looks for someone new by himself (on a fresh server that may be alice again).
         old_match = bob.evaluate("window.alienmeet.matchId")
-        alice.get_by_role("button", name="Next").click()
+        alice.locator("#next").click()
         bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for()
         wait_js(bob, f"window.alienmeet.phase !== 'idle' && window.alienmeet.matchId !== {old_match!r}")
     finally:

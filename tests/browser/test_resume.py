@@ -89,7 +89,7 @@ def test_call_is_resumed_on_a_new_socket(visitor, site_server, keep_server_side)
             assert page.evaluate("window.alienmeet.peerConnection.connectionState") == "connected"
 
         # The server links the two again: Next reaches bob as `partner_left`, not over the data channel.
-        alice.get_by_role("button", name="Next").click()
+        alice.locator("#next").click()
         wait_for(bob, lambda: frames_from_server(bob, "partner_left"), "partner_left")
         left = frames_from_server(bob, "partner_left")[0]
         assert left == {"type": "partner_left", "match_id": match_id, "reason": "next"}
@@ -146,7 +146,7 @@ def test_call_goes_on_unlinked_when_the_server_gave_up_waiting(visitor, short_gr
             wait_for_remote_video(page, frames=remote_frames(page) + 10)
 
         # Neither is linked on the server any more: Next travels over the data channel.
-        alice.get_by_role("button", name="Next").click()
+        alice.locator("#next").click()
         bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for()
         wait_for(bob, lambda: any(frame["type"] == "join" for frame in bob.sockets[-1]), "a new join")
 
@@ -179,7 +179,7 @@ def test_a_call_left_while_cut_off_ends_as_soon_as_the_socket_is_back(visitor, s
         proxy.cut()
         wait_js(bob, "window.alienmeet.resuming")
         # Bob moves on while he has no network; the server holds the call for its grace (10 s).
-        bob.get_by_role("button", name="Next").click()
+        bob.locator("#next").click()
         proxy.refuse(False)
         # His next socket takes the call over only to end it: alice hears at once, not after the grace.
         wait_for(alice, lambda: frames_from_server(alice, "partner_left"), "partner_left", timeout=8)
