@@ -16,7 +16,8 @@ from django.utils.translation import to_locale
 from conftest import require
 from matchmaking.memory import STORE
 from meet import protocol
-from tests.meet.conftest import ORIGIN, Peer, matchmaker_settings
+from tests.meet.conftest import matchmaker_settings
+from tests.protocol_client import ORIGIN, Peer
 from transport.language import in_language, visitor_language
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from django.utils.crypto import salted_hmac
 
 from conftest import REDIS_URL
 from moderation.addresses import HASH_SALT
-from tests.protocol_client import WsPeer
+from tests.protocol_client import Peer
 from tests.servers import ROOT, migrate, server_env, servers
 
 ALICE, BOB, CAROL = "198.51.100.7", "203.0.113.8", "192.0.2.44"
@@ -45,8 +45,8 @@ async def test_privacy_walk_across_two_processes(redis_prefix, tmp_path):
     )
     migrate(environ)
     with servers(2, environ, tmp_path) as (one, two):
-        alice = await WsPeer.connect(one.ws_url, forwarded_for=ALICE)
-        bob = await WsPeer.connect(two.ws_url, forwarded_for=BOB)
+        alice = await Peer.connect_to(one.ws_url, forwarded_for=ALICE)
+        bob = await Peer.connect_to(two.ws_url, forwarded_for=BOB)
         peer_ids = [alice.hello["peer_id"], bob.hello["peer_id"]]
         await alice.send({"type": "join", "interests": ["astronomy"]})
         await alice.expect("waiting")
@@ -75,17 +75,15 @@ async def test_privacy_walk_across_two_processes(redis_prefix, tmp_path):
             "ban_addresses(list(ReportedAddress.objects.all()), 1)",
         )
         for server in (one, two):
-            connection = await websockets.connect(
-                server.ws_url, origin="http://127.0.0.1", additional_headers={"X-Forwarded-For": BOB}
-            )
-            refused = json.loads(await asyncio.wait_for(connection.recv(), 10))
+            banned = await Peer.connect_to(server.ws_url, forwarded_for=BOB, greeted=False)
+            refused = banned.hello
             assert refused["type"] == "error" and refused["code"] == "banned"
             with pytest.raises(websockets.ConnectionClosed) as closed:
-                await asyncio.wait_for(connection.recv(), 10)
+                await asyncio.wait_for(banned.connection.recv(), 10)
             assert closed.value.rcvd.code == 4003
 
         # Another call, ended by a disconnect.
-        carol = await WsPeer.connect(one.ws_url, forwarded_for=CAROL)
+        carol = await Peer.connect_to(one.ws_url, forwarded_for=CAROL)
         peer_ids.append(carol.hello["peer_id"])
         await carol.send({"type": "join"})
         await alice.send({"type": "join"})
@@ -113,7 +111,7 @@ async def test_privacy_walk_across_two_processes(redis_prefix, tmp_path):
     assert salted_hmac(HASH_SALT, BOB, secret="privacy-walk-key", algorithm="sha256").hexdigest() in tables
 
 
-async def _first_matched(*peers: WsPeer) -> str:
+async def _first_matched(*peers: Peer) -> str:
     match_ids = set()
     for peer in peers:
         message = await peer.receive()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from alienmeet_site.asgi import application
 from callstats.models import ConnectionBucket, MatchEvent, MinuteBucket
-from tests.meet.conftest import ORIGIN
+from tests.protocol_client import ORIGIN
 from tests.staff import verified_login
 
 
@@ -120,9 +120,9 @@ async def test_staff_websocket_pushes_live_figures(backend, staff):
     assert first["type"] == "stats" and first["stats"]["live"]["in_calls"] == 0
     assert first["stats"]["charts"]["wait_histogram"][0]["label"] == "1 sn'den az"  # the staff member's language
 
-    from tests.meet.conftest import pair
+    from tests.protocol_client import matched_pair
 
-    alice, bob, _ = await pair()
+    alice, bob, _ = await matched_pair()
     for _ in range(5):
         update = json.loads(await watcher.receive_from(timeout=5))
         if update["stats"]["live"]["in_calls"] == 1:

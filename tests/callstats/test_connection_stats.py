@@ -16,7 +16,7 @@ from callstats.models import ConnectionBucket
 from callstats.stats import live_stats
 from meet import protocol
 from meet.runtime import ensure_runtime
-from tests.meet.conftest import Peer, pair
+from tests.protocol_client import Peer, matched_pair
 
 
 def frame(**fields) -> str:
@@ -66,7 +66,7 @@ def test_bins():
 
 @pytest.mark.django_db(transaction=True)
 async def test_each_browser_reports_once_per_match_and_only_counts_are_kept(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     await first.send({"type": "connection_report", "match_id": match_id, "outcome": "direct", "connect_ms": 640})
     await second.send({"type": "connection_report", "match_id": match_id, "outcome": "relay_udp", "connect_ms": 1800})
     await first.send({"type": "connection_report", "match_id": match_id, "outcome": "failed"})
@@ -95,7 +95,7 @@ async def test_each_browser_reports_once_per_match_and_only_counts_are_kept(back
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_report_crossing_the_end_of_its_match_still_counts(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     # The first page gave up a moment sooner; the second page's report was already on its way.
     await first.send({"type": "next"})
     await second.expect("partner_left", match_id=match_id)
@@ -147,7 +147,7 @@ def test_live_stats_show_shares_and_time_to_connect():
 async def test_switching_between_the_current_and_the_last_match_counts_each_once(backend):
     """Only the current and the last ended match may be reported; going back and forth between the two
     must not count either of them twice (the statistics staff read would be inflated)."""
-    first, second, old_id = await pair()
+    first, second, old_id = await matched_pair()
     await first.send({"type": "next"})
     await first.expect("waiting")
     await second.expect("partner_left", match_id=old_id)

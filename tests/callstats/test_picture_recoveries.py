@@ -13,7 +13,7 @@ from django.utils import timezone
 from callstats.connection_stats import ConnectionReportBuffer, connection_figures, save_reports
 from callstats.models import ConnectionBucket
 from meet import protocol
-from tests.meet.conftest import pair
+from tests.protocol_client import matched_pair
 
 
 def test_a_recovery_names_only_its_match():
@@ -38,7 +38,7 @@ async def counted() -> int:
 
 @pytest.mark.django_db(transaction=True)
 async def test_each_browser_counts_a_call_once_and_only_its_own_match(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     for _ in range(3):  # a picture that froze three times is one call with the problem
         await first.send({"type": "picture_recovered", "match_id": match_id})
     await second.send({"type": "picture_recovered", "match_id": match_id})

@@ -15,7 +15,7 @@ from alienmeet_site.asgi import application
 from callstats.models import MatchEvent
 from matchmaking import Matched, get_matchmaker
 from meet import protocol
-from tests.meet.conftest import Peer, pair
+from tests.protocol_client import Peer, matched_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,7 +101,7 @@ async def test_a_socket_that_was_never_admitted_never_gets_a_turn_credential(bac
 
 
 async def test_match_and_relay_both_ways(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     offer = {"description": {"type": "offer", "sdp": "v=0\r\n…ünïcode"}}
     await second.send({"type": "signal", "match_id": match_id, "data": offer})
     assert await first.expect("signal", match_id=match_id) == {"type": "signal", "match_id": match_id, "data": offer}
@@ -113,7 +113,7 @@ async def test_match_and_relay_both_ways(backend):
 
 
 async def test_interests_are_normalized_and_shared_ones_reported(backend):
-    first, second, _ = await pair(interests=["  Music ", "CHESS", "music"])
+    first, second, _ = await matched_pair(interests=["  Music ", "CHESS", "music"])
     await first.close()
     await second.close()
     a = await Peer.connect()
@@ -128,7 +128,7 @@ async def test_interests_are_normalized_and_shared_ones_reported(backend):
 
 
 async def test_next_tells_partner_and_requeues(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     await second.send({"type": "next"})
     await first.expect("partner_left", match_id=match_id, reason="next")
     await second.expect("waiting")
@@ -145,7 +145,7 @@ async def test_next_tells_partner_and_requeues(backend):
 
 
 async def test_leave_ends_match_and_stays_connected(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     await first.send({"type": "leave"})
     await second.expect("partner_left", match_id=match_id, reason="leave")
     await second.send({"type": "signal", "match_id": match_id, "data": {}})
@@ -162,14 +162,14 @@ async def test_leave_ends_match_and_stays_connected(backend):
 
 
 async def test_disconnect_tells_partner(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     await second.close()
     await first.expect("partner_left", match_id=match_id, reason="disconnect")
     await first.close()
 
 
 async def test_join_during_call_is_refused(backend):
-    first, second, _ = await pair()
+    first, second, _ = await matched_pair()
     await first.send({"type": "join"})
     await first.expect("error", code="bad_message")
     await first.close()
@@ -177,7 +177,7 @@ async def test_join_during_call_is_refused(backend):
 
 
 async def test_match_events_are_recorded_without_identifiers(backend):
-    first, second, _ = await pair(interests=["space"])
+    first, second, _ = await matched_pair(interests=["space"])
     await first.send({"type": "next"})
     await second.expect("partner_left", reason="next")
     await first.expect("waiting")
@@ -256,7 +256,7 @@ async def test_too_large_and_binary_frames(backend):
 
 
 async def test_largest_allowed_signal_is_relayed(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     envelope = len(json.dumps({"type": "signal", "match_id": match_id, "data": {"sdp": ""}}))
     data = {"sdp": "y" * (protocol.MAX_FRAME_BYTES - envelope)}
     await second.send({"type": "signal", "match_id": match_id, "data": data})
@@ -305,7 +305,7 @@ async def test_online_count_is_pushed(backend):
 
 
 async def test_data_within_the_limits_is_relayed_unchanged(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     # The frame's object, data, 13 arrays and the innermost object: 16 levels, the most allowed.
     deep = {"n": 9007199254740991, "m": -9007199254740991}
     for _ in range(13):
@@ -319,7 +319,7 @@ async def test_data_within_the_limits_is_relayed_unchanged(backend):
 
 async def test_a_failing_handler_is_answered_and_cleanup_still_runs(backend, monkeypatch, caplog):
     """Whatever raises inside a handler, the connection stays, and its disconnect frees the partner."""
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     layer = get_channel_layer()
     original = layer.send
 
@@ -349,7 +349,7 @@ async def test_a_failing_report_hand_over_at_close_still_frees_the_partner(backe
 
     monkeypatch.setattr(moderation, "leave_hash_behind", broken)
     monkeypatch.setattr(moderation, "take_reports", broken)
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     await second.close()
     await first.expect("partner_left", match_id=match_id, reason="disconnect")
     assert "event=report_forwarding_failed" in caplog.text
@@ -359,7 +359,7 @@ async def test_a_failing_report_hand_over_at_close_still_frees_the_partner(backe
 
 
 async def test_cleanup_runs_even_when_the_handler_is_cancelled(backend):
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     # The server gives up on the application (as daphne does once a socket is long gone).
     second.communicator.future.cancel()
     await first.expect("partner_left", match_id=match_id, reason="disconnect")

@@ -20,8 +20,7 @@ import websockets
 
 from conftest import REDIS_URL, require
 from meet import protocol
-from tests.admission_solver import Admission
-from tests.protocol_client import WsPeer, matched_pair, measured
+from tests.protocol_client import Peer, matched_pair, measured
 from tests.servers import Server, free_port, migrate, server_env, servers, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -58,7 +57,7 @@ async def test_sigterm_frees_partners_at_once_and_clients_reconnect_elsewhere(re
         assert told < 3
 
         # Bob's browser reconnects; the surviving process takes him.
-        bob = await WsPeer.connect(one.ws_url)
+        bob = await Peer.connect_to(one.ws_url)
         await alice.send({"type": "join"})
         await bob.send({"type": "join"})
         messages = [await bob.receive(), await alice.receive()]
@@ -118,12 +117,12 @@ async def test_redis_outage_reports_unavailable_and_matching_resumes(tmp_path, c
         environ = server_env(tmp_path, REDIS_URL=url, MATCH_INTEREST_WAIT="1", MATCH_LEASE="3")
         migrate(environ)
         with servers(2, environ, tmp_path) as (one, two):
-            alice = await WsPeer.connect(one.ws_url)
+            alice = await Peer.connect_to(one.ws_url)
             await alice.send({"type": "join"})
             await alice.expect("waiting")
 
             stop_redis()
-            bob = await WsPeer.connect(two.ws_url)
+            bob = await Peer.connect_to(two.ws_url)
             seen = []
             with contextlib.suppress(TimeoutError):
                 while "unavailable" not in seen:
@@ -158,13 +157,13 @@ async def test_queued_visitor_survives_a_redis_outage(tmp_path, capsys):
         with servers(1, environ, tmp_path) as (server,):
             resumed = []
             for _ in range(trials):
-                alice = await WsPeer.connect(server.ws_url)
+                alice = await Peer.connect_to(server.ws_url)
                 stop_redis()
                 await alice.send({"type": "join"})
                 await alice.expect("error", code="unavailable", timeout=10)
                 await asyncio.sleep(3)
                 back = start_redis()
-                bob = await WsPeer.connect(server.ws_url)
+                bob = await Peer.connect_to(server.ws_url)
                 await bob.send({"type": "join"})
                 kinds = {"waiting", "matched", "online"}
                 matched = [await alice.receive(timeout=8), await bob.receive(timeout=8)]
@@ -203,7 +202,7 @@ def ban_from_another_process(environ: dict[str, str], address: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-async def until_frame(peer: WsPeer, kind: str, timeout: float = 15, **fields) -> dict:
+async def until_frame(peer: Peer, kind: str, timeout: float = 15, **fields) -> dict:
     """The first frame of that kind, past what an outage and its end may send before it."""
     deadline = time.monotonic() + timeout
     while True:
@@ -213,7 +212,7 @@ async def until_frame(peer: WsPeer, kind: str, timeout: float = 15, **fields) ->
         assert message["type"] in {"waiting", "error"} and message.get("code", "unavailable") == "unavailable", message
 
 
-async def expect_closed_banned(peer: WsPeer) -> None:
+async def expect_closed_banned(peer: Peer) -> None:
     await until_frame(peer, "error", code="banned")
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await asyncio.wait_for(peer.connection.recv(), 10)
@@ -231,15 +230,15 @@ async def test_a_connection_opened_during_a_redis_outage_hears_bans(tmp_path, ca
         migrate(environ)
         with servers(1, environ, tmp_path) as (server,):
             stop_redis()
-            bob = await WsPeer.connect(server.ws_url, forwarded_for=bob_ip)
-            dave = await WsPeer.connect(server.ws_url, forwarded_for=dave_ip)
+            bob = await Peer.connect_to(server.ws_url, forwarded_for=bob_ip)
+            dave = await Peer.connect_to(server.ws_url, forwarded_for=dave_ip)
             ban_from_another_process(environ, dave_ip)
             back = start_redis()
             await expect_closed_banned(dave)
             heard = time.perf_counter() - back
             measured(capsys, f"a ban made during the outage heard {heard:.2f} s after Redis came back")
 
-            alice = await WsPeer.connect(server.ws_url, forwarded_for=alice_ip)
+            alice = await Peer.connect_to(server.ws_url, forwarded_for=alice_ip)
             await alice.send({"type": "join"})
             await until_frame(alice, "waiting")
             await bob.send({"type": "join"})
@@ -277,7 +276,7 @@ async def test_any_redis_error_counts_as_unavailable(tmp_path, redis_prefix):
 async def test_a_visitor_meets_a_refusing_redis_and_hears_unavailable(tmp_path, redis_prefix, settings, refusal):
     """A visitor with an address (so admission counts and spends in Redis) is told `unavailable`, not cut off."""
     from meet.runtime import stop_runtime
-    from tests.meet.conftest import Peer, matchmaker_settings
+    from tests.meet.conftest import matchmaker_settings
 
     with private_redis(tmp_path) as (url, _, _):
         import redis
@@ -308,12 +307,12 @@ async def test_a_visitor_meets_a_refusing_redis_and_hears_unavailable(tmp_path, 
             client.close()
 
 
-async def relay_round_trips(pairs: list[tuple[WsPeer, WsPeer, str]], seconds: float) -> list[float]:
+async def relay_round_trips(pairs: list[tuple[Peer, Peer, str]], seconds: float) -> list[float]:
     """Each pair bounces a signal back and forth for a while; returns one-way relay times in ms."""
     timings: list[float] = []
     deadline = time.monotonic() + seconds
 
-    async def bounce(first: WsPeer, second: WsPeer, match_id: str) -> None:
+    async def bounce(first: Peer, second: Peer, match_id: str) -> None:
         sender, receiver = first, second
         pace = random.Random(match_id)
         await asyncio.sleep(pace.random() * 0.2)  # pairs out of step, as real visitors are
@@ -340,7 +339,7 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-async def make_pairs(url: str, count: int) -> list[tuple[WsPeer, WsPeer, str]]:
+async def make_pairs(url: str, count: int) -> list[tuple[Peer, Peer, str]]:
     return [await matched_pair(url, url) for _ in range(count)]
 
 
@@ -394,10 +393,9 @@ async def test_client_that_never_reads_is_bounded(tmp_path, capsys):
     try:
         others = await make_pairs(server.ws_url, 20)
         quiet = await relay_round_trips(others, 2)
-        sleeper = await websockets.connect(server.ws_url, origin="http://127.0.0.1", max_queue=1)
-        admission = Admission(json.loads(await sleeper.recv()))
-        await sleeper.send(json.dumps(admission.stamp({"type": "join"})))
-        sender = await WsPeer.connect(server.ws_url)
+        sleeper = await Peer.connect_to(server.ws_url, max_queue=1)
+        await sleeper.send({"type": "join"})
+        sender = await Peer.connect_to(server.ws_url)
         await sender.send({"type": "join"})
         match_id = (await sender.expect("matched"))["match_id"]
         # From here on the sleeper never reads again; its socket buffers fill up.
@@ -515,26 +513,23 @@ async def test_hundred_thousand_fuzzed_frames(tmp_path, capsys):
     rng = random.Random(20261124)
     total = 100_000
     with servers(1, environ, tmp_path) as (server,):
-        connection = await websockets.connect(server.ws_url, origin="http://127.0.0.1", max_size=2**20)
-        admission = Admission(json.loads(await connection.recv()))
+        fuzzer = await Peer.connect_to(server.ws_url)
         started = time.perf_counter()
         answered = 0
         for _ in range(total // 1000):
             batch = [fuzz_frame(rng) for _ in range(1000)]
             for frame, _ in batch:
-                await connection.send(frame)
-            await connection.send(json.dumps(admission.stamp({"type": "join"})))
-            await connection.send(json.dumps({"type": "leave"}))
+                await fuzzer.send(frame)
+            await fuzzer.send({"type": "join"})
+            await fuzzer.send({"type": "leave"})
             expected = [code for _, code in batch if code is not None] + ["waiting"]
             for code in expected:
-                message = json.loads(await asyncio.wait_for(connection.recv(), 10))
-                while message["type"] == "online":
-                    message = json.loads(await asyncio.wait_for(connection.recv(), 10))
+                message = await fuzzer.receive(timeout=10)
                 got = message.get("code", message["type"])
                 assert got == code, message
                 answered += 1
         elapsed = time.perf_counter() - started
-        await connection.close()
+        await fuzzer.close()
         measured(capsys, f"{total:,} fuzzed frames answered per protocol in {elapsed:.1f} s")
         assert answered >= total * 0.8
         assert_clean_log(server)

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from conftest import REDIS_URL
 from matchmaking.memory import STORE
 from meet import protocol
-from tests.meet.conftest import Peer, matchmaker_settings, pair
+from tests.meet.conftest import matchmaker_settings
+from tests.protocol_client import Peer, matched_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -187,7 +188,7 @@ async def test_fuzzed_signals_are_relayed_intact_or_refused(stack, caplog, batch
     """Every signal for the current match reaches the partner unchanged or is refused with a documented
     code; either way both connections and the match survive, and a disconnect still frees the partner."""
     caplog.set_level(logging.WARNING)
-    first, second, match_id = await pair()
+    first, second, match_id = await matched_pair()
     try:
         texts = [frame.replace(MATCH, match_id) for frame in batch]
         for text in texts:

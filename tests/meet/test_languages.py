@@ -14,7 +14,7 @@ from conftest import REDIS_URL
 from matchmaking import Busy, Matched, get_matchmaker
 from meet import protocol
 from tests.matchmaking.test_redis_lease import make
-from tests.meet.conftest import Peer
+from tests.protocol_client import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

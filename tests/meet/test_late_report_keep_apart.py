@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.meet.conftest import Peer
+from tests.protocol_client import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

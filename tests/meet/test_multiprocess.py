@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from conftest import REDIS_URL
-from tests.protocol_client import WsPeer, matched_pair, measured
+from tests.protocol_client import Peer, matched_pair, measured
 from tests.servers import migrate, server_env, servers
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -44,8 +44,8 @@ def two_servers(cluster_env, tmp_path):
 
 async def test_match_relay_and_disconnect_across_processes(two_servers, capsys):
     one, two = two_servers
-    alice = await WsPeer.connect(one.ws_url)
-    bob = await WsPeer.connect(two.ws_url)
+    alice = await Peer.connect_to(one.ws_url)
+    bob = await Peer.connect_to(two.ws_url)
     await alice.send({"type": "join"})
     await alice.expect("waiting")
     started = time.perf_counter()
@@ -75,10 +75,10 @@ async def test_match_relay_and_disconnect_across_processes(two_servers, capsys):
 
 async def test_a_broken_socket_resumes_its_match_on_the_other_process(two_servers):
     one, two = two_servers
-    alice = await WsPeer.connect(one.ws_url)
+    alice = await Peer.connect_to(one.ws_url)
     await alice.send({"type": "join", "resume": True})
     await alice.expect("waiting")
-    bob = await WsPeer.connect(two.ws_url)
+    bob = await Peer.connect_to(two.ws_url)
     await bob.send({"type": "join", "resume": True})
     matched = await bob.expect("matched")
     match_id = matched["match_id"]
@@ -86,7 +86,7 @@ async def test_a_broken_socket_resumes_its_match_on_the_other_process(two_server
 
     # Bob's network drops his socket without a close; he comes back through the other process.
     bob.connection.transport.abort()
-    bob_again = await WsPeer.connect(one.ws_url)
+    bob_again = await Peer.connect_to(one.ws_url)
     await bob_again.send({"type": "resume", "match_id": match_id, "token": matched["resume"]})
     resumed = await bob_again.expect("resumed", match_id=match_id, polite=False)
     await alice.expect("partner_resumed", match_id=match_id)
@@ -96,8 +96,8 @@ async def test_a_broken_socket_resumes_its_match_on_the_other_process(two_server
 
     # Alice's socket looks open to her server while her new one resumes on the other process:
     # the old one is closed with 4010, and the call goes on.
-    alice_again = await WsPeer.connect(two.ws_url)
-    token = next(m["resume"] for m in alice.received if m["type"] == "matched")
+    alice_again = await Peer.connect_to(two.ws_url)
+    token = alice.last("matched")["resume"]
     await alice_again.send({"type": "resume", "match_id": match_id, "token": token})
     await alice_again.expect("resumed", match_id=match_id, polite=True)
     await bob_again.expect("partner_resumed", match_id=match_id)
@@ -113,7 +113,7 @@ async def test_a_broken_socket_resumes_its_match_on_the_other_process(two_server
 async def test_killed_process_partners_are_told_and_state_is_cleaned(cluster_env, tmp_path, redis_prefix, capsys):
     with servers(2, cluster_env, tmp_path) as (one, two):
         alice, bob, match_id = await matched_pair(one.ws_url, two.ws_url)
-        waiting_on_two = await WsPeer.connect(two.ws_url)
+        waiting_on_two = await Peer.connect_to(two.ws_url)
         await waiting_on_two.send({"type": "join"})
         await waiting_on_two.expect("waiting")
 
@@ -134,7 +134,7 @@ async def test_killed_process_partners_are_told_and_state_is_cleaned(cluster_env
 
         await alice.send({"type": "join"})
         await alice.expect("waiting")
-        carol = await WsPeer.connect(one.ws_url)
+        carol = await Peer.connect_to(one.ws_url)
         await carol.send({"type": "join"})
         again = await carol.expect("matched")
         await alice.expect("matched", match_id=again["match_id"])
@@ -149,7 +149,7 @@ async def test_hundreds_join_and_next_across_two_processes(two_servers, capsys):
     side is told at once with partner_left (docs/protocol.md, leave)."""
     rng = random.Random(7)
     urls = [server.ws_url for server in two_servers]
-    peers = await asyncio.gather(*(WsPeer.connect(urls[i % 2]) for i in range(200)))
+    peers = await asyncio.gather(*(Peer.connect_to(urls[i % 2]) for i in range(200)))
     sides: dict[str, list[tuple[int, bool]]] = collections.defaultdict(list)
     current: dict[int, str | None] = dict.fromkeys(range(len(peers)))
     told_left: dict[str, list[int]] = collections.defaultdict(list)
@@ -163,7 +163,7 @@ async def test_hundreds_join_and_next_across_two_processes(two_servers, capsys):
         current[index] = message["match_id"]
         sides[message["match_id"]].append((index, message["polite"]))
 
-    async def drive(index: int, peer: WsPeer) -> None:
+    async def drive(index: int, peer: Peer) -> None:
         nonlocal finished
         await peer.send({"type": "join"})
         meetings = 0
@@ -189,7 +189,7 @@ async def test_hundreds_join_and_next_across_two_processes(two_servers, capsys):
         if finished >= 190:
             everyone_nearly_done.set()
 
-    async def drain(index: int, peer: WsPeer) -> None:
+    async def drain(index: int, peer: Peer) -> None:
         """Read what was already on its way when the client stopped, until it has been quiet a while
         (on a loaded machine a notice published just before the end can take over a second)."""
         with contextlib.suppress(TimeoutError):

@@ -16,7 +16,7 @@ import pytest
 
 from meet import protocol
 from meet.consumers import MeetConsumer
-from tests.meet.conftest import Peer, pair
+from tests.protocol_client import Peer, matched_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +50,7 @@ async def _close(*peers: Peer) -> None:
 
 
 async def test_a_signal_naming_an_ended_match_is_refused_and_reaches_nobody(backend):
-    alice, bob, old_match = await pair()
+    alice, bob, old_match = await matched_pair()
     carol = await Peer.connect()
     await carol.send({"type": "join", "interests": []})
     await carol.expect("waiting")
@@ -67,8 +67,8 @@ async def test_a_signal_naming_an_ended_match_is_refused_and_reaches_nobody(back
 
 
 async def test_a_signal_naming_another_pairs_match_is_refused_and_reaches_nobody(backend):
-    alice, bob, ours = await pair()
-    dave, erin, theirs = await pair()
+    alice, bob, ours = await matched_pair()
+    dave, erin, theirs = await matched_pair()
     await alice.send({"type": "signal", "match_id": theirs, "data": {"foreign": True}})
     await alice.expect("error", code=protocol.NOT_MATCHED)
     await _signal_arrives_next(alice, bob, ours, {"after": 1})
@@ -80,7 +80,7 @@ async def test_a_signal_naming_another_pairs_match_is_refused_and_reaches_nobody
 
 async def test_the_refusal_comes_before_what_follows_it(backend):
     """The sender hears not_matched for the fenced signal, and in its place among its frames."""
-    alice, bob, match_id = await pair()
+    alice, bob, match_id = await matched_pair()
     await alice.send({"type": "signal", "match_id": "not-" + match_id, "data": {}})
     await bob.send({"type": "signal", "match_id": match_id, "data": {"reply": 1}})
     await alice.expect("error", code=protocol.NOT_MATCHED)
@@ -93,10 +93,10 @@ async def test_the_refusal_comes_before_what_follows_it(backend):
 
 @pytest.mark.parametrize("which", ["another pair's", "an ended one"])
 async def test_a_relayed_signal_for_a_match_not_the_receivers_is_dropped(backend, consumers, which):
-    alice, bob, old_match = await pair()
+    alice, bob, old_match = await matched_pair()
     wrong = old_match
     if which == "another pair's":
-        dave, erin, wrong = await pair()
+        dave, erin, wrong = await matched_pair()
         current, sender, receiver = old_match, alice, bob
     else:
         carol = await Peer.connect()
@@ -116,7 +116,7 @@ async def test_a_relayed_signal_for_a_match_not_the_receivers_is_dropped(backend
 
 
 async def test_a_relayed_signal_reaches_a_receiver_without_a_match_never(backend, consumers):
-    alice, bob, match_id = await pair()
+    alice, bob, match_id = await matched_pair()
     await bob.send({"type": "leave"})
     await alice.expect("partner_left", match_id=match_id)
     receiver = consumers[alice.hello["peer_id"]]

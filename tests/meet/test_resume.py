@@ -9,7 +9,7 @@ import pytest
 
 from matchmaking import get_matchmaker
 from meet.session import resume_tokens
-from tests.meet.conftest import Peer
+from tests.protocol_client import Peer, matched_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,15 +18,10 @@ UNCLEAN = 1006  # the socket broke without a close frame: what a network change 
 
 async def resumable_pair() -> tuple[Peer, Peer, str, str]:
     """Two matched peers that both opted in: (waiting one, joining one, match_id, the joining one's token)."""
-    first = await Peer.connect()
-    await first.send({"type": "join", "resume": True})
-    await first.expect("waiting")
-    second = await Peer.connect()
-    await second.send({"type": "join", "resume": True})
-    matched = await second.expect("matched", polite=False)
-    other = await first.expect("matched", polite=True, match_id=matched["match_id"])
+    first, second, match_id = await matched_pair(resume=True)
+    matched, other = second.last("matched"), first.last("matched")
     assert other["resume"] != matched["resume"]
-    return first, second, matched["match_id"], matched["resume"]
+    return first, second, match_id, matched["resume"]
 
 
 async def relays(sender: Peer, receiver: Peer, match_id: str, n: int) -> None:

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from tests.meet.test_faults import private_redis
-from tests.protocol_client import WsPeer, matched_pair, measured
+from tests.protocol_client import Peer, matched_pair, measured
 from tests.servers import migrate, server_env, servers
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -19,20 +19,20 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis]
 PREFIX = "shard-test:"
 
 
-async def relays(sender: WsPeer, receiver: WsPeer, match_id: str, n: int) -> None:
+async def relays(sender: Peer, receiver: Peer, match_id: str, n: int) -> None:
     await sender.send({"type": "signal", "match_id": match_id, "data": {"n": n}})
     message = await receiver.expect("signal", match_id=match_id, timeout=5)
     assert message["data"] == {"n": n}
 
 
-def channel_of(peer: WsPeer, match_state: redis.Redis) -> str:
+def channel_of(peer: Peer, match_state: redis.Redis) -> str:
     """The matchmaking state names each visitor's channel."""
     channel = match_state.hget(f"{PREFIX}peer:{peer.hello['peer_id']}", "ch")
     assert channel, peer.hello
     return channel
 
 
-def shard_of(peer: WsPeer, match_state: redis.Redis, shards: list[redis.Redis]) -> int:
+def shard_of(peer: Peer, match_state: redis.Redis, shards: list[redis.Redis]) -> int:
     """Which layer shard holds this visitor's channel (every shard must be up)."""
     channel = channel_of(peer, match_state)
     for index, shard in enumerate(shards):
@@ -41,7 +41,7 @@ def shard_of(peer: WsPeer, match_state: redis.Redis, shards: list[redis.Redis]) 
     raise AssertionError(f"channel {channel!r} subscribed on no shard")
 
 
-def subscribed_on(peer: WsPeer, match_state: redis.Redis, shard: redis.Redis) -> bool:
+def subscribed_on(peer: Peer, match_state: redis.Redis, shard: redis.Redis) -> bool:
     channel = channel_of(peer, match_state)
     return channel in shard.pubsub_channels(channel)
 
@@ -85,7 +85,7 @@ async def test_two_processes_on_two_redis_shards(tmp_path, capsys):
             on_a = [peer for peer in survivors if shard_of(peer, state, shards) == 0]
             on_b = [peer for peer in survivors if shard_of(peer, state, shards) == 1]
             while len(on_a) < 2 or len(on_b) < 1:
-                peer = await WsPeer.connect(one.ws_url)
+                peer = await Peer.connect_to(one.ws_url)
                 (on_a if shard_of(peer, state, shards) == 0 else on_b).append(peer)
             # A call between a visitor on each shard, made before the loss.
             await on_b[0].send({"type": "join"})
@@ -99,10 +99,10 @@ async def test_two_processes_on_two_redis_shards(tmp_path, capsys):
             await on_a[1].send({"type": "signal", "match_id": cross, "data": {"n": 1}})
             await on_a[1].expect("error", code="unavailable", timeout=5)
             # Two visitors on the surviving shard still meet and talk.
-            third = await WsPeer.connect(one.ws_url)
+            third = await Peer.connect_to(one.ws_url)
             while not subscribed_on(third, state, state):
                 await third.close()
-                third = await WsPeer.connect(one.ws_url)
+                third = await Peer.connect_to(one.ws_url)
             await on_a[0].send({"type": "join"})
             await on_a[0].expect("waiting")
             await third.send({"type": "join"})

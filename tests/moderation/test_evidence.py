@@ -17,7 +17,8 @@ from moderation import evidence
 from moderation.evidence import MAX_SEGMENTS, EvidenceError, clean_snapshot, reencode_within_limit
 from moderation.models import Report
 from tests.moderation import jpeg_files
-from tests.moderation.test_moderation import ALICE_IP, BOB_IP, matched
+from tests.moderation.test_moderation import ALICE_IP, BOB_IP
+from tests.protocol_client import matched_pair
 
 
 def jpeg(width: int = 320, height: int = 240, exif: bool = False, quality: int = 80) -> bytes:
@@ -292,7 +293,7 @@ pytestmark_db = pytest.mark.django_db(transaction=True)
 
 @pytestmark_db
 async def test_report_with_evidence_is_stored_clean_with_its_chat(backend):
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     evidence = {
         "snapshot": snapshot_field(jpeg(exif=True)),
         "chat": [{"from": "me", "text": "hello"}, {"from": "stranger", "text": "something rude"}],
@@ -320,7 +321,7 @@ async def test_report_with_evidence_is_stored_clean_with_its_chat(backend):
     ],
 )
 async def test_bad_evidence_files_nothing_and_keeps_the_call(backend, evidence, code):
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await alice.send({"type": "report", "match_id": match_id, "reason": "nudity", "evidence": evidence})
     await alice.expect("error", code=code)
     await bob.nothing()

@@ -11,26 +11,15 @@ from django.utils import timezone
 from meet import protocol
 from moderation.addresses import address_hash, client_ip
 from moderation.models import Ban, Report, ReportedAddress
-from tests.meet.conftest import Peer
+from tests.protocol_client import Peer, matched_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ALICE_IP, BOB_IP = "198.51.100.7", "203.0.113.8"
 
 
-async def matched(first_ip: str, second_ip: str) -> tuple[Peer, Peer, str]:
-    first = await Peer.connect(client=first_ip)
-    await first.send({"type": "join"})
-    await first.expect("waiting")
-    second = await Peer.connect(client=second_ip)
-    await second.send({"type": "join"})
-    match_id = (await second.expect("matched"))["match_id"]
-    await first.expect("matched", match_id=match_id)
-    return first, second, match_id
-
-
 async def test_report_files_the_partners_hash_and_moves_the_reporter_on(backend):
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await alice.send({"type": "report", "match_id": match_id, "reason": "harassment"})
     await alice.expect("reported", match_id=match_id)
     await alice.expect("waiting")
@@ -47,7 +36,7 @@ async def test_report_files_the_partners_hash_and_moves_the_reporter_on(backend)
 
 async def test_a_stranger_who_pressed_next_first_is_still_reported(backend):
     """The stranger's Next crosses the report on the wire (or they skip on at once): it is filed all the same."""
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await bob.send({"type": "next"})
     await bob.expect("waiting")
     await alice.expect("partner_left", match_id=match_id, reason="next")
@@ -71,7 +60,7 @@ async def filed_hashes() -> list[str]:
 
 
 async def test_a_stranger_who_closed_the_tab_at_once_is_still_reported(backend):
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await bob.close()
     await alice.expect("partner_left", match_id=match_id, reason="disconnect")
     await alice.send({"type": "report", "match_id": match_id, "reason": "nudity"})
@@ -100,7 +89,7 @@ async def test_a_stranger_whose_socket_is_down_mid_call_is_still_reported(backen
 
 async def test_one_report_per_match_from_each_side(backend):
     """A second report of one call would only inflate the stranger's count; each side may report the other."""
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await bob.send({"type": "next"})
     await bob.expect("waiting")
     await alice.expect("partner_left", match_id=match_id)
@@ -136,7 +125,7 @@ def test_a_stranger_skipped_many_times_a_minute_is_still_reportable():
 @pytest.mark.parametrize("how_they_left", ["next", "closed the tab"])
 async def test_a_stranger_reported_after_the_call_is_not_met_again(backend, settings, how_they_left):
     settings.MATCHMAKER = {**settings.MATCHMAKER, "REMATCH_COOLDOWN": 0}
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     if how_they_left == "next":
         await bob.send({"type": "next"})
         await bob.expect("waiting")
@@ -161,7 +150,7 @@ async def test_a_match_long_over_can_no_longer_be_reported(backend, monkeypatch)
     from meet.session import matches
 
     monkeypatch.setattr(matches, "REPORT_AFTER_END_SECONDS", 0.0)
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await bob.send({"type": "next"})
     await alice.expect("partner_left", match_id=match_id)
     await asyncio.sleep(0.01)
@@ -191,21 +180,12 @@ async def test_bad_reports_are_refused(backend, frame, code):
 async def test_banned_address_is_refused_at_connect_until_the_ban_ends(backend):
     until = timezone.now() + datetime.timedelta(hours=2)
     await database_sync_to_async(Ban.objects.create)(ip_hash=address_hash(BOB_IP), reason="spam", until=until)
-    from channels.testing import WebsocketCommunicator
-
-    from tests.meet.conftest import ORIGIN, application
-
-    async def app(scope, receive, send):
-        return await application({**scope, "client": (BOB_IP, 1)}, receive, send)
-
-    refused = WebsocketCommunicator(app, "/ws/meet/", headers=[ORIGIN])
-    connected, _ = await refused.connect(timeout=5)
-    assert connected
-    message = json.loads(await refused.receive_from(timeout=5))
+    refused = await Peer.connect(client=BOB_IP, greeted=False)
+    message = refused.hello
     assert message["type"] == "error" and message["code"] == protocol.BANNED
     assert message["until"] == until.isoformat()
     assert "banned" in message["message"]
-    closed = await refused.receive_output(timeout=5)
+    closed = await refused.communicator.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": protocol.CLOSE_BANNED}
     # Someone else is welcome.
     other = await Peer.connect(client=ALICE_IP)

@@ -20,10 +20,9 @@ from moderation.addresses import HASH_SALT, address_hash
 from moderation.decisions import decide
 from moderation.models import Ban, Decision, Report, ReportedAddress
 from moderation.reports import Filing, allow_report, file_report, reporter_key
-from tests.meet.conftest import Peer
 from tests.moderation.test_evidence import noisy_jpeg
 from tests.moderation.test_moderation import ALICE_IP, BOB_IP
-from tests.protocol_client import WsPeer
+from tests.protocol_client import Peer, matched_pair
 from tests.servers import ROOT, migrate, server_env, servers
 
 REPORTER_IPS = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
@@ -127,7 +126,7 @@ async def test_extra_reports_are_rate_limited_and_file_nothing(backend, settings
 
 
 async def test_a_ban_closes_every_open_connection_of_the_address(backend):
-    alice, bob, match_id = await _matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     bob_again = await Peer.connect(client=BOB_IP)  # a second tab, not in a call
     await alice.send({"type": "report", "match_id": match_id, "reason": "harassment"})
     await alice.expect("reported", match_id=match_id)
@@ -148,24 +147,13 @@ async def test_a_ban_closes_every_open_connection_of_the_address(backend):
 
 
 async def test_a_ban_mid_call_frees_the_partner(backend):
-    alice, bob, match_id = await _matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     address = await database_sync_to_async(ReportedAddress.objects.create)(ip_hash=address_hash(BOB_IP))
     await database_sync_to_async(decide)(address, Decision.Action.BAN_PERMANENT, None)
     message = await expect_banned(bob)
     assert "permanently" in message["message"]
     await alice.expect("partner_left", match_id=match_id)
     await alice.close()
-
-
-async def _matched(first_ip: str, second_ip: str) -> tuple[Peer, Peer, str]:
-    first = await Peer.connect(client=first_ip)
-    await first.send({"type": "join"})
-    await first.expect("waiting")
-    second = await Peer.connect(client=second_ip)
-    await second.send({"type": "join"})
-    match_id = (await second.expect("matched"))["match_id"]
-    await first.expect("matched", match_id=match_id)
-    return first, second, match_id
 
 
 @pytest.mark.slow
@@ -175,8 +163,8 @@ async def test_a_ban_closes_open_connections_on_every_process(redis_prefix, tmp_
     environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, TRUSTED_PROXIES="127.0.0.1")
     migrate(environ)
     with servers(2, environ, tmp_path) as (one, two):
-        bobs = [await WsPeer.connect(server.ws_url, forwarded_for=BOB_IP) for server in (one, two)]
-        carol = await WsPeer.connect(one.ws_url, forwarded_for=CAROL_IP)
+        bobs = [await Peer.connect_to(server.ws_url, forwarded_for=BOB_IP) for server in (one, two)]
+        carol = await Peer.connect_to(one.ws_url, forwarded_for=CAROL_IP)
         code = (
             "from moderation.models import ReportedAddress; from moderation.decisions import decide; "
             "from moderation.addresses import address_hash; "
@@ -210,8 +198,8 @@ async def test_evidence_crosses_processes_intact(redis_prefix, tmp_path):
     environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, TRUSTED_PROXIES="127.0.0.1")
     migrate(environ)
     with servers(2, environ, tmp_path) as (one, two):
-        alice = await WsPeer.connect(one.ws_url, forwarded_for=ALICE_IP)
-        bob = await WsPeer.connect(two.ws_url, forwarded_for=BOB_IP)
+        alice = await Peer.connect_to(one.ws_url, forwarded_for=ALICE_IP)
+        bob = await Peer.connect_to(two.ws_url, forwarded_for=BOB_IP)
         await alice.send({"type": "join"})
         await alice.expect("waiting")
         await bob.send({"type": "join"})

@@ -19,8 +19,8 @@ from meet.session import reports
 from meet.session.matches import RecentMatches
 from moderation.addresses import address_hash
 from moderation.models import Report
-from tests.meet.conftest import Peer
-from tests.moderation.test_moderation import ALICE_IP, BOB_IP, filed_hashes, matched
+from tests.moderation.test_moderation import ALICE_IP, BOB_IP, filed_hashes
+from tests.protocol_client import Peer, matched_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,7 +90,7 @@ async def report_crossed_by(alice: Peer, bob: Peer, match_id: str, how: str, hel
 
 @pytest.mark.parametrize("how", ["next", "leave", "closed the tab"])
 async def test_a_report_crossed_by_the_end_of_the_call_keeps_the_two_apart(backend, no_cooldown, held_endings, how):
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     bob = await report_crossed_by(alice, bob, match_id, how, held_endings)
     assert await filed_hashes() == [address_hash(BOB_IP)]
     await bob.nothing(0.1)
@@ -149,7 +149,7 @@ async def test_a_report_of_a_call_taken_after_a_lost_notice_keeps_the_two_apart(
 async def test_a_report_is_filed_when_the_strangers_connection_closes_as_it_is_told(backend, monkeypatch):
     """The stranger pressed Next and closes the tab: their connection finishes closing after the
     report looked for a hash left behind and before it reads the report. Still filed."""
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await bob.send({"type": "next"})
     await bob.expect("waiting")
     await alice.expect("partner_left", match_id=match_id)
@@ -173,7 +173,7 @@ async def test_a_report_the_stranger_can_no_longer_file_is_not_answered_reported
     """The stranger's connection no longer remembers the call (aged out): the reporter hears an error,
     and nothing is filed later behind her back."""
     monkeypatch.setattr(reports, "REPORT_ANSWER_SECONDS", 0.3)
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await bob.send({"type": "next"})
     await bob.expect("waiting")
     await alice.expect("partner_left", match_id=match_id)
@@ -189,7 +189,7 @@ async def test_a_report_the_stranger_can_no_longer_file_is_not_answered_reported
 async def test_a_report_that_could_not_be_filed_can_be_sent_again(backend, monkeypatch):
     """The visitor heard it was not filed: the same report, sent again once the stranger can file it, is filed."""
     monkeypatch.setattr(reports, "REPORT_ANSWER_SECONDS", 0.3)
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     await bob.send({"type": "next"})
     await bob.expect("waiting")
     await alice.expect("partner_left", match_id=match_id)
@@ -207,7 +207,7 @@ async def test_a_report_that_could_not_be_filed_can_be_sent_again(backend, monke
 
 async def test_two_reports_of_one_call_crossing_are_both_filed(backend, monkeypatch):
     """Each side reports the other at the same moment: each waits for the other to file, and files for it."""
-    alice, bob, match_id = await matched(ALICE_IP, BOB_IP)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     told: list[str] = []
     both = asyncio.Event()
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 
 import pytest
-from channels.testing import WebsocketCommunicator
 
-from alienmeet_site.asgi import application
 from meet import protocol
-from tests.meet.conftest import ORIGIN, Peer
+from tests.protocol_client import Peer
 from transport.send_backlog import SCOPE_KEY, Outbox, SendBacklogMiddleware, transport_backlog
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,13 +22,7 @@ async def connect_with_backlog(backlog: list[int]) -> Peer:
         backlog[1] += 1
         return backlog[0]
 
-    async def app(scope, receive, send):
-        return await application({**scope, SCOPE_KEY: current}, receive, send)
-
-    communicator = WebsocketCommunicator(app, "/ws/meet/", headers=[ORIGIN])
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return Peer(communicator, json.loads(await communicator.receive_from(timeout=5)))
+    return await Peer.connect(scope={SCOPE_KEY: current})
 
 
 async def test_signals_to_a_socket_that_does_not_read_are_dropped_and_the_sender_told(backend):

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 import websockets
-from channels.testing import WebsocketCommunicator
 
-from alienmeet_site.asgi import application
 from conftest import REDIS_URL
 from meet import protocol
 from meet.gate import address_limits
 from meet.gate.address_limits import RedisAddressLimits
-from tests.meet.conftest import ORIGIN, Peer
-from tests.protocol_client import WsPeer
+from tests.protocol_client import Peer
 from tests.servers import migrate, server_env, servers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,14 +33,7 @@ def limits(settings):
 
 async def connect_from(client: str) -> Peer:
     """A socket from ``client`` whose first frame may be hello or the refusal."""
-
-    async def app(scope, receive, send):
-        return await application({**scope, "client": (client, 50000)}, receive, send)
-
-    communicator = WebsocketCommunicator(app, "/ws/meet/", headers=[ORIGIN])
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return Peer(communicator, json.loads(await communicator.receive_from(timeout=5)))
+    return await Peer.connect(client=client, greeted=False)
 
 
 async def refused(client: str) -> dict:
@@ -144,33 +133,28 @@ async def test_limit_holds_across_processes(redis_prefix, tmp_path):
     migrate(environ)
     with servers(2, environ, tmp_path) as (one, two):
         held = [
-            await WsPeer.connect(one.ws_url, forwarded_for=HOME),
-            await WsPeer.connect(one.ws_url, forwarded_for=HOME),
-            await WsPeer.connect(two.ws_url, forwarded_for=HOME),
+            await Peer.connect_to(one.ws_url, forwarded_for=HOME),
+            await Peer.connect_to(one.ws_url, forwarded_for=HOME),
+            await Peer.connect_to(two.ws_url, forwarded_for=HOME),
         ]
         for server in (one, two):
-            connection = await websockets.connect(
-                server.ws_url, origin="http://127.0.0.1", additional_headers={"X-Forwarded-For": HOME}
-            )
-            error = json.loads(await asyncio.wait_for(connection.recv(), 10))
+            refused = await Peer.connect_to(server.ws_url, forwarded_for=HOME, greeted=False)
+            error = refused.hello
             assert error["code"] == "too_many_connections" and error["reason"] == "connections", error
             with pytest.raises(websockets.ConnectionClosed) as closed:
-                await asyncio.wait_for(connection.recv(), 10)
+                await asyncio.wait_for(refused.connection.recv(), 10)
             assert closed.value.rcvd.code == 4029
-        other = await WsPeer.connect(two.ws_url, forwarded_for=NEIGHBOUR)
+        other = await Peer.connect_to(two.ws_url, forwarded_for=NEIGHBOUR)
 
         # A place freed on one process is free on the other.
         await held.pop(0).close()
 
         async def admitted() -> bool:
-            connection = await websockets.connect(
-                two.ws_url, origin="http://127.0.0.1", additional_headers={"X-Forwarded-For": HOME}
-            )
-            first = json.loads(await asyncio.wait_for(connection.recv(), 10))
-            if first["type"] == "hello":
-                held.append(connection)
+            peer = await Peer.connect_to(two.ws_url, forwarded_for=HOME, greeted=False)
+            if peer.hello["type"] == "hello":
+                held.append(peer)
                 return True
-            await connection.close()
+            await peer.close()
             return False
 
         deadline = asyncio.get_running_loop().time() + 5

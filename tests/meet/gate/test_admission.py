@@ -18,8 +18,7 @@ from conftest import REDIS_URL
 from meet import protocol
 from meet.gate.admission import hmac_key
 from tests.admission_solver import solve
-from tests.meet.conftest import Peer
-from tests.protocol_client import WsPeer
+from tests.protocol_client import Peer
 from tests.servers import migrate, server_env, servers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -328,11 +327,11 @@ async def test_a_solution_is_refused_on_a_second_server_process(redis_prefix, tm
     environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, MATCH_LEASE="3")
     migrate(environ)
     with servers(2, environ, tmp_path) as (one, two):
-        alice = await WsPeer.connect(one.ws_url)
+        alice = await Peer.connect_to(one.ws_url)
         solution = {"rules": alice.hello["rules"], "pow": solve(alice.hello["challenge"])}
         await alice.send({"type": "join", **solution})
         await alice.expect("waiting")
-        bob = await WsPeer.connect(two.ws_url)
+        bob = await Peer.connect_to(two.ws_url)
         await bob.send({"type": "join", **solution})
         await bob.expect("error", code=protocol.POW_INVALID)
         await bob.send({"type": "join"})
