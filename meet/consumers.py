@@ -16,6 +16,7 @@ import datetime
 import logging
 import random
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -36,7 +37,7 @@ from moderation.addresses import address_hash, client_ip
 from transport.dispatch import InTurnDispatch
 from transport.language import in_language
 from transport.layer import ChannelLayerUnavailable
-from transport.send_backlog import backlog_of
+from transport.send_backlog import backlog_of, send_now_of
 
 logger = logging.getLogger("alienmeet.meet")
 
@@ -49,8 +50,12 @@ class MeetConsumer(Door, InTurnDispatch, AsyncWebsocketConsumer):
     gone = False  # the socket is closed (by us or by the browser): send nothing more
     closed_by_server = False
     close_code: int | None = None  # the browser's, once it closed
+    # The send backlog's hand-over for frames, a plain call (no coroutine per frame); None under
+    # a server whose send is not wrapped in an outbox (daphne): then frames go through base_send.
+    send_now: Callable[[dict[str, Any]], None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.send_now = send_now_of(scope, send)
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -62,20 +67,26 @@ class MeetConsumer(Door, InTurnDispatch, AsyncWebsocketConsumer):
         # Channels closes stale database connections before every message, a thread hop that
         # was most of the relay's cost. The few database calls here go through
         # database_sync_to_async, which closes stale connections itself.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
+        kind = message["type"]
+        # A frame goes straight to receive: Channels' websocket_receive only unpacks it, one more
+        # coroutine for every frame.
+        handler = None if kind == "websocket.receive" else getattr(self, get_handler_name(message), None)
+        if handler is None and kind != "websocket.receive":
+            raise ValueError(f"No handler for message type {kind}")
         try:
-            await handler(message)
+            if handler is None:
+                await self.receive(message.get("text"), message.get("bytes"))
+            else:
+                await handler(message)
         except StopConsumer:
             raise
         except Exception:
             # One frame or message must never end the connection's handler: it would take the
             # disconnect path with it, and the peer would stay matched and queued as a ghost.
             logger.exception("event=handler_failed message=%s", message["type"])
-            if message["type"] == "websocket.receive":
+            if kind == "websocket.receive":
                 await self._error(protocol.BAD_MESSAGE, UNHANDLED_MESSAGE)
-            elif message["type"] == "websocket.connect":
+            elif kind == "websocket.connect":
                 await self.close(code=1011)
 
     async def connect(self) -> None:
@@ -140,7 +151,8 @@ class MeetConsumer(Door, InTurnDispatch, AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.gone:
             return  # frames still queued after we closed the socket
-        if not await self.session.frame_allowed():
+        if not self.session.allow_frame():
+            await self.session.frame_refused()
             return
         if text_data is None:
             await self._error(protocol.BAD_MESSAGE, _("Binary frames are not accepted; send JSON text."))
@@ -158,7 +170,8 @@ class MeetConsumer(Door, InTurnDispatch, AsyncWebsocketConsumer):
         await self.session.on_matched(messages.Matched.decode(message))
 
     async def meet_signal(self, message: dict[str, Any]) -> None:
-        await self.session.on_signal(messages.Signal.decode(message), backlog_of(self.scope))
+        # The hot path of the relay: read as it came, no message object (messages.signal).
+        await self.session.on_signal(message["match_id"], messages.signal_frame(message), backlog_of(self.scope))
 
     async def meet_signal_dropped(self, message: dict[str, Any]) -> None:
         await self.session.on_signal_dropped(messages.SignalDropped.decode(message))
@@ -203,13 +216,21 @@ class MeetConsumer(Door, InTurnDispatch, AsyncWebsocketConsumer):
     # The socket.
 
     async def send_json(self, content: dict[str, Any]) -> None:
+        if not self.gone:
+            # Encoding errors are ours to hear about (dispatch logs them); only sending means the browser left.
+            await self.send_text(protocol.dumps(content))
+
+    async def send_text(self, text: str) -> None:
+        """A server message already encoded (``protocol.dumps``), such as a relayed signal."""
         if self.gone:
             return
-        # Encoding errors are ours to hear about (dispatch logs them); only sending means the browser left.
-        text = protocol.dumps(content)
+        message = {"type": "websocket.send", "text": text}
         try:
             # Straight to the server: Channels' send(text_data=...) only wraps this in two more coroutines.
-            await self.base_send({"type": "websocket.send", "text": text})
+            if self.send_now is not None:
+                self.send_now(message)
+            else:
+                await self.base_send(message)
         except Exception:
             # The browser is gone (the server raises its own "disconnected" error); its
             # disconnect event is on the way and cleans up.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from channels.exceptions import ChannelFull
@@ -18,7 +19,7 @@ from django.utils.functional import Promise
 from callstats.events import EventBuffer
 from matchmaking import EndedMatch
 from meet.session import messages
-from meet.session.messages import Message
+from meet.session.messages import Outgoing
 from meet.session.place import retry_seconds
 from meet.session.ports import NotifierUnavailable, RecipientFull
 from transport.language import in_language
@@ -54,9 +55,11 @@ class LayerNotifier:
     def channel(self) -> str:
         return self.consumer.channel_name
 
-    async def send(self, channel: str, message: Message) -> None:
+    async def send(self, channel: str, message: Outgoing) -> None:
         try:
-            await self.consumer.channel_layer.send(channel, message.encode())
+            # A relayed signal comes as the dict it travels as (messages.signal); the rest encode themselves.
+            payload = message if type(message) is dict else message.encode()
+            await self.consumer.channel_layer.send(channel, payload)
         except ChannelFull:
             raise RecipientFull(channel) from None
         except ChannelLayerUnavailable as error:
@@ -67,11 +70,14 @@ class LayerNotifier:
 
 
 class SocketOutbox:
+    send: Callable[[dict[str, Any]], Awaitable[None]]
+    send_text: Callable[[str], Awaitable[None]]
+
     def __init__(self, consumer: MeetConsumer) -> None:
         self.consumer = consumer
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.consumer.send_json(frame)
+        # The consumer's own methods, not methods that call them: a wrapper is one more coroutine per frame.
+        self.send = consumer.send_json
+        self.send_text = consumer.send_text
 
     def translate(self, message: str | Promise, **params: Any) -> str:
         return in_language(message, self.consumer.scope, **params)

@@ -18,7 +18,9 @@ ASGI has no such question, and the servers differ in where the bytes pile up:
   the server in order. A ``send`` the server holds makes the queue grow, and the queue's
   size is the backlog.
 
-Either way the consumer sees one figure, in the scope under ``SCOPE_KEY``.
+Either way the consumer sees one figure, in the scope under ``SCOPE_KEY``. Under an ``Outbox``
+the scope also holds, under ``SEND_NOW_KEY``, its ``push``: the same hand-over as ``send`` for a
+frame, as a plain call, so a consumer sending a frame makes no coroutine for this layer.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 SCOPE_KEY = "alienmeet.send_backlog"
+SEND_NOW_KEY = "alienmeet.send_now"
 
 Backlog = Callable[[], int]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -98,6 +101,13 @@ class Outbox:
             self._frames.append((message, 0, done))
             await done
             return
+        self.push(message)
+
+    def push(self, message: dict[str, Any]) -> None:
+        """``send`` for a ``websocket.send`` frame, which never waits: queued or handed to the server
+        before this returns; raises as ``send`` would once the browser is gone."""
+        if self._error is not None:
+            raise self._error
         size = _size(message)
         if self._writer is None:
             # Nothing queued: start the server's send here. Most of the time it finishes without
@@ -190,8 +200,19 @@ class SendBacklogMiddleware:
             if backlog is None:
                 outbox = Outbox(send)
                 backlog, send = outbox.backlog, outbox.send
-            scope = {**scope, SCOPE_KEY: backlog}
+                scope = {**scope, SCOPE_KEY: backlog, SEND_NOW_KEY: outbox.push}
+            else:
+                scope = {**scope, SCOPE_KEY: backlog}
         return await self.application(scope, receive, send)
+
+
+def send_now_of(scope: dict[str, Any], send: Any) -> Callable[[dict[str, Any]], None] | None:
+    """The ``push`` of the outbox behind ``send``, for frames; None when ``send`` is not that
+    outbox's own (another server, or something between that wraps it and must see every frame)."""
+    push: Callable[[dict[str, Any]], None] | None = scope.get(SEND_NOW_KEY)
+    if push is None or getattr(send, "__self__", None) is not getattr(push, "__self__", push):
+        return None
+    return push
 
 
 def backlog_of(scope: dict[str, Any]) -> int:

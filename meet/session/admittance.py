@@ -37,17 +37,25 @@ class Admittance:
         self.pow = admission.ConnectionChallenge(await admission.difficulty(self.ip_hash))
         return self.pow.current()
 
+    def allow_frame(self) -> bool:
+        """Whether to read one more frame: a plain call, as it is asked for every frame."""
+        return self.bucket.allow()
+
     async def frame_allowed(self) -> bool:
         """Whether to read one more frame; past the rate, a warning at most once a second, then the close."""
         if self.bucket.allow():
             return True
+        await self.frame_refused()
+        return False
+
+    async def frame_refused(self) -> None:
+        """A frame past the rate: a warning at most once a second, and the close for a flood."""
         if self.flood.refuse():
             logger.info("event=closed_for_flooding")
             await self.outbox.close(protocol.CLOSE_FLOODING)
         elif self.flood.should_warn():
             text = self.outbox.translate(_("Too many messages; slow down."))
             await self.outbox.send(protocol.error(protocol.RATE_LIMITED, text))
-        return False
 
     async def admit(self, command: protocol.Join | protocol.Next) -> bool:
         """Every join names the current rules; the first step into the queue also brings a proof of work."""

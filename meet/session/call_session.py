@@ -159,8 +159,20 @@ class CallSession:
     async def frame_allowed(self) -> bool:
         return await self.admittance.frame_allowed()
 
+    def allow_frame(self) -> bool:
+        """``frame_allowed`` without a coroutine, for every frame; ``frame_refused`` when it says no."""
+        return self.admittance.allow_frame()
+
+    async def frame_refused(self) -> None:
+        await self.admittance.frame_refused()
+
     async def handle(self, command: protocol.Command) -> None:
         """One parsed frame."""
+        if type(command) is protocol.Signal:
+            # Most frames are signals: relayed without the match statement's pattern tests. A relay
+            # that cannot reach the channel layer says so itself.
+            await self._relay(command.match_id, command.data)
+            return
         try:
             await self._handle(command)
         except (MatchmakerUnavailable, NotifierUnavailable):
@@ -225,8 +237,10 @@ class CallSession:
         if self.match is None or self.match.match_id != match_id:
             await self._error(protocol.NOT_MATCHED, _("No current match with that match_id; message dropped."))
             return
+        # Encoded here, once: the partner's process sends the frame as it comes (messages.signal).
+        frame = protocol.dumps(protocol.signal(match_id, data))
         try:
-            await self.notifier.send(self.match.partner_channel, messages.Signal(match_id, data))
+            await self.notifier.send(self.match.partner_channel, messages.signal(match_id, frame))
         except RecipientFull:
             await self._error(protocol.UNAVAILABLE, NOT_READING_MESSAGE)
         except NotifierUnavailable:
@@ -318,9 +332,10 @@ class CallSession:
         async with self.lock:
             await self.place.partner_left(notice)
 
-    async def on_signal(self, signal: messages.Signal, backlog: int) -> None:
-        """A relayed signal; ``backlog`` is what this browser has not read yet, in bytes."""
-        if self.match is None or self.match.match_id != signal.match_id:
+    async def on_signal(self, match_id: str, frame: str, backlog: int) -> None:
+        """A relayed signal (``frame``, the ``signal`` frame the partner's side encoded); ``backlog``
+        is what this browser has not read yet, in bytes."""
+        if self.match is None or self.match.match_id != match_id:
             return
         if backlog > protocol.MAX_QUEUED_BYTES:
             # This browser is not reading: tell the sender, at most once a second, instead of buffering.
@@ -328,9 +343,9 @@ class CallSession:
             if now - self.dropped_told_at >= 1.0:
                 self.dropped_told_at = now
                 with contextlib.suppress(NotifierUnavailable, RecipientFull):
-                    await self.notifier.send(self.match.partner_channel, messages.SignalDropped(signal.match_id))
+                    await self.notifier.send(self.match.partner_channel, messages.SignalDropped(match_id))
             return
-        await self.outbox.send(protocol.signal(signal.match_id, signal.data))
+        await self.outbox.send_text(frame)
 
     async def on_signal_dropped(self, notice: messages.SignalDropped) -> None:
         if self.match is not None and self.match.match_id == notice.match_id:

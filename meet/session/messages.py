@@ -6,6 +6,9 @@ what the server's connections say to one another. Each message is a small frozen
 fields, ``encode()`` for the channel layer and ``decode()`` for the receiving side. A message from an
 older process may lack a field added since; ``decode`` gives that field its default.
 
+A relayed signal is the one exception: it is the relay's hot path, so it travels as a plain dict
+(``signal``) holding its partner's ``signal`` frame already encoded, with no class of its own.
+
 ``moderation.banned`` is moderation's own (``moderation.bans`` sends it to an address's group, and
 moderation never imports ``meet``): it is read here, as ``Banned``, and defined there.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from meet import protocol
 from moderation.service import BANNED_MESSAGE
 
 
@@ -53,20 +57,20 @@ class Matched:
         )
 
 
-@dataclass(frozen=True)
-class Signal:
-    """A browser's signaling data, relayed to its partner as it came."""
+SIGNAL = "meet.signal"
 
-    type: ClassVar[str] = "meet.signal"
-    match_id: str
-    data: dict[str, Any]
 
-    def encode(self) -> dict[str, Any]:
-        return {"type": self.type, "match_id": self.match_id, "data": self.data}
+def signal(match_id: str, frame: str) -> dict[str, Any]:
+    """A browser's signaling data for its partner: ``frame`` is the partner's ``signal`` frame
+    (``protocol.signal``), encoded once by the sender, so nothing on the way decodes or encodes
+    the data again; the receiving side checks ``match_id`` and sends ``frame`` as it is."""
+    return {"type": SIGNAL, "match_id": match_id, "frame": frame}
 
-    @classmethod
-    def decode(cls, message: dict[str, Any]) -> Signal:
-        return cls(message["match_id"], message["data"])
+
+def signal_frame(message: dict[str, Any]) -> str:
+    """The frame of a relayed signal; one from a process that predates ``frame`` has ``data``."""
+    frame: str | None = message.get("frame")
+    return frame if frame is not None else protocol.dumps(protocol.signal(message["match_id"], message["data"]))
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,6 @@ class Banned:
         return cls(message["until"])
 
 
-Message = (
-    Matched | Signal | SignalDropped | PartnerLeft | Reported | PartnerMoved | Superseded | Online | Shutdown | Banned
-)
+Message = Matched | SignalDropped | PartnerLeft | Reported | PartnerMoved | Superseded | Online | Shutdown | Banned
+# What a connection sends another: a message, or a relayed signal as it travels (``signal``).
+Outgoing = Message | dict[str, Any]

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from django.utils.functional import Promise
 
 from matchmaking import EndedMatch
-from meet.session.messages import Message
+from meet.session.messages import Outgoing
 
 
 class NotifierUnavailable(Exception):
@@ -27,8 +27,9 @@ class Notifier(Protocol):
 
     channel: str  # this connection's own channel name
 
-    async def send(self, channel: str, message: Message) -> None:
-        """Deliver to another connection; NotifierUnavailable or RecipientFull when it cannot."""
+    async def send(self, channel: str, message: Outgoing) -> None:
+        """Deliver to another connection (a message, or a relayed signal as ``messages.signal`` made it);
+        NotifierUnavailable or RecipientFull when it cannot."""
 
     async def announce_end(self, ended: EndedMatch) -> None:
         """A match ended: tell the partner (``PartnerLeft``) and note the anonymous event. Never raises
@@ -40,6 +41,9 @@ class Outbox(Protocol):
 
     async def send(self, frame: dict[str, Any]) -> None:
         """A server message (``meet.protocol``); nothing happens once the socket is gone."""
+
+    async def send_text(self, text: str) -> None:
+        """A server message already encoded (``protocol.dumps``): a relayed signal, sent as it came."""
 
     def translate(self, message: str | Promise, **params: Any) -> str:
         """A lazily translated message as text in the visitor's language, its %(name)s filled from params."""

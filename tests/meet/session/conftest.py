@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -50,12 +51,12 @@ class Switchboard:
     """The channel layer between the test's visitors: messages wait here until delivered."""
 
     def __init__(self) -> None:
-        self.inbox: dict[str, list[messages.Message]] = defaultdict(list)
+        self.inbox: dict[str, list[messages.Outgoing]] = defaultdict(list)
         self.down = False  # the channel layer is unreachable
-        self.lose: Callable[[str, messages.Message], bool] = lambda channel, message: False
+        self.lose: Callable[[str, messages.Outgoing], bool] = lambda channel, message: False
         self.ended: list[EndedMatch] = []
 
-    async def send(self, channel: str, message: messages.Message) -> None:
+    async def send(self, channel: str, message: messages.Outgoing) -> None:
         if self.down:
             raise NotifierUnavailable("down")
         if len(self.inbox[channel]) >= 100:
@@ -76,7 +77,7 @@ class Notifier:
         self.board = board
         self.channel = channel
 
-    async def send(self, channel: str, message: messages.Message) -> None:
+    async def send(self, channel: str, message: messages.Outgoing) -> None:
         await self.board.send(channel, message)
 
     async def announce_end(self, ended: EndedMatch) -> None:
@@ -91,6 +92,11 @@ class Outbox:
     async def send(self, frame: dict[str, Any]) -> None:
         if self.closed is None:
             self.frames.append(frame)
+
+    async def send_text(self, text: str) -> None:
+        # Kept decoded, as the browser would read it, so tests compare frames either way.
+        if self.closed is None:
+            self.frames.append(json.loads(text))
 
     def translate(self, message: Any, **params: Any) -> str:
         text = str(message)
@@ -272,9 +278,12 @@ class Visitor:
         inbox = self.world.board.inbox[self.channel]
         while inbox:
             message = inbox.pop(0)
-            await getattr(self.session, HANDLERS[type(message)])(message)
+            if isinstance(message, dict):  # a relayed signal, as the consumer's meet_signal hands it on
+                await self.session.on_signal(message["match_id"], messages.signal_frame(message), backlog=0)
+            else:
+                await getattr(self.session, HANDLERS[type(message)])(message)
 
-    def waiting_for_me(self) -> list[messages.Message]:
+    def waiting_for_me(self) -> list[messages.Outgoing]:
         return list(self.world.board.inbox[self.channel])
 
     def take(self) -> list[dict[str, Any]]:
@@ -317,6 +326,11 @@ class World:
             if ended:
                 await self.board.announce_end(ended)
         visitor.timers.releases.clear()
+
+
+def relayed(match_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A signal as it travels to the partner's connection: its frame encoded once by the sender."""
+    return messages.signal(match_id, protocol.dumps(protocol.signal(match_id, data)))
 
 
 @pytest.fixture

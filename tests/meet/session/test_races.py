@@ -16,7 +16,7 @@ import pytest
 
 from meet import protocol
 from meet.session import messages
-from tests.meet.session.conftest import World
+from tests.meet.session.conftest import World, relayed
 
 UNCLEAN = 1006
 
@@ -138,7 +138,7 @@ async def test_a_resume_within_the_grace_keeps_the_call(world: World):
     assert again.session.match is not None and again.session.match.match_id == match_id
     # And signals go to the new socket.
     await bob.send(protocol.Signal(match_id, {"sdp": "x"}))
-    assert again.waiting_for_me() == [messages.Signal(match_id, {"sdp": "x"})]
+    assert again.waiting_for_me() == [relayed(match_id, {"sdp": "x"})]
 
 
 async def test_a_resume_after_the_grace_fails_and_the_partner_was_told(world: World):

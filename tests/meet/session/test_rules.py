@@ -7,7 +7,7 @@ import pytest
 from meet import protocol
 from meet.session import messages
 from meet.session.next_limit import NextLimit
-from tests.meet.session.conftest import World
+from tests.meet.session.conftest import World, relayed
 
 
 @pytest.fixture
@@ -63,10 +63,10 @@ async def test_a_signal_reaches_only_the_partner_of_the_current_match(world: Wor
     await alice.send(protocol.Signal("another", {"x": 1}))
     assert alice.types() == ["error:not_matched"]
     await alice.send(protocol.Signal(match_id, {"x": 2}))
-    assert bob.waiting_for_me() == [messages.Signal(match_id, {"x": 2})]
+    assert bob.waiting_for_me() == [relayed(match_id, {"x": 2})]
     # The receiving side, too, drops a signal naming another match than its current one.
-    await bob.session.on_signal(messages.Signal("another", {"x": 3}), backlog=0)
-    await bob.session.on_signal(messages.Signal(match_id, {"x": 2}), backlog=0)
+    await bob.session.on_signal("another", relayed("another", {"x": 3})["frame"], backlog=0)
+    await bob.session.on_signal(match_id, relayed(match_id, {"x": 2})["frame"], backlog=0)
     assert bob.take() == [protocol.signal(match_id, {"x": 2})]
 
 
@@ -75,15 +75,15 @@ async def test_a_browser_that_does_not_read_drops_signals_and_its_partner_is_tol
     match_id = await world.pair(bob, alice)
     over = protocol.MAX_QUEUED_BYTES + 1
     for _ in range(3):
-        await bob.session.on_signal(messages.Signal(match_id, {"x": 1}), backlog=over)
+        await bob.session.on_signal(match_id, relayed(match_id, {"x": 1})["frame"], backlog=over)
     assert bob.take() == []
     assert alice.waiting_for_me() == [messages.SignalDropped(match_id)]
     await alice.deliver()
     assert alice.types() == ["error:unavailable"]
     world.clock.advance(1.0)
-    await bob.session.on_signal(messages.Signal(match_id, {"x": 1}), backlog=over)
+    await bob.session.on_signal(match_id, relayed(match_id, {"x": 1})["frame"], backlog=over)
     assert alice.waiting_for_me() == [messages.SignalDropped(match_id)]
-    await bob.session.on_signal(messages.Signal(match_id, {"x": 2}), backlog=0)
+    await bob.session.on_signal(match_id, relayed(match_id, {"x": 2})["frame"], backlog=0)
     assert bob.take() == [protocol.signal(match_id, {"x": 2})]
 
 
