@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from matchmaking.base import (
     DEFAULT_REPORT_BLOCK,
@@ -29,6 +30,7 @@ from matchmaking.base import (
     Queued,
     Snapshot,
 )
+from transport.batched import BatchedCommands
 from transport.redis_connection import REDIS_ERRORS, QuickWriteConnection
 
 LUA_DIR = Path(__file__).with_name("lua")
@@ -138,9 +140,18 @@ class RedisMatchmaker:
         self.serving: dict[str, str] = {}
         self.registrations = 0
         self.scripts = {name: self.client.register_script(source) for name, source in SCRIPTS.items()}
+        # Every join and Next is a script: those of one turn of the event loop share one write and one read.
+        self.batched = BatchedCommands(self.client)
 
     async def _run(self, name: str, *args: Any) -> Any:
-        return await self.scripts[name](args=[self.prefix, *args])
+        script = self.scripts[name]
+        try:
+            return await self.batched.execute("EVALSHA", script.sha, 0, self.prefix, *args)
+        except NoScriptError:
+            # Redis lost its scripts (a restart, a failover, SCRIPT FLUSH): load it and run it again, as
+            # redis-py's own Script does. A script that was not there did nothing.
+            script.sha = await self.client.script_load(script.script)
+            return await self.batched.execute("EVALSHA", script.sha, 0, self.prefix, *args)
 
     @_unavailable_on_redis_errors
     async def register(self, peer_id: str, channel_name: str, address: str = "") -> None:
