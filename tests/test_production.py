@@ -7,21 +7,20 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from email.message import Message
-from pathlib import Path
 
 import pytest
 import websockets
 
-from conftest import REDIS_URL, require
+from conftest import REDIS_URL
 from tests.protocol_client import matched_pair
-from tests.servers import ROOT, free_port, migrate, server_env, servers, wait_until
+from tests.servers import ROOT, free_port, migrate, server_env, servers
+from tests.services import nginx_site, start_nginx, stop
 
 
 def test_check_deploy_passes_with_production_settings():
@@ -78,30 +77,9 @@ def test_healthz_reports_each_dependency(client, settings):
     assert down.json()["status"] == "unavailable" and down.json()["matchmaking"] == "unreachable"
 
 
-NGINX_MAIN = """
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-{user}
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{site}
-}}
-"""
-
-
 @pytest.mark.slow
 @pytest.mark.redis
 async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    require(Path(nginx).exists(), "nginx (Debian package nginx-light)")
     static_root = tmp_path / "static"
     environ = server_env(
         tmp_path,
@@ -116,44 +94,25 @@ async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
     )
     with servers(2, environ, tmp_path) as (one, two):
         port = free_port()
-        site = subprocess.run(
-            [
-                str(ROOT / "deploy" / "render-nginx.sh"),
-                "127.0.0.1",
-                str(one.port),
-                "1",
-                str(static_root),
-                f"127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        access_log = tmp_path / "access.log"
+        site = nginx_site("127.0.0.1", one.port, static_root, f"127.0.0.1:{port}", access_log)
         # The second process is not next to the first; name both explicitly.
         site = site.replace(
             f"server 127.0.0.1:{one.port} max_fails=1 fail_timeout=5s;",
             f"server 127.0.0.1:{one.port} max_fails=1 fail_timeout=5s; "
             f"server 127.0.0.1:{two.port} max_fails=1 fail_timeout=5s;",
         )
-        access_log = tmp_path / "access.log"
-        site = site.replace("/var/log/nginx/alienmeet.access.log", str(access_log))
-        for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (tmp_path / name).mkdir()
-        config = tmp_path / "nginx.conf"
-        user = "user root;" if os.geteuid() == 0 else ""
-        config.write_text(NGINX_MAIN.format(tmp=tmp_path, site=site, user=user))
-        process = subprocess.Popen([nginx, "-c", str(config), "-p", str(tmp_path)], stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        process = start_nginx(tmp_path, site, answers)
         try:
-            base = f"http://127.0.0.1:{port}"
-
-            def answers() -> bool:
-                try:
-                    with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                        return response.status == 200
-                except OSError:
-                    return False
-
-            wait_until(answers, 15, what="nginx")
             with urllib.request.urlopen(f"{base}/", timeout=5) as response:
                 assert b"No borders. Just people." in response.read()
             with urllib.request.urlopen(f"{base}/static/css/site.css", timeout=5) as response:
@@ -182,8 +141,7 @@ async def test_nginx_in_front_of_two_processes(redis_prefix, tmp_path):
                 assert "client:" not in log.read_text()
             await check_websocket_limits(url)
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop(process)
 
 
 def fetch(url: str, gzip_ok: bool = True) -> tuple[Message, bytes]:

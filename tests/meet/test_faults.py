@@ -8,7 +8,6 @@ import contextlib
 import gc
 import json
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,10 +17,11 @@ from pathlib import Path
 import pytest
 import websockets
 
-from conftest import REDIS_URL, require
+from conftest import REDIS_URL
 from meet import protocol
 from tests.protocol_client import Peer, matched_pair, measured
-from tests.servers import Server, free_port, migrate, server_env, servers, wait_until
+from tests.servers import Server, free_port, migrate, server_env, servers
+from tests.services import redis_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -72,48 +72,9 @@ async def test_sigterm_frees_partners_at_once_and_clients_reconnect_elsewhere(re
         assert_clean_log(two)
 
 
-@contextlib.contextmanager
-def private_redis(tmp_path: Path):
-    binary = shutil.which("redis-server")
-    require(binary is not None, "redis-server")
-    port = free_port()
-
-    def start() -> subprocess.Popen:
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-        )
-        import redis
-
-        def answers() -> bool:
-            try:
-                return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
-            except redis.RedisError:
-                return False
-
-        wait_until(answers, 10, what="private redis")
-        return process
-
-    holder = {"process": start()}
-
-    def restart() -> float:
-        holder["process"] = start()
-        return time.perf_counter()
-
-    def stop() -> None:
-        holder["process"].terminate()
-        holder["process"].wait(timeout=10)
-
-    try:
-        yield f"redis://127.0.0.1:{port}/0", stop, restart
-    finally:
-        with contextlib.suppress(Exception):
-            stop()
-
-
 async def test_redis_outage_reports_unavailable_and_matching_resumes(tmp_path, capsys):
-    with private_redis(tmp_path) as (url, stop_redis, start_redis):
+    with redis_server(tmp_path) as private:
+        url = private.url
         environ = server_env(tmp_path, REDIS_URL=url, MATCH_INTEREST_WAIT="1", MATCH_LEASE="3")
         migrate(environ)
         with servers(2, environ, tmp_path) as (one, two):
@@ -121,7 +82,7 @@ async def test_redis_outage_reports_unavailable_and_matching_resumes(tmp_path, c
             await alice.send({"type": "join"})
             await alice.expect("waiting")
 
-            stop_redis()
+            private.stop()
             bob = await Peer.connect_to(two.ws_url)
             seen = []
             with contextlib.suppress(TimeoutError):
@@ -133,7 +94,8 @@ async def test_redis_outage_reports_unavailable_and_matching_resumes(tmp_path, c
             await asyncio.sleep(2)  # stay down a while: every process keeps running
             assert one.process.poll() is None and two.process.poll() is None
 
-            back = start_redis()
+            private.start()
+            back = time.perf_counter()
             await bob.expect("matched", timeout=10)
             await alice.expect("matched", timeout=10)
             resumed = time.perf_counter() - back
@@ -151,18 +113,20 @@ async def test_queued_visitor_survives_a_redis_outage(tmp_path, capsys):
     The race this guards against lost the waiting visitor in about half of the trials, so
     several are run on the same server."""
     trials = 6
-    with private_redis(tmp_path) as (url, stop_redis, start_redis):
+    with redis_server(tmp_path) as private:
+        url = private.url
         environ = server_env(tmp_path, REDIS_URL=url, MATCH_INTEREST_WAIT="1", MATCH_LEASE="3")
         migrate(environ)
         with servers(1, environ, tmp_path) as (server,):
             resumed = []
             for _ in range(trials):
                 alice = await Peer.connect_to(server.ws_url)
-                stop_redis()
+                private.stop()
                 await alice.send({"type": "join"})
                 await alice.expect("error", code="unavailable", timeout=10)
                 await asyncio.sleep(3)
-                back = start_redis()
+                private.start()
+                back = time.perf_counter()
                 bob = await Peer.connect_to(server.ws_url)
                 await bob.send({"type": "join"})
                 kinds = {"waiting", "matched", "online"}
@@ -223,17 +187,19 @@ async def test_a_connection_opened_during_a_redis_outage_hears_bans(tmp_path, ca
     """Connected while Redis was down, a visitor still hears a ban made once it is back, and one made
     while it was down (announced to nobody) as soon as it is back."""
     alice_ip, bob_ip, dave_ip = "192.0.2.71", "192.0.2.72", "192.0.2.73"
-    with private_redis(tmp_path) as (url, stop_redis, start_redis):
+    with redis_server(tmp_path) as private:
+        url = private.url
         environ = server_env(
             tmp_path, REDIS_URL=url, MATCH_INTEREST_WAIT="1", MATCH_LEASE="3", TRUSTED_PROXIES="127.0.0.1"
         )
         migrate(environ)
         with servers(1, environ, tmp_path) as (server,):
-            stop_redis()
+            private.stop()
             bob = await Peer.connect_to(server.ws_url, forwarded_for=bob_ip)
             dave = await Peer.connect_to(server.ws_url, forwarded_for=dave_ip)
             ban_from_another_process(environ, dave_ip)
-            back = start_redis()
+            private.start()
+            back = time.perf_counter()
             await expect_closed_banned(dave)
             heard = time.perf_counter() - back
             measured(capsys, f"a ban made during the outage heard {heard:.2f} s after Redis came back")
@@ -257,7 +223,8 @@ async def test_any_redis_error_counts_as_unavailable(tmp_path, redis_prefix):
     from matchmaking import MatchmakerUnavailable
     from matchmaking.redis import RedisMatchmaker
 
-    with private_redis(tmp_path) as (url, _, _):
+    with redis_server(tmp_path) as private:
+        url = private.url
         import redis
 
         client = redis.Redis.from_url(url)
@@ -278,7 +245,8 @@ async def test_a_visitor_meets_a_refusing_redis_and_hears_unavailable(tmp_path, 
     from meet.runtime import stop_runtime
     from tests.meet.conftest import matchmaker_settings
 
-    with private_redis(tmp_path) as (url, _, _):
+    with redis_server(tmp_path) as private:
+        url = private.url
         import redis
 
         client = redis.Redis.from_url(url)

@@ -2,43 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.netlab.lab import SITE_ADDRESS, TURN_ADDRESS, Lab, LabError, in_ns, wait_for
+from tests import services
+from tests.netlab.lab import SITE_ADDRESS, TURN_ADDRESS, Lab, in_ns, wait_for
 from tests.servers import ROOT, migrate, server_env
-from tests.turn import coturn as turn
 
 DAPHNE_PORT = 8000
 TURN_PORT = 3478
 TURNS_PORT = 443
 
-NGINX_MAIN = """
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-user root;
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{site}
-}}
-"""
-
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
     """A throwaway self-signed certificate for the site's and the relay's lab addresses."""
-    return turn.make_certificate(directory, (SITE_ADDRESS, TURN_ADDRESS), name="lab")
+    return services.make_certificate(directory, (SITE_ADDRESS, TURN_ADDRESS), name="lab")
+
+
+def spawn_in(lab: Lab, namespace: str) -> services.Spawn:
+    """Start commands inside one of the lab's namespaces (the lab stops them when it is taken down)."""
+    return functools.partial(lab.start, namespace)
 
 
 def answers(namespace: str, url: str) -> bool:
@@ -48,19 +35,6 @@ def answers(namespace: str, url: str) -> bool:
         check=False,
     )
     return probe.returncode == 0
-
-
-def stun_answers(namespace: str, address: str, port: int) -> bool:
-    """A STUN Binding request from inside the namespace; True when the success response comes back."""
-    script = (
-        "import os,socket,struct,sys\n"
-        "t=os.urandom(12)\n"
-        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(0.5)\n"
-        f"s.sendto(struct.pack('!HHI',1,0,0x2112A442)+t,({address!r},{port}))\n"
-        "r=s.recv(2048)\n"
-        "sys.exit(0 if r[:2]==b'\\x01\\x01' and r[8:20]==t else 1)\n"
-    )
-    return in_ns(namespace, sys.executable, "-c", script, check=False).returncode == 0
 
 
 @dataclass
@@ -86,37 +60,30 @@ class Turn:
 
 
 def start_turn(lab: Lab, directory: Path, cert: Path, key: Path) -> Turn:
-    binary = shutil.which("turnserver")
-    if binary is None:
-        raise LabError("coturn's turnserver is not installed (Debian package coturn)")
     secret = secrets.token_hex(16)
     log = directory / "turnserver.log"
-    process = lab.start(
-        lab.turn,
-        [
-            binary,
-            "-n",
-            f"--listening-ip={TURN_ADDRESS}",
-            f"--relay-ip={TURN_ADDRESS}",
-            f"--listening-port={TURN_PORT}",
-            f"--tls-listening-port={TURNS_PORT}",
-            f"--cert={cert}",
-            f"--pkey={key}",
-            "--use-auth-secret",
-            f"--static-auth-secret={secret}",
-            "--realm=alienmeet.lab",
-            "--fingerprint",
-            "--no-dtls",
-            "--no-cli",
-            "--min-port=49160",
-            "--max-port=49960",
-            f"--log-file={log}",
-            "--simple-log",
-            f"--pidfile={directory / 'turnserver.pid'}",
-        ],
-        directory / "turnserver.out",
-    )
-    wait_for(lambda: stun_answers(lab.turn, TURN_ADDRESS, TURN_PORT), 15, "coturn answering STUN")
+    settings = [
+        f"listening-ip={TURN_ADDRESS}",
+        f"relay-ip={TURN_ADDRESS}",
+        f"listening-port={TURN_PORT}",
+        f"tls-listening-port={TURNS_PORT}",
+        f"cert={cert}",
+        f"pkey={key}",
+        "use-auth-secret",
+        f"static-auth-secret={secret}",
+        "realm=alienmeet.lab",
+        "fingerprint",
+        "no-dtls",
+        "no-cli",
+        "min-port=49160",
+        "max-port=49960",
+        f"log-file={log}",
+        "simple-log",
+        f"pidfile={directory / 'turnserver.pid'}",
+    ]
+    from_turn = ("ip", "netns", "exec", lab.turn)
+    answers = functools.partial(services.stun_answers, TURN_ADDRESS, TURN_PORT, from_turn)
+    process = services.start_coturn(directory, settings, [(answers, "coturn answering STUN")], spawn_in(lab, lab.turn))
     return Turn(secret, process, log)
 
 
@@ -175,32 +142,12 @@ def start_site(lab: Lab, directory: Path, cert: Path, key: Path, turn: Turn, **e
     )
     wait_for(lambda: answers(lab.site, f"http://127.0.0.1:{DAPHNE_PORT}/healthz"), 30, "daphne in the lab")
 
-    rendered = subprocess.run(
-        [
-            str(ROOT / "deploy" / "render-nginx.sh"),
-            SITE_ADDRESS,
-            str(DAPHNE_PORT),
-            "1",
-            str(static_root),
-            f"{SITE_ADDRESS}:443 ssl",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rendered = rendered.replace(f"/etc/letsencrypt/live/{SITE_ADDRESS}/fullchain.pem", str(cert))
-    rendered = rendered.replace(f"/etc/letsencrypt/live/{SITE_ADDRESS}/privkey.pem", str(key))
-    rendered = rendered.replace("/var/log/nginx/alienmeet.access.log", str(directory / "access.log"))
-    nginx_dir = directory / "nginx"
-    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (nginx_dir / name).mkdir(parents=True, exist_ok=True)
-    config = nginx_dir / "nginx.conf"
-    config.write_text(NGINX_MAIN.format(tmp=nginx_dir, site=rendered))
-    nginx = lab.start(
-        lab.site,
-        [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(config), "-p", str(nginx_dir)],
-        directory / "nginx.out",
+    site = services.nginx_site(
+        SITE_ADDRESS, DAPHNE_PORT, static_root, f"{SITE_ADDRESS}:443 ssl", access_log=directory / "access.log"
     )
+    site = site.replace(f"/etc/letsencrypt/live/{SITE_ADDRESS}/fullchain.pem", str(cert))
+    site = site.replace(f"/etc/letsencrypt/live/{SITE_ADDRESS}/privkey.pem", str(key))
     url = f"https://{SITE_ADDRESS}"
-    wait_for(lambda: answers(lab.site, f"{url}/healthz"), 15, "nginx in the lab")
+    ready = functools.partial(answers, lab.site, f"{url}/healthz")
+    nginx = services.start_nginx(directory / "nginx", site, ready, spawn_in(lab, lab.site))
     return Site(url, daphne, nginx, log)

@@ -4,10 +4,6 @@ it must still carry every command and reply, and still bound a write that Redis 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +12,8 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from conftest import REDIS_URL, require
-from tests.servers import free_port, wait_until
+from conftest import REDIS_URL
+from tests.services import RedisServer, redis_server
 from transport.redis_connection import QuickWriteConnection
 
 pytestmark = pytest.mark.redis
@@ -30,26 +26,9 @@ def quick_client(url: str, socket_timeout: float = 2) -> aioredis.Redis:
 
 
 @pytest.fixture
-def stoppable_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    binary = shutil.which("redis-server")
-    require(binary is not None, "redis-server")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL)
-
-    def answers() -> bool:
-        try:
-            return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
-        except redis.RedisError:
-            return False
-
-    try:
-        wait_until(answers, 10, what="private redis")
-        yield f"redis://127.0.0.1:{port}/0", process
-    finally:
-        os.kill(process.pid, signal.SIGCONT)
-        process.terminate()
-        process.wait(timeout=10)
+def stoppable_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    with redis_server(tmp_path) as server:
+        yield server
 
 
 async def test_commands_pipelines_and_publishes_get_their_replies(redis_prefix):
@@ -70,17 +49,16 @@ async def test_commands_pipelines_and_publishes_get_their_replies(redis_prefix):
 
 @pytest.mark.slow  # a redis-server process of its own, stopped and resumed
 async def test_a_write_redis_does_not_take_is_bounded_and_the_client_recovers(stoppable_redis):
-    url, process = stoppable_redis
-    client = quick_client(url, socket_timeout=0.5)
+    client = quick_client(stoppable_redis.url, socket_timeout=0.5)
     try:
         assert await client.ping()
-        os.kill(process.pid, signal.SIGSTOP)
+        stoppable_redis.freeze()
         started = time.monotonic()
         # Far more than the kernel buffers between the two sockets: the write must wait for room.
         with pytest.raises(redis.TimeoutError):
             await client.set("big", b"x" * (64 * 1024 * 1024))
         assert time.monotonic() - started < 5
-        os.kill(process.pid, signal.SIGCONT)
+        stoppable_redis.thaw()
         assert await client.ping()
         assert await client.set("small", "1")
     finally:

@@ -7,19 +7,17 @@ peers, which a test on one machine needs lifted. The TLS certificate is made at 
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
-import shutil
 import socket
-import struct
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import require
-from tests.servers import ROOT, free_port, wait_until
+from tests.servers import ROOT, free_port
+from tests.services import make_certificate, spawn_here, start_coturn, stop, stun_answers
 
 DEPLOY_CONF = ROOT / "deploy" / "turnserver.conf"
 # Settings that describe the production machine; the test machine brings its own.
@@ -73,53 +71,6 @@ def production_settings() -> list[str]:
     return lines
 
 
-def make_certificate(
-    directory: Path, addresses: tuple[str, ...] = ("127.0.0.1",), name: str = "turn"
-) -> tuple[Path, Path]:
-    """A throwaway self-signed certificate for these IP addresses, valid for a day."""
-    certificate, key = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            f"/CN={addresses[0]}",
-            "-addext",
-            "subjectAltName=" + ",".join(f"IP:{address}" for address in addresses),
-            "-keyout",
-            str(key),
-            "-out",
-            str(certificate),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return certificate, key
-
-
-def stun_answers(port: int) -> bool:
-    """Send a STUN Binding request; True once a Binding success response comes back."""
-    transaction = secrets.token_bytes(12)
-    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + transaction
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(0.5)
-        try:
-            sock.sendto(request, ("127.0.0.1", port))
-            response, _ = sock.recvfrom(2048)
-        except OSError:
-            return False
-    return response[:2] == b"\x01\x01" and response[8:20] == transaction
-
-
 def accepts_tcp(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -130,9 +81,6 @@ def accepts_tcp(port: int) -> bool:
 
 @contextmanager
 def coturn(tmp_dir: Path) -> Iterator[Coturn]:
-    binary = shutil.which("turnserver")
-    require(binary is not None, "coturn's turnserver (Debian package coturn)")
-    require(shutil.which("openssl") is not None, "openssl (Debian package openssl)")
     keys, run = tmp_dir / "keys", tmp_dir / "run"
     keys.mkdir()
     run.mkdir()
@@ -140,34 +88,28 @@ def coturn(tmp_dir: Path) -> Iterator[Coturn]:
     port, tls_port, secret = free_port(), free_port(), secrets.token_hex(16)
     # Relay ports of their own, so that two test runs on one machine rarely meet.
     low = random.randrange(50000, 64000, 200)
-    config = keys / "turnserver.conf"
-    config.write_text(
-        "\n".join(
-            [
-                *production_settings(),
-                "listening-ip=127.0.0.1",
-                "relay-ip=127.0.0.1",
-                f"listening-port={port}",
-                f"tls-listening-port={tls_port}",
-                "realm=alienmeet.test",
-                f"static-auth-secret={secret}",
-                "allow-loopback-peers",
-                f"cert={certificate}",
-                f"pkey={key}",
-                f"min-port={low}",
-                f"max-port={low + 199}",
-                f"pidfile={keys / 'turnserver.pid'}",
-                "",
-            ]
-        )
-    )
-    output = keys / "output.txt"
-    with output.open("wb") as sink:
-        process = subprocess.Popen([binary, "-c", str(config)], cwd=run, stdout=sink, stderr=subprocess.STDOUT)
+    settings = [
+        *production_settings(),
+        "listening-ip=127.0.0.1",
+        "relay-ip=127.0.0.1",
+        f"listening-port={port}",
+        f"tls-listening-port={tls_port}",
+        "realm=alienmeet.test",
+        f"static-auth-secret={secret}",
+        "allow-loopback-peers",
+        f"cert={certificate}",
+        f"pkey={key}",
+        f"min-port={low}",
+        f"max-port={low + 199}",
+        f"pidfile={keys / 'turnserver.pid'}",
+    ]
+    ready = [
+        (functools.partial(stun_answers, "127.0.0.1", port), "coturn answering STUN"),
+        (functools.partial(accepts_tcp, tls_port), "coturn's TLS listener"),
+    ]
+    # Its working directory is where a stray log file would land: apart from its configuration.
+    process = start_coturn(keys, settings, ready, spawn_here(run))
     try:
-        wait_until(lambda: stun_answers(port), 15, interval=0.2, what="coturn answering STUN")
-        wait_until(lambda: accepts_tcp(tls_port), 15, interval=0.2, what="coturn's TLS listener")
-        yield Coturn(port, tls_port, secret, certificate, output, run)
+        yield Coturn(port, tls_port, secret, certificate, keys / "turnserver.out", run)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
