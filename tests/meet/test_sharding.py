@@ -10,9 +10,9 @@ import time
 import pytest
 import redis
 
-from tests.meet.test_faults import private_redis
 from tests.protocol_client import Peer, matched_pair, measured
 from tests.servers import migrate, server_env, servers
+from tests.services import redis_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -49,10 +49,8 @@ def subscribed_on(peer: Peer, match_state: redis.Redis, shard: redis.Redis) -> b
 async def test_two_processes_on_two_redis_shards(tmp_path, capsys):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    with (
-        private_redis(tmp_path / "a") as (url_a, _stop_a, _start_a),
-        private_redis(tmp_path / "b") as (url_b, stop_b, start_b),
-    ):
+    with redis_server(tmp_path / "a") as redis_a, redis_server(tmp_path / "b") as redis_b:
+        url_a, url_b = redis_a.url, redis_b.url
         environ = server_env(
             tmp_path,
             REDIS_URL=url_a,
@@ -94,7 +92,7 @@ async def test_two_processes_on_two_redis_shards(tmp_path, capsys):
             cross = (await on_a[1].expect("matched"))["match_id"]
             await on_b[0].expect("matched", match_id=cross)
 
-            stop_b()
+            redis_b.stop()
             # Relay towards the lost shard: the sender hears `unavailable`, nothing is lost silently.
             await on_a[1].send({"type": "signal", "match_id": cross, "data": {"n": 1}})
             await on_a[1].expect("error", code="unavailable", timeout=5)
@@ -112,7 +110,8 @@ async def test_two_processes_on_two_redis_shards(tmp_path, capsys):
             await relays(on_a[0], third, fresh, 3)
 
             # The shard comes back (empty): its channels are subscribed again and relay resumes.
-            back = start_b()
+            redis_b.start()
+            back = time.perf_counter()
             deadline = time.monotonic() + 10
             while True:
                 await on_a[1].send({"type": "signal", "match_id": cross, "data": {"n": 4}})
