@@ -397,13 +397,7 @@ async def test_leave_racing_a_match_ends_that_match(backend):
 
 
 async def test_reported_stranger_is_not_matched_again_after_reconnecting(backend):
-    reporter = await Peer.connect(client="198.51.100.7")
-    await reporter.send({"type": "join"})
-    await reporter.expect("waiting")
-    reported = await Peer.connect(client="203.0.113.9")
-    await reported.send({"type": "join"})
-    match_id = (await reported.expect("matched"))["match_id"]
-    await reporter.expect("matched", match_id=match_id)
+    reporter, reported, match_id = await matched_pair(addresses=("198.51.100.7", "203.0.113.9"))
     await reporter.send({"type": "report", "match_id": match_id, "reason": "spam"})
     await reporter.expect("reported", match_id=match_id)
     await reporter.expect("waiting")

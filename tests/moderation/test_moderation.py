@@ -71,13 +71,7 @@ async def test_a_stranger_who_closed_the_tab_at_once_is_still_reported(backend):
 
 async def test_a_stranger_whose_socket_is_down_mid_call_is_still_reported(backend):
     """Their socket broke, and the server holds the call for them to resume: the report still lands."""
-    alice = await Peer.connect(client=ALICE_IP)
-    await alice.send({"type": "join", "resume": True})
-    await alice.expect("waiting")
-    bob = await Peer.connect(client=BOB_IP)
-    await bob.send({"type": "join", "resume": True})
-    match_id = (await bob.expect("matched"))["match_id"]
-    await alice.expect("matched", match_id=match_id)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP), resume=True)
     await bob.communicator.disconnect(code=1006)
     await alice.nothing(0.3)  # held for the grace: nobody has told her anything
     await alice.send({"type": "report", "match_id": match_id, "reason": "harassment"})

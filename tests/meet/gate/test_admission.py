@@ -18,7 +18,7 @@ from conftest import REDIS_URL
 from meet import protocol
 from meet.gate.admission import hmac_key
 from tests.admission_solver import solve
-from tests.protocol_client import Peer
+from tests.protocol_client import Peer, matched_pair
 from tests.servers import migrate, server_env, servers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -299,13 +299,7 @@ async def test_too_many_next_presses_are_refused_in_words_and_change_nothing(bac
 
 async def test_leave_then_join_counts_as_next_towards_the_limit(backend, settings):
     settings.MEET = {**settings.MEET, "NEXT_PER_MINUTE": 1}
-    first = await Peer.connect()
-    await first.send({"type": "join"})
-    await first.expect("waiting")
-    second = await Peer.connect()
-    await second.send({"type": "join"})
-    match_id = (await second.expect("matched"))["match_id"]
-    await first.expect("matched", match_id=match_id)
+    first, second, match_id = await matched_pair()
     # Skipping by leave: the stranger is freed at once, as always.
     await first.send({"type": "leave"})
     await second.expect("partner_left", match_id=match_id, reason="leave")
