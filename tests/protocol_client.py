@@ -101,7 +101,7 @@ class Peer:
         app: Any = application
         extra = {**(scope or {}), **({"client": (client, 50000)} if client is not None else {})}
         if extra:
-            # The test communicator sets no peer address; give the app the one a socket would have.
+            # The test communicator's scope has no peer address (nor anything else a server adds): add them.
             async def app_with_extra(asgi_scope, receive, send):
                 return await application({**asgi_scope, **extra}, receive, send)
 
