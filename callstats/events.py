@@ -12,7 +12,7 @@ import datetime
 import logging
 
 from channels.db import database_sync_to_async
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from callstats.models import MatchEvent, MinuteBucket
@@ -61,27 +61,49 @@ def _add_to_bucket(minute: datetime.datetime, counts: collections.Counter[str]) 
         MinuteBucket.objects.filter(minute=minute).update(**increments)
 
 
+_EVENT_COLUMNS = (
+    "started_at",
+    "ended_at",
+    "wait_seconds",
+    "partner_wait_seconds",
+    "duration_seconds",
+    "end_reason",
+    "interest_matched",
+    "language_matched",
+)
+
+
+def _insert_events_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(MatchEvent._meta.get_field(name).column) for name in _EVENT_COLUMNS)
+    values = ", ".join(["%s"] * len(_EVENT_COLUMNS))
+    return f"INSERT INTO {quote(MatchEvent._meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608
+
+
 def save_events(batch: list[EndedMatch]) -> None:
     """Write ended matches and their per-minute summaries in one transaction."""
     per_minute: dict[datetime.datetime, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for ended in batch:
         per_minute[_at(ended.started_at).replace(second=0, microsecond=0)] += _bucket_counts(ended)
-    with transaction.atomic():
-        MatchEvent.objects.bulk_create(
-            [
-                MatchEvent(
-                    started_at=_at(ended.started_at),
-                    ended_at=_at(ended.ended_at),
-                    wait_seconds=max(ended.waits),
-                    partner_wait_seconds=min(ended.waits),
-                    duration_seconds=ended.duration,
-                    end_reason=ended.reason,
-                    interest_matched=ended.interest_matched,
-                    language_matched=ended.language_matched,
-                )
-                for ended in batch
-            ]
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (
+            adapt(_at(ended.started_at)),
+            adapt(_at(ended.ended_at)),
+            max(ended.waits),
+            min(ended.waits),
+            ended.duration,
+            ended.reason,
+            ended.interest_matched,
+            ended.language_matched,
         )
+        for ended in batch
+    ]
+    with transaction.atomic():
+        # One INSERT run over the rows, not bulk_create: a model instance and a compiled insert per
+        # ended match were most of this write, and under churn it is written for every match.
+        with connection.cursor() as cursor:
+            cursor.executemany(_insert_events_sql(), rows)
         for minute, counts in sorted(per_minute.items()):
             _add_to_bucket(minute, counts)
 
