@@ -29,7 +29,6 @@ from transport.redis_connection import REDIS_ERRORS, QuickWriteConnection
 RETRY_SECONDS = 0.5
 
 logger = logging.getLogger("alienmeet.meet")
-receive_logger = logging.getLogger("channels_redis.pubsub")
 
 
 class ChannelLayerUnavailable(Exception):
@@ -56,37 +55,9 @@ class ResilientRedisChannelLayer(RedisPubSubChannelLayer):
         return layer
 
 
-class _BlockingReadShard(RedisSingleShardConnection):
-    """channels_redis's shard, reading pub/sub messages with reads that wait as long as it takes.
-
-    Stock, the receiving task reads each message with a read bounded by 0.1 s, which wraps every
-    message (each relayed signal between processes) in an asyncio timeout of its own, and wakes
-    ten times a second when nothing comes. Nothing needs that bound: a lost connection raises in
-    the read as it would in the bounded one (and redis-py reconnects and subscribes again), an
-    unsubscribe's answer ends the read, and cancelling the task (a flush) ends it too.
-    """
-
-    async def _do_receiving(self) -> None:
-        while True:
-            try:
-                if self._pubsub and self._pubsub.subscribed:
-                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-                    self._receive_message(message)
-                else:
-                    await asyncio.sleep(0.1)
-            except (TimeoutError, asyncio.CancelledError, GeneratorExit):
-                raise
-            except BaseException:
-                # As channels_redis does, on its own logger: a failed read (Redis away) is logged
-                # and tried again a second later.
-                receive_logger.exception("Unexpected exception in receive task")
-                await asyncio.sleep(1)
-
-
 class _ResilientLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._shards = [_BlockingReadShard(shard.host, self) for shard in self._shards]
         for shard in self._shards:
             # A URL's own scheme still decides for rediss:// and unix:// (redis-py lets it override).
             if "address" in shard.host:
