@@ -23,6 +23,36 @@ REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 
 class QuickWriteConnection(Connection):
+    """Also: no read of another task meets the handshake of a connect under way.
+
+    A pub/sub connection has two users: the receiving task reads messages while subscribes go out.
+    After Redis comes back, one of them connects again; the socket counts as connected before the
+    handshake (``CLIENT SETINFO`` and the like) has read its replies, so the other's read would land
+    on the same stream and asyncio refuses the second reader ("read() called while another coroutine
+    is already waiting"), a traceback and a failed WebSocket handshake under load. Such a read now
+    waits until the handshake is over.
+    """
+
+    _connecting: asyncio.Task[object] | None = None
+    _handshake_over: asyncio.Event | None = None
+
+    async def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True) -> None:
+        if self.is_connected:
+            return
+        over = self._handshake_over = asyncio.Event()
+        self._connecting = asyncio.current_task()
+        try:
+            await super().connect_check_health(check_health=check_health, retry_socket_connect=retry_socket_connect)
+        finally:
+            self._connecting = None
+            over.set()
+
+    async def read_response(self, *args: object, **kwargs: object) -> object:
+        while self._connecting is not None and self._connecting is not asyncio.current_task():
+            assert self._handshake_over is not None
+            await self._handshake_over.wait()
+        return await super().read_response(*args, **kwargs)
+
     async def send_packed_command(self, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
         if check_health and self.is_connected:
             await self.check_health()

@@ -63,3 +63,32 @@ async def test_a_write_redis_does_not_take_is_bounded_and_the_client_recovers(st
         assert await client.set("small", "1")
     finally:
         await client.aclose()
+
+
+async def test_a_read_waits_for_the_handshake_of_a_connect_under_way(monkeypatch, redis_prefix):
+    # The pub/sub connection's receiving task reads while a subscribe connects again after an outage:
+    # the read must not take the handshake's replies, nor make asyncio refuse the handshake's own read.
+    pool = aioredis.ConnectionPool.from_url(REDIS_URL, connection_class=QuickWriteConnection)
+    connection = pool.make_connection()
+    assert isinstance(connection, QuickWriteConnection)
+    in_handshake, go_on = asyncio.Event(), asyncio.Event()
+    handshake = QuickWriteConnection.on_connect_check_health
+
+    async def held_handshake(self: QuickWriteConnection, check_health: bool = True) -> None:
+        in_handshake.set()
+        await go_on.wait()
+        await handshake(self, check_health=check_health)
+
+    monkeypatch.setattr(QuickWriteConnection, "on_connect_check_health", held_handshake)
+    connecting = asyncio.create_task(connection.connect())
+    await in_handshake.wait()
+    assert connection.is_connected  # the socket is up, its handshake is not
+    reader = asyncio.create_task(connection.read_response())
+    for _ in range(5):  # let the read run as far as it goes
+        await asyncio.sleep(0)
+    go_on.set()
+    await asyncio.wait_for(connecting, 5)
+    await connection.send_command("PING")
+    assert await asyncio.wait_for(reader, 5) in {b"PONG", "PONG"}
+    await connection.disconnect()
+    await pool.disconnect()
