@@ -9,12 +9,15 @@ real processes can be run against each:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -68,25 +71,43 @@ def server_env(tmp_dir: Path, **extra: str) -> dict[str, str]:
     return environ
 
 
+def _manage(environ: dict[str, str], *command: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=environ, check=True, timeout=120)
+
+
+# Migrating a fresh SQLite database and collecting the static tree take about 8 s together, and some
+# fifty servers are started in a run; both results depend only on the code, so each test process
+# makes them once (in a folder of its own, removed when it exits) and every later server gets a copy.
+_made_once = Path(tempfile.mkdtemp(prefix="alienmeet-tests-"))
+atexit.register(shutil.rmtree, _made_once, ignore_errors=True)
+_SQLITE = "sqlite:///"
+
+
 def migrate(environ: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
-        cwd=ROOT,
-        env=environ,
-        check=True,
-        timeout=120,
-    )
+    """The environment's database, migrated. A new SQLite file is a copy of one migrated once per
+    test process; any other database (PostgreSQL) is migrated for real."""
+    url = environ.get("DATABASE_URL", "")
+    target = Path(url.removeprefix(_SQLITE)) if url.startswith(_SQLITE) else None
+    if target is None or target.exists():
+        _manage(environ, "migrate", "--no-input", "-v0")
+        return
+    template = _made_once / "migrated.sqlite3"
+    if not template.exists():
+        _manage({**environ, "DATABASE_URL": f"{_SQLITE}{template}"}, "migrate", "--no-input", "-v0")
+    shutil.copyfile(template, target)
 
 
 def collect_static(environ: dict[str, str]) -> None:
-    """Hashed, compressed static files into the environment's STATIC_ROOT, as a deployment has them."""
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
-        cwd=ROOT,
-        env=environ,
-        check=True,
-        timeout=120,
-    )
+    """Hashed, compressed static files at the environment's STATIC_ROOT, as a deployment has them: a
+    link to the tree collected once per test process (servers only read it)."""
+    target = Path(environ["DJANGO_STATIC_ROOT"])
+    collected = _made_once / "static"
+    if not (collected / "staticfiles.json").exists():
+        _manage({**environ, "DJANGO_STATIC_ROOT": str(collected)}, "collectstatic", "--no-input", "-v0")
+    if target.is_symlink() or target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(collected, target_is_directory=True)
 
 
 def server_under_test() -> str:
