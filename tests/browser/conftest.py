@@ -16,7 +16,10 @@ from tests.servers import Server, collect_static, migrate, server_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+# Chromium's fake camera at 10 frames a second (its default is 20): about a sixth less CPU per call,
+# which the suite's workers share two cores for; every test waits on frames, never on time.
+FAKE_CAMERA = "--use-fake-device-for-media-stream=fps=10"
+FAKE_MEDIA = [FAKE_CAMERA, "--use-fake-ui-for-media-stream"]
 COMMON_FLAGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -48,7 +51,7 @@ def launch(playwright, fake_media: bool = True):
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
-        args=COMMON_FLAGS + (FAKE_MEDIA if fake_media else ["--use-fake-device-for-media-stream"]),
+        args=COMMON_FLAGS + (FAKE_MEDIA if fake_media else [FAKE_CAMERA]),
     )
 
 
@@ -85,7 +88,17 @@ Visitor = Callable[..., object]
 
 
 @pytest.fixture
-def visitor(browser, site_server):
+def shield_on() -> bool:
+    """Whether a visitor keeps the nudity shield on, as every visitor starts.
+
+    Off unless a module overrides this fixture (the shield's own tests, the phone screens) or a test
+    asks for it: the classifier is most of a page's CPU, and the rest of the suite is about the call.
+    Off is the visitor's own saved choice, the same path as switching it off on the page."""
+    return False
+
+
+@pytest.fixture
+def visitor(browser, site_server, shield_on):
     """Open the call page as a new visitor (own browser context); closed after the test."""
     contexts = []
 
@@ -96,6 +109,7 @@ def visitor(browser, site_server):
         prepare: Callable[[object], None] | None = None,
         accept_rules: bool = True,
         locale: str | None = None,  # the browser's language: navigator.languages and Accept-Language
+        shield: bool | None = None,  # None: as the module's shield_on says
     ):
         context = (target_browser or browser).new_context(
             viewport=viewport or {"width": 1280, "height": 800}, locale=locale
@@ -103,6 +117,8 @@ def visitor(browser, site_server):
         contexts.append(context)
         if accept_rules:
             accept_rules_in(context, server or site_server)
+        if not (shield_on if shield is None else shield):
+            switch_shield_off_in(context)
         page = context.new_page()
         if prepare:  # init scripts or routes that must be in place before the page loads
             prepare(page)
@@ -136,6 +152,11 @@ def accept_rules_in(context, server: Server) -> None:
     context.add_init_script(
         f"try {{ localStorage.setItem('alienmeet.rules', {json.dumps(acceptance)}); }} catch (error) {{}}"
     )
+
+
+def switch_shield_off_in(context) -> None:
+    """This browser context has switched the nudity shield off, as the page stores that choice."""
+    context.add_init_script("try { localStorage.setItem('alienmeet.shield', 'off'); } catch (error) {}")
 
 
 def start_call(first, second, talk: str = "Talk to Aliens") -> None:

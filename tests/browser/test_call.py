@@ -31,8 +31,9 @@ def matched_pair(visitor):
 
 
 def test_two_visitors_see_and_hear_each_other(visitor, capsys):
-    alice = visitor()
-    bob = visitor()
+    # As every visitor starts: with the nudity shield on, which must not stand between them.
+    alice = visitor(shield=True)
+    bob = visitor(shield=True)
     talk(alice)
     wait_js(alice, "window.alienmeet.phase === 'searching'")
     started = time.monotonic()
@@ -45,6 +46,7 @@ def test_two_visitors_see_and_hear_each_other(visitor, capsys):
     for page in (alice, bob):
         wait_for_remote_video(page, frames=remote_frames(page) + 10)
         wait_js(page, f"{AUDIO_PACKETS} > 0")
+        wait_js(page, "window.alienmeetShield.state === 'clear'", timeout=60000)  # the shield looked and let it through
         assert page.get_by_role("status").inner_text() == "Connected"
         assert page.get_by_label("Your video").evaluate("v => getComputedStyle(v).transform") != "none"
         assert page.get_by_label("Stranger's video").evaluate("v => getComputedStyle(v).transform") == "none"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, accept_rules_in, wait_js
+from tests.browser.conftest import ARTIFACTS, accept_rules_in, switch_shield_off_in, wait_js
 from tests.browser.test_site_pages import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,12 +44,14 @@ def phone(browser, site_server):
     """Open the call page on an emulated phone (touch, mobile viewport); closed after the test."""
     contexts = []
 
-    def open_phone(viewport: dict = PORTRAIT, locale: str | None = None, prepare=None):
+    def open_phone(viewport: dict = PORTRAIT, locale: str | None = None, prepare=None, shield: bool = False):
         context = browser.new_context(
             viewport=viewport, has_touch=True, is_mobile=True, device_scale_factor=2, locale=locale
         )
         contexts.append(context)
         accept_rules_in(context, site_server)
+        if not shield:  # see the shield_on fixture: on only where the screens show it
+            switch_shield_off_in(context)
         if locale and not locale.startswith("en"):
             context.add_cookies(
                 [{"name": "django_language", "value": locale.split("-")[0].lower(), "url": site_server.http_url}]
@@ -279,7 +281,7 @@ def test_the_message_box_stays_above_the_keyboard_and_the_stranger_in_view(phone
 @pytest.mark.parametrize("language", ["en", "hi", "ru", "ar"])
 def test_phone_call_screens_have_no_axe_violations(phone, visitor, language):
     """Portrait and landscape mid-call, chat included, in the longest languages and right to left."""
-    mobile, desktop = phone_call(phone, visitor, locale=language)
+    mobile, desktop = phone_call(phone, visitor, locale=language, shield=True)
     chat_both_ways(mobile, desktop, CHATS[language])
     mobile.locator("#typing").evaluate("e => e.textContent = ''")  # no half-faded notice in the picture
     # The picture as a visitor sees it mid-call: the nudity shield has looked and unblurred it.

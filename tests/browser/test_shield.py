@@ -22,6 +22,12 @@ BLURRED = "getComputedStyle(document.getElementById('remote-video')).filter.incl
 hook_server = server_with("shield", SHIELD_TEST_HOOK="1")
 
 
+@pytest.fixture
+def shield_on() -> bool:
+    """Every visitor here starts as every visitor does: with the shield on."""
+    return True
+
+
 def inject(page, scores: dict | None) -> None:
     page.evaluate(f"window.__shieldTestScores = {json.dumps(scores)}")
 

@@ -11,10 +11,11 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import require
-from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, FAKE_MEDIA, accept_rules_in, wait_js
+from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, accept_rules_in, wait_js
 from tests.netlab.lab import ENDPOINT_INDEPENDENT, OFFICE, SYMMETRIC, Lab, built_lab, unavailable_reason
 from tests.netlab.services import Site, Turn, make_certificate, start_site, start_turn
 
+NETLAB_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 MEASUREMENTS = ARTIFACTS / "netlab-measurements.json"
 
@@ -197,7 +198,8 @@ def lab_visitor(lab: Lab, lab_servers: tuple[Site, Turn], lab_playwright, tmp_pa
             executable_path=str(lab.chromium_wrapper(home, tmp_path, CHROMIUM)),
             headless=True,
             # The lab's certificate is self-signed, for the page and for TURN over TLS alike.
-            args=[*COMMON_FLAGS, *FAKE_MEDIA, "--ignore-certificate-errors"],
+            # The camera at its default rate: the lab times how soon a moving picture is back.
+            args=[*COMMON_FLAGS, *NETLAB_MEDIA, "--ignore-certificate-errors"],
         )
         browsers.append(browser)
         context = browser.new_context(ignore_https_errors=True, viewport={"width": 960, "height": 720})
