@@ -46,10 +46,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Four workers, each taking whole modules (a module's server and browser are started once), the
+# longest modules first (conftest.py). TEST_WORKERS=0 runs them in this one process. Then the tests
+# that compare latencies they measure, alone on the machine (exit status 5: none was selected).
+TEST_WORKERS ?= 4
+
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py check --settings alienmeet_site.test_settings --fail-level CRITICAL
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not timing" $(PYTEST_ARGS)
+	$(PY) -m pytest -m timing $(PYTEST_ARGS) || test $$? -eq 5
 
 # The edit loop: everything but the browser, network-lab and real-process tests (markers in
 # pyproject.toml; the two folders are left out as well, so a module there that forgets its marker

@@ -24,6 +24,26 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
+# The longest modules first: with workers (`make test` runs pytest-xdist, a module to a worker), a long
+# module started last would hold the whole run up while the other workers sit idle.
+_LONGEST_FIRST = ("netlab", "browser", "slow")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def weight(item: pytest.Item) -> int:
+        marks = {mark.name for mark in item.iter_markers()}
+        return next((rank for rank, mark in enumerate(_LONGEST_FIRST) if mark in marks), len(_LONGEST_FIRST))
+
+    # A module's tests stay together, in their order: a module is ranked by its heaviest test.
+    module_rank: dict[str, tuple[int, int]] = {}
+    for index, item in enumerate(items):
+        module = item.nodeid.split("::")[0]
+        rank, first = module_rank.get(module, (len(_LONGEST_FIRST), index))
+        module_rank[module] = (min(rank, weight(item)), first)
+    items.sort(key=lambda item: module_rank[item.nodeid.split("::")[0]])
+
+
 @pytest.fixture(autouse=True)
 def _no_language_left_behind() -> Iterator[None]:
     """LocaleMiddleware activates the request's language and nothing deactivates it, so a test that
