@@ -114,3 +114,18 @@ async def test_how_a_call_connected_counts_once_for_the_current_or_the_last_matc
     await alice.send(protocol.ConnectionReport("unknown", "direct", 10))
     assert alice.types() == ["error:rate_limited", "error:not_matched"]
     assert alice.counts.outcomes == [("failed", None)]
+
+
+async def test_a_report_during_the_call_keeps_the_two_apart(world: World):
+    alice, bob = await world.visitor("alice"), await world.visitor("bob")
+    match_id = await world.pair(bob, alice)
+    world.moderation.meanwhile = bob.deliver  # Bob's connection reads the report while Alice waits
+    await alice.send(protocol.Report(match_id, "harassment"))
+    assert alice.types() == ["reported", "waiting"]
+    assert world.moderation.filed == [("hash-of-bob", "harassment")]
+    await bob.deliver()
+    assert bob.types() == ["partner_left"]
+    # Both wait, nobody else does and no cooldown applies: only the report keeps them apart.
+    await bob.join()
+    assert world.matchmaker.store.peers[bob.session.peer_id].state == "waiting"
+    assert world.matchmaker.store.peers[alice.session.peer_id].state == "waiting"
