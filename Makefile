@@ -64,7 +64,7 @@ QUICK_MARKERS := not browser and not slow and not netlab
 
 test-quick: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -m "$(QUICK_MARKERS)" --ignore=tests/browser --ignore=tests/netlab $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "$(QUICK_MARKERS)" --ignore=tests/browser --ignore=tests/netlab $(PYTEST_ARGS)
 
 # A flake finder: the named tests N times in a row, each run a fresh pytest process; pass counts per test.
 #   make flaky TESTS="tests/turn/test_turn.py::test_credential_works_over_udp_tcp_and_tls_until_it_expires" N=10
