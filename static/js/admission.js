@@ -30,6 +30,18 @@ export class Admission {
   }
 
   async admit(message) {
+    // A connection not yet greeted sends the join itself once its hello comes (a closed one is
+    // opened): its hello may name new rules and brings the challenge this join must answer.
+    if (!this.signaling.greeted) {
+      this.signaling.reconnect();
+      return;
+    }
+    // The hello named rules this visitor has not accepted (the site changed them while the page
+    // was open): asked first, as a refusal for them would, and nothing goes out under the old ones.
+    if (!this.gate.accepted) {
+      this.askRules("");
+      return;
+    }
     const solution = await this.pow.solution();
     // `resume: true`: every `matched` on this connection then carries a token to take the match over
     // on a new connection if this one breaks.
@@ -38,6 +50,14 @@ export class Admission {
     // Turned away earlier for too many connections from this address: the visitor may have freed one
     // since. (A connection on its way sends the join itself once its hello comes.)
     this.signaling.reconnect();
+  }
+
+  // The rules dialog, the call paused until the visitor accepts (and then started again).
+  askRules(message) {
+    const { phase, page } = this;
+    phase.wantCall = false;
+    page.idle(message);
+    this.gate.ask().then((accepted) => { if (accepted) page.start(); });
   }
 
   // An `error` refusing a join or next: the rules, the proof of work, or the Next limit (a
@@ -50,9 +70,7 @@ export class Admission {
     const { phase, page } = this;
     if (code === RULES_REQUIRED) {
       this.gate.useVersion(rules);
-      phase.wantCall = false;
-      page.idle(message);
-      this.gate.ask().then((accepted) => { if (accepted) page.start(); });
+      this.askRules(message);
     } else if (code === RATE_LIMITED) {
       // Too many Next presses: this side already left the call, so leave the queue and look again later.
       this.signaling.send({ type: "leave" });

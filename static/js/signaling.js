@@ -20,6 +20,9 @@ export class Signaling extends EventTarget {
     this.attempt = 0;
     this.stopped = false;
     this.retryTimer = null;
+    // Whether the current connection's hello has come: until then the server's rules version and
+    // proof-of-work challenge are not known, and nothing that needs them may go out.
+    this.greeted = false;
     // After `too_many_connections`: ms until the address may connect again, or null for "when asked".
     this.comeBackAfter = undefined;
   }
@@ -29,6 +32,7 @@ export class Signaling extends EventTarget {
     this.comeBackAfter = undefined;
     const socket = new WebSocket(this.url);
     this.socket = socket;
+    this.greeted = false;
     socket.addEventListener("open", () => this.dispatchEvent(new Event("open")));
     socket.addEventListener("message", (event) => {
       // A server that speaks has answered: backoff starts over. (One that accepts and closes at
@@ -44,6 +48,7 @@ export class Signaling extends EventTarget {
         const seconds = Number(message.retry_after);
         this.comeBackAfter = message.reason === "rate" && seconds > 0 ? Math.min(seconds, 120) * 1000 : null;
       }
+      if (message && message.type === "hello" && this.socket === socket) this.greeted = true;
       if (message && typeof message.type === "string") {
         this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
       }
@@ -51,6 +56,7 @@ export class Signaling extends EventTarget {
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.greeted = false;
       // Turned away for the address's open connections: only the visitor can free a place.
       const refused = event.code === CLOSE_TOO_MANY_CONNECTIONS;
       const final = this.stopped || FINAL_CLOSE_CODES.has(event.code) || (refused && !this.comeBackAfter);

@@ -16,12 +16,12 @@ const { CallPhase } = await import('/static/js/call_phase.js');
 const log = [];
 const note = (...entry) => log.push(entry);
 const signaling = {
-  open: true,
+  open: true, greeted: true,
   send: (frame) => { note('send', frame); return signaling.open; },
   reconnect: () => note('reconnect'),
 };
 const gate = {
-  acceptedVersion: 'v2', accepts: true,
+  acceptedVersion: 'v2', accepted: true, accepts: true,
   useVersion: (version) => note('useVersion', version),
   ask: async () => { note('ask'); return gate.accepts; },
 };
@@ -83,9 +83,40 @@ def test_nothing_is_sent_once_the_visitor_stopped_and_a_closed_socket_reconnects
         phase.search();
         signaling.open = false;
         await admission.admit(admission.join);
+        signaling.greeted = false;
+        await admission.admit(admission.join);
         """,
     )
-    assert [entry[0] for entry in log] == ["phase", "send", "reconnect"]
+    # Closed under a join on its way, or closed before: a connection is opened, whose hello joins.
+    assert [entry[0] for entry in log] == ["phase", "send", "reconnect", "reconnect"]
+
+
+def test_an_open_connection_sends_nothing_before_its_hello(module_page):
+    log = play(
+        module_page,
+        """
+        phase.search();
+        signaling.greeted = false;
+        await admission.admit(admission.join);
+        """,
+    )
+    assert [entry[0] for entry in log] == ["phase", "reconnect"]  # a no-op while a socket is open
+
+
+def test_rules_a_hello_named_and_the_visitor_has_not_accepted_are_asked_before_any_join(module_page):
+    log = play(
+        module_page,
+        """
+        phase.search();
+        admission.hello({ challenge: { salt: 's' }, rules: 'v3' });
+        gate.accepted = false;  // what useVersion('v3') leaves when 'v2' was accepted
+        await admission.admit(admission.join);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        note('wantCall', phase.wantCall);
+        """,
+    )
+    assert [entry[0] for entry in log if entry[0] == "send"] == []
+    assert ["ask"] in log and ["start"] in log and ["wantCall", False] in log
 
 
 def test_what_refuses_admission(module_page):
