@@ -4,64 +4,14 @@ its own reply or error, a failure of the connection reaching every caller of the
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
 from conftest import REDIS_URL
+from tests.transport.recording_redis import RecordingClient
 from transport.batched import BatchedCommands
-
-
-class RecordingClient:
-    """Stands in for redis.asyncio.Redis: one entry in ``writes`` per write to Redis."""
-
-    def __init__(self) -> None:
-        self.writes: list[list[tuple[Any, ...]]] = []
-        self.fail: Exception | None = None
-
-    def reply(self, args: tuple[Any, ...]) -> Any:
-        if args[0] == "FAIL":
-            return redis.ResponseError("refused")
-        return ("reply", *args[1:])
-
-    async def execute_command(self, *args: Any) -> Any:
-        await asyncio.sleep(0)
-        if self.fail:
-            raise self.fail
-        self.writes.append([args])
-        result = self.reply(args)
-        if isinstance(result, Exception):
-            raise result
-        return result
-
-    def pipeline(self, transaction: bool = True) -> RecordingPipeline:
-        assert transaction is False
-        return RecordingPipeline(self)
-
-
-class RecordingPipeline:
-    def __init__(self, client: RecordingClient) -> None:
-        self.client = client
-        self.commands: list[tuple[Any, ...]] = []
-
-    async def __aenter__(self) -> RecordingPipeline:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-    def execute_command(self, *args: Any) -> None:
-        self.commands.append(args)
-
-    async def execute(self, raise_on_error: bool = True) -> list[Any]:
-        assert raise_on_error is False
-        await asyncio.sleep(0)
-        if self.client.fail:
-            raise self.client.fail
-        self.client.writes.append(self.commands)
-        return [self.client.reply(args) for args in self.commands]
 
 
 async def test_the_commands_of_one_turn_share_one_write_and_each_caller_gets_its_reply():

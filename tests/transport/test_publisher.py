@@ -10,58 +10,17 @@ import redis
 import redis.asyncio as aioredis
 
 from conftest import REDIS_URL
+from tests.transport.recording_redis import RecordingClient
 from transport.publisher import Publisher
-
-
-class RecordingClient:
-    """Stands in for redis.asyncio.Redis: records what is sent, one entry per write to Redis."""
-
-    def __init__(self, fail: Exception | None = None) -> None:
-        self.writes: list[list[tuple[str, bytes]]] = []
-        self.fail = fail
-        self.replies_missing = 0
-
-    async def publish(self, channel: str, payload: bytes) -> int:
-        await asyncio.sleep(0)
-        if self.fail:
-            raise self.fail
-        self.writes.append([(channel, payload)])
-        return 1
-
-    def pipeline(self, transaction: bool = True) -> RecordingPipeline:
-        assert transaction is False
-        return RecordingPipeline(self)
-
-
-class RecordingPipeline:
-    def __init__(self, client: RecordingClient) -> None:
-        self.client = client
-        self.commands: list[tuple[str, bytes]] = []
-
-    async def __aenter__(self) -> RecordingPipeline:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-    def publish(self, channel: str, payload: bytes) -> None:
-        self.commands.append((channel, payload))
-
-    async def execute(self, raise_on_error: bool = True) -> list[object]:
-        await asyncio.sleep(0)
-        if self.client.fail:
-            raise self.client.fail
-        self.client.writes.append(self.commands)
-        return [1] * (len(self.commands) - self.client.replies_missing)
 
 
 async def test_publishes_of_one_turn_share_one_write():
     client = RecordingClient()
     publisher = Publisher(client)
     await asyncio.gather(*(publisher.publish(f"c{n}", b"x") for n in range(5)))
-    assert client.writes == [[(f"c{n}", b"x") for n in range(5)]]
+    assert client.writes == [[("PUBLISH", f"c{n}", b"x") for n in range(5)]]
     await publisher.publish("alone", b"y")
-    assert client.writes[-1] == [("alone", b"y")]
+    assert client.writes[-1] == [("PUBLISH", "alone", b"y")]
 
 
 async def test_a_failure_reaches_every_caller_of_the_batch():
@@ -71,7 +30,7 @@ async def test_a_failure_reaches_every_caller_of_the_batch():
     assert all(isinstance(r, redis.ConnectionError) for r in results), results
     client.fail = None  # Redis is back: the next publishes go through
     await publisher.publish("c", b"x")
-    assert client.writes == [[("c", b"x")]]
+    assert client.writes == [[("PUBLISH", "c", b"x")]]
 
 
 async def test_a_reply_missing_fails_every_caller_instead_of_leaving_one_waiting():
