@@ -194,6 +194,13 @@ class Peer:
         await self.link.close()
 
 
+async def joined(client: str) -> tuple[Peer, dict[str, Any]]:
+    """An in-process peer from this address that sent ``join``, and the server's first answer to it."""
+    peer = await Peer.connect(client=client)
+    await peer.send({"type": "join"})
+    return peer, await peer.receive()
+
+
 async def matched_pair(
     first_url: str | None = None,
     second_url: str | None = None,
