@@ -74,6 +74,8 @@ window.alienmeet = {
   get detached() { return call.unlinked; },
   get resuming() { return resume.awaiting; },
   get signalingOpen() { return signaling.isOpen; },
+  // A new connection is planned for later (after a refusal that said when to come back, or a loss).
+  get reconnectPlanned() { return signaling.retryTimer !== null; },
   get pictureRecoveries() { return call.pictureRecoveries; },
   get offerCollisions() { return call.session ? call.session.collisions : 0; },
   get polite() { return call.session ? call.session.polite : null; },

@@ -83,6 +83,9 @@ def test_too_many_new_connections_come_back_when_the_server_says(visitor, browse
         assert refusal["reason"] == "rate"
         retry_after = refusal["retry_after"]
         assert 0 < retry_after <= 60
+        # The words come with the refusal, the plan to come back with the socket's close just after:
+        # the clock may only move once that plan is made.
+        wait_js(bob, "window.alienmeet.reconnectPlanned")
         # Not before the server said...
         bob.clock.fast_forward(max(0, retry_after - 2) * 1000)
         bob.wait_for_timeout(300)
