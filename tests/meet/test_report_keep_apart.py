@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.protocol_client import Peer, joined
+from tests.protocol_client import Peer, joined, matched_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,12 +32,7 @@ async def each_meets_a_newcomer(one: Peer, other: Peer) -> None:
 async def test_a_stranger_reported_after_the_call_is_paired_with_others_never_with_the_reporter(backend, settings):
     # Only the report may keep them apart: no cooldown between two who just met.
     settings.MATCHMAKER = {**settings.MATCHMAKER, "REMATCH_COOLDOWN": 0}
-    alice, first = await joined(ALICE_IP)
-    assert first["type"] == "waiting", first
-    bob, matched = await joined(BOB_IP)
-    assert matched["type"] == "matched", matched
-    match_id = matched["match_id"]
-    await alice.expect("matched", match_id=match_id)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     # Bob skips on at once and waits for someone else; his connection lives.
     await bob.send({"type": "next"})
     await bob.expect("waiting")
@@ -53,12 +48,7 @@ async def test_a_stranger_reported_after_the_call_is_paired_with_others_never_wi
 @pytest.mark.parametrize("reporter", ["first", "second"])
 async def test_a_stranger_reported_mid_call_is_paired_with_others_never_with_the_reporter(backend, settings, reporter):
     settings.MATCHMAKER = {**settings.MATCHMAKER, "REMATCH_COOLDOWN": 0}
-    alice, first = await joined(ALICE_IP)
-    assert first["type"] == "waiting", first
-    bob, matched = await joined(BOB_IP)
-    assert matched["type"] == "matched", matched
-    match_id = matched["match_id"]
-    await alice.expect("matched", match_id=match_id)
+    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
     accuser, accused = (alice, bob) if reporter == "first" else (bob, alice)
     await accuser.send({"type": "report", "match_id": match_id, "reason": "harassment"})
     await accuser.expect("reported", match_id=match_id)
