@@ -154,10 +154,11 @@ async def test_a_challenge_admits_only_the_connection_it_was_issued_to(backend, 
         await peer.expect("error", code=protocol.POW_INVALID)
     await assert_not_queued(busy)
     await assert_not_queued(elsewhere)
-    # Each gets in with the challenge issued to it, the busy one with its harder one.
-    for peer in (busy, elsewhere):
-        await peer.send(raw({"type": "join", **admitted(peer)}))
+    # Each gets in with the challenge issued to it, the busy one with its harder one. One after the
+    # other: sent together, either join may reach the queue first, and the second is matched at once.
+    await busy.send(raw({"type": "join", **admitted(busy)}))
     await busy.expect("waiting")
+    await elsewhere.send(raw({"type": "join", **admitted(elsewhere)}))
     await elsewhere.expect("matched")
     for peer in (harvester, busy, elsewhere):
         await peer.close()
