@@ -44,6 +44,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: module_rank[item.nodeid.split("::")[0]])
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    from tests.browser import session
+
+    session.stop_unless_used_by(item.fixturenames)
+
+
+def pytest_sessionfinish() -> None:
+    from tests.browser import session
+
+    session.stop()
+
+
 @pytest.fixture(autouse=True)
 def _no_language_left_behind() -> Iterator[None]:
     """LocaleMiddleware activates the request's language and nothing deactivates it, so a test that

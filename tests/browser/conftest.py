@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 
 from conftest import require
+from tests.browser import session
 from tests.servers import Server, collect_static, migrate, server_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -36,15 +37,12 @@ COMMON_FLAGS = [
 pytestmark = pytest.mark.browser
 
 
-# Module scope: Playwright's sync API runs an event loop on this thread while it is
-# started, which the asyncio tests after the browser modules must not find running.
-@pytest.fixture(scope="module")
+# One Playwright and one Chromium per test process (tests/browser/session.py), stopped before any
+# test that uses neither, and at the end of the run.
+@pytest.fixture
 def playwright_instance():
     require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
+    return session.playwright()
 
 
 def launch(playwright, fake_media: bool = True):
@@ -55,11 +53,9 @@ def launch(playwright, fake_media: bool = True):
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser(playwright_instance):
-    browser = launch(playwright_instance)
-    yield browser
-    browser.close()
+    return session.browser(launch)
 
 
 def start_server(tmp_dir: Path, **extra: str) -> Server:
@@ -159,13 +155,47 @@ def switch_shield_off_in(context) -> None:
     context.add_init_script("try { localStorage.setItem('alienmeet.shield', 'off'); } catch (error) {}")
 
 
-def start_call(first, second, talk: str = "Talk to Aliens") -> None:
-    """The first page waits for a stranger and the second joins: both are in a call on return."""
-    first.get_by_role("button", name=talk).click()
+def start_call(
+    first,
+    second,
+    talk: str | None = "Talk to Aliens",
+    channel_open: bool = False,
+    video_frames: int = 0,
+    timeout: float = 20000,
+) -> None:
+    """The first page waits for a stranger and the second joins: both are in a call on return.
+
+    `talk` is the button's name in the pages' language (None: the start button, whatever its
+    language). With `channel_open`, each page's chat channel
+    to the stranger is open too; with `video_frames`, each has decoded that many of the stranger's frames.
+    """
+
+    def press(page) -> None:
+        (page.locator("#start") if talk is None else page.get_by_role("button", name=talk)).click()
+
+    press(first)
     wait_js(first, "window.alienmeet.phase === 'searching'")
-    second.get_by_role("button", name=talk).click()
+    press(second)
     for page in (first, second):
-        wait_js(page, "window.alienmeet.phase === 'connected'")
+        wait_js(page, "window.alienmeet.phase === 'connected'", timeout=timeout)
+    if channel_open:
+        for page in (first, second):
+            wait_js(page, "window.alienmeet.dataChannel && window.alienmeet.dataChannel.readyState === 'open'")
+    if video_frames:
+        for page in (first, second):
+            wait_for_remote_video(page, frames=video_frames)
+
+
+def matched_pair(visitor, **options) -> tuple:
+    """Two new visitors (each opened with these `visitor` options) in a call with each other."""
+    first, second = visitor(**options), visitor(**options)
+    start_call(first, second)
+    return first, second
+
+
+def by_politeness(first, second) -> tuple:
+    """The pair as (polite, impolite): the polite page is the one that rolls back when offers cross."""
+    return (first, second) if first.evaluate("window.alienmeet.polite") else (second, first)
 
 
 def wait_for(page, condition: Callable[[], object], what: str, timeout: float = 15.0) -> None:

@@ -9,8 +9,10 @@ import re
 import pytest
 
 from tests.browser.conftest import screenshot, server_with, wait_for, wait_for_remote_video, wait_js
+from tests.browser.module_page import module_page, run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+__all__ = ["module_page"]  # the fixture
 
 NEUTRAL = {"Drawing": 0.02, "Hentai": 0.01, "Neutral": 0.95, "Porn": 0.01, "Sexy": 0.01}
 EXPLICIT = {"Drawing": 0.01, "Hentai": 0.04, "Neutral": 0.05, "Porn": 0.85, "Sexy": 0.05}
@@ -326,7 +328,6 @@ def test_without_the_worker_the_page_classifies_on_its_own_main_thread(visitor, 
         ({"Sexy": 0.55, "Porn": 0.2, "Neutral": 0.25}, False),
     ],
 )
-def test_threshold_rule(visitor, site_server, scores, flagged):
-    page = visitor(server=site_server)
-    rule = f"(await import('/static/js/shield.js')).crossesThreshold({json.dumps(scores)})"
-    assert page.evaluate(f"async () => {rule}") is flagged
+def test_threshold_rule(module_page, scores, flagged):
+    body = "return (await import('/static/js/shield.js')).crossesThreshold(args.scores);"
+    assert run(module_page, body, scores=scores) is flagged
