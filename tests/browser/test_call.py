@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import remote_frames, screenshot, start_call, wait_for_remote_video, wait_js
+from tests.browser.conftest import matched_pair, remote_frames, screenshot, wait_for_remote_video, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,13 +21,6 @@ AUDIO_PACKETS = """(await (async () => {
 
 def talk(page) -> None:
     page.get_by_role("button", name="Talk to Aliens").click()
-
-
-def matched_pair(visitor):
-    alice = visitor()
-    bob = visitor()
-    start_call(alice, bob)
-    return alice, bob
 
 
 def test_two_visitors_see_and_hear_each_other(visitor, capsys):

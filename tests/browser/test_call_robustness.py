@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import remote_frames, wait_for, wait_for_remote_video, wait_js
+from tests.browser.conftest import remote_frames, start_call, wait_for, wait_for_remote_video, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -107,12 +107,7 @@ def delivered(sender, receiver, marker: str) -> None:
 def connected_pair(visitor, tap: SocketTap, stranger_tap: SocketTap | None = None):
     alice = visitor(prepare=tap.install)
     bob = visitor(prepare=stranger_tap.install if stranger_tap else None)
-    talk(alice)
-    wait_js(alice, "window.alienmeet.phase === 'searching'")
-    talk(bob)
-    for page in (alice, bob):
-        wait_js(page, "window.alienmeet.phase === 'connected'")
-        wait_js(page, "window.alienmeet.dataChannel && window.alienmeet.dataChannel.readyState === 'open'")
+    start_call(alice, bob, channel_open=True)
     return alice, bob
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, accept_rules_in, switch_shield_off_in, wait_js
+from tests.browser.conftest import ARTIFACTS, accept_rules_in, start_call, switch_shield_off_in, wait_js
 from tests.browser.test_site_pages import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -70,18 +70,10 @@ def phone(browser, site_server):
         context.close()
 
 
-def start_call_from(first, second) -> None:
-    first.locator("#start").click()
-    wait_js(first, "window.alienmeet.phase === 'searching'")
-    second.locator("#start").click()
-    for page in (first, second):
-        wait_js(page, "window.alienmeet.phase === 'connected'")
-
-
 def phone_call(phone, visitor, **options):
     mobile = phone(**options)
     desktop = visitor()
-    start_call_from(desktop, mobile)
+    start_call(desktop, mobile, talk=None)  # the phone speaks its own language
     return mobile, desktop
 
 

@@ -18,8 +18,10 @@ import pytest
 from tests.browser.conftest import (
     FRAMES_DECODED,
     PAINTED_FRAMES_SCRIPT,
+    by_politeness,
     painted_frames,
     remote_frames,
+    start_call,
     wait_for_painted_frames,
     wait_for_remote_video,
     wait_js,
@@ -86,17 +88,10 @@ def offers_sent(page) -> int:
 def call_with_pictures(visitor, hooks: dict | None):
     alice = visitor(prepare=prepared(hooks))
     bob = visitor(prepare=prepared(hooks))
-    alice.get_by_role("button", name="Talk to Aliens").click()
-    wait_js(alice, "window.alienmeet.phase === 'searching'")
-    bob.get_by_role("button", name="Talk to Aliens").click()
+    start_call(alice, bob, video_frames=10, timeout=60000)
     for page in (alice, bob):
-        wait_js(page, "window.alienmeet.phase === 'connected'", timeout=60000)
-    for page in (alice, bob):
-        wait_for_remote_video(page, frames=10)
         wait_for_painted_frames(page, 5, timeout=60000)
-    polite = alice if alice.evaluate("window.alienmeet.polite") else bob
-    impolite = bob if polite is alice else alice
-    return polite, impolite
+    return by_politeness(alice, bob)
 
 
 def restart_both_at_once(polite, impolite) -> float:

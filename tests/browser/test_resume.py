@@ -44,10 +44,9 @@ def frames_from_server(page, kind: str) -> list[dict]:
 
 
 def call(first, second) -> None:
-    start_call(first, second)
+    start_call(first, second, video_frames=5)
     for page in (first, second):
         wait_js(page, "document.getElementById('message').disabled === false")
-        wait_for_remote_video(page)
 
 
 @pytest.mark.parametrize("keep_server_side", [False, True], ids=["server-sees-the-loss", "old-socket-looks-alive"])
