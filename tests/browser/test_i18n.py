@@ -166,7 +166,8 @@ def test_the_switcher_changes_the_language_and_keeps_it(browser, site_server):
         assert page.evaluate("document.documentElement.lang") == "en"
         page.select_option("#language-header", "es")
         page.locator(".site-header .language-switcher button").click()
-        page.wait_for_function("document.documentElement.lang === 'es'")
+        # A locator waits across the navigation the form starts (a predicate may run between documents).
+        page.locator("html[lang='es']").wait_for(state="attached")
         assert page.url == f"{site_server.http_url}/"  # same address, now in Spanish
         assert page.locator(".hero .button-primary").text_content().strip() == "Hablar con alienígenas"
         # Kept across pages, over the browser's own English.
@@ -183,7 +184,7 @@ def test_the_switcher_changes_the_language_and_keeps_it(browser, site_server):
         page.select_option("#language-footer", "ar")
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")
-        page.wait_for_function("document.documentElement.dir === 'rtl'")
+        page.locator("html[dir='rtl']").wait_for(state="attached")
         assert page.url == f"{site_server.http_url}/articles/"
     finally:
         context.close()

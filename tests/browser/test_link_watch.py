@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import launch, wait_js
+from tests.browser.conftest import by_politeness, launch, start_call, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -71,24 +71,24 @@ def media_call(visitor):
     (polite, impolite)."""
     alice = visitor(prepare=lambda page: page.add_init_script(COUNT_KEY_FRAME_REQUESTS))
     bob = visitor(prepare=lambda page: page.add_init_script(COUNT_KEY_FRAME_REQUESTS))
-    alice.get_by_role("button", name="Talk to Aliens").click()
-    wait_js(alice, "window.alienmeet.phase === 'searching'")
-    bob.get_by_role("button", name="Talk to Aliens").click()
+    start_call(alice, bob, channel_open=True)
     for page in (alice, bob):
-        wait_js(page, "window.alienmeet.phase === 'connected' && window.alienmeet.dataChannel.readyState === 'open'")
         page.evaluate(COUNT_KEEPALIVES)
     for page in (alice, bob):
         wait_js(page, "window.__keepalives >= 2", timeout=15000)
-    polite = alice if alice.evaluate("window.alienmeet.polite") else bob
-    return polite, (bob if polite is alice else alice)
+    return by_politeness(alice, bob)
 
 
 # Calls of RTCRtpSender.setParameters that ask the encoder for a key frame, counted in the page.
 COUNT_KEY_FRAME_REQUESTS = """(() => {
   window.__keyFramesAsked = 0;
+  window.__keyFrameAskedAt = -Infinity;
   const setParameters = RTCRtpSender.prototype.setParameters;
   RTCRtpSender.prototype.setParameters = function (parameters, options) {
-    if (options && (options.encodingOptions || []).some((o) => o && o.keyFrame)) window.__keyFramesAsked += 1;
+    if (options && (options.encodingOptions || []).some((o) => o && o.keyFrame)) {
+      window.__keyFramesAsked += 1;
+      window.__keyFrameAskedAt = performance.now();
+    }
     return setParameters.call(this, parameters, options);
   };
 })()"""
@@ -129,8 +129,10 @@ def test_a_new_path_starts_with_a_key_frame(visitor):
     # may have been lost on the dead path: each page sends one of its own accord on a new path.
     polite, impolite = media_call(visitor)
     # A page sends at most one key frame of its own every 2 s: one sent a moment ago (the stranger heard
-    # again after a pause of a loaded machine) must not stand in for the one this restart brings.
-    polite.wait_for_timeout(2500)
+    # again after a pause of a loaded machine) must not stand in for the one this restart brings, so
+    # the restart comes once each page's last one is that old.
+    for page in (polite, impolite):
+        wait_js(page, "performance.now() - window.__keyFrameAskedAt > 2000", timeout=10000)
     pairs = {page: page.evaluate(SELECTED_PAIR) for page in (polite, impolite)}
     key_frames = {page: page.evaluate(KEY_FRAMES_SENT) for page in (polite, impolite)}
     asked = {page: page.evaluate("window.__keyFramesAsked") for page in (polite, impolite)}
