@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import wait_js
-from tests.browser.test_call import matched_pair
+from tests.browser.conftest import matched_pair, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import screenshot, wait_for, wait_for_remote_video, wait_js
-from tests.browser.test_call import matched_pair
+from tests.browser.conftest import matched_pair, screenshot, wait_for, wait_for_remote_video, wait_js
 from tests.staff import browser_login, create_superuser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

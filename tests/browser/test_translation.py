@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from tests.browser.conftest import wait_js
-from tests.browser.test_phone_call import keep_screenshot, phone, say, start_call_from  # noqa: F401
+from tests.browser.conftest import start_call, wait_js
+from tests.browser.test_phone_call import keep_screenshot, phone, say  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -64,7 +64,7 @@ def spanish_speaker_calls(phone, visitor, prepare):  # noqa: F811
     """An English speaker on a phone (with `prepare`'s APIs) and a Spanish speaker: no shared language."""
     english = phone(locale="en-US", prepare=prepare)
     spanish = visitor(locale="es-ES")
-    start_call_from(spanish, english)
+    start_call(spanish, english, talk=None)  # each page in its own language
     return english, spanish
 
 
