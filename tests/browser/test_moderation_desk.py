@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
-import sys
-import textwrap
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.browser.conftest import server_with, wait_js
 from tests.browser.test_site_pages import axe_violations
+from tests.operator_shell import OperatorShell
 from tests.servers import ROOT
 from tests.staff import browser_login, create_superuser, totp_code
 
@@ -28,21 +27,15 @@ REVEALED = "img => img.closest('figure').classList.contains('revealed') && img.n
 desk_server = server_with("desk")
 
 
-def run_django(server, code: str) -> str:
-    """Run Python against the server's own database, as an operator would with `manage.py shell`."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        env=server.environ,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return done.stdout
+@pytest.fixture(scope="module")
+def desk_shell(desk_server) -> Iterator[OperatorShell]:
+    """Python against the desk server's own database, as an operator runs it (another process)."""
+    shell = OperatorShell(desk_server.environ)
+    yield shell
+    shell.close()
 
 
-def seed(server, *cases: tuple[str, str]) -> list[int]:
+def seed(shell: OperatorShell, *cases: tuple[str, str]) -> list[int]:
     """An empty queue, then these (reason, chat line) cases, each from an address of its own, the first newest."""
     code = f"""
         import datetime, json
@@ -60,15 +53,14 @@ def seed(server, *cases: tuple[str, str]) -> list[int]:
             ids.append(report.pk)
         print(json.dumps(ids))
     """
-    return json.loads(run_django(server, code).strip().splitlines()[-1])
+    return json.loads(shell.run(code).strip().splitlines()[-1])
 
 
-def make_staff(server) -> tuple[str, str]:
+def make_staff(shell: OperatorShell) -> tuple[str, str]:
     """A superuser with an authenticator app already enrolled; returns the username and its TOTP secret."""
     username = f"mod{secrets.token_hex(3)}"
     key = secrets.token_hex(20)
-    run_django(
-        server,
+    shell.run(
         f"""
         from django.contrib.auth.models import User
         from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -81,10 +73,9 @@ def make_staff(server) -> tuple[str, str]:
     return username, base64.b32encode(bytes.fromhex(key)).decode().rstrip("=")
 
 
-def decisions(server) -> dict[str, list[tuple[str, bool]]]:
+def decisions(shell: OperatorShell) -> dict[str, list[tuple[str, bool]]]:
     """Per address (its first character), the decisions made, and whether each was undone."""
-    out = run_django(
-        server,
+    out = shell.run(
         """
         import json
         from moderation.models import Decision
@@ -98,7 +89,7 @@ def decisions(server) -> dict[str, list[tuple[str, bool]]]:
 
 
 @pytest.fixture
-def staff_page(browser, desk_server):
+def staff_page(browser, desk_server, desk_shell):
     contexts = []
 
     def open_page(path: str = QUEUE):
@@ -106,7 +97,7 @@ def staff_page(browser, desk_server):
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{desk_server.http_url}{path}")
-        username, secret = make_staff(desk_server)
+        username, secret = make_staff(desk_shell)
         browser_login(page, username, PASSWORD, secret)
         page.wait_for_url(f"**{path}")
         return page
@@ -120,8 +111,8 @@ def case(page, pk: int):
     return page.locator(f"#section-{pk}")
 
 
-def test_snapshots_are_blurred_until_one_case_is_revealed(staff_page, desk_server):
-    first, second = seed(desk_server, ("nudity", "look at this"), ("nudity", "second case words"))
+def test_snapshots_are_blurred_until_one_case_is_revealed(staff_page, desk_server, desk_shell):
+    first, second = seed(desk_shell, ("nudity", "look at this"), ("nudity", "second case words"))
     page = staff_page()
     image = case(page, first).locator("img.snapshot")
     other = case(page, second).locator("img.snapshot")
@@ -151,12 +142,11 @@ def test_snapshots_are_blurred_until_one_case_is_revealed(staff_page, desk_serve
     assert axe_violations(page) == []
 
 
-def test_live_counts_follow_new_reports(staff_page, desk_server):
-    seed(desk_server, ("spam", "one"))
+def test_live_counts_follow_new_reports(staff_page, desk_shell):
+    seed(desk_shell, ("spam", "one"))
     page = staff_page()
     assert page.locator("#count-open").inner_text() == "1"
-    run_django(
-        desk_server,
+    desk_shell.run(
         """
         from moderation.models import Report, ReportedAddress
         address = ReportedAddress.objects.create(ip_hash="z" * 64)
@@ -167,8 +157,8 @@ def test_live_counts_follow_new_reports(staff_page, desk_server):
     assert page.locator("#count-escalated").inner_text() == "1"
 
 
-def test_three_cases_reviewed_from_the_keyboard_only(staff_page, desk_server):
-    seed(desk_server, ("spam", "first"), ("harassment", "second"), ("other", "third"))
+def test_three_cases_reviewed_from_the_keyboard_only(staff_page, desk_shell):
+    seed(desk_shell, ("spam", "first"), ("harassment", "second"), ("other", "third"))
     page = staff_page()
     shortcuts = page.locator(".desk-shortcuts").inner_text()
     for key in ("j", "k", "v", "d", "1", "7", "3", "p", "u"):
@@ -183,16 +173,16 @@ def test_three_cases_reviewed_from_the_keyboard_only(staff_page, desk_server):
         with page.expect_navigation():
             page.keyboard.press(key)
         assert page.locator("#count-open").inner_text() == remaining
-    assert decisions(desk_server) == {"0": [("dismiss", False)], "1": [("ban_1", False)], "2": [("ban_7", False)]}
+    assert decisions(desk_shell) == {"0": [("dismiss", False)], "1": [("ban_1", False)], "2": [("ban_7", False)]}
     # A key pressed with no case chosen decides nothing.
-    seed(desk_server, ("spam", "untouched"))
+    seed(desk_shell, ("spam", "untouched"))
     page.reload()
     page.keyboard.press("p")
-    assert decisions(desk_server) == {}
+    assert decisions(desk_shell) == {}
 
 
-def test_an_accidental_ban_is_undone_from_the_same_page(staff_page, desk_server):
-    (pk,) = seed(desk_server, ("spam", "oops"))
+def test_an_accidental_ban_is_undone_from_the_same_page(staff_page, desk_shell):
+    (pk,) = seed(desk_shell, ("spam", "oops"))
     page = staff_page()
     page.keyboard.press("j")
     with page.expect_navigation():
@@ -203,14 +193,14 @@ def test_an_accidental_ban_is_undone_from_the_same_page(staff_page, desk_server)
         page.keyboard.press("u")
     page.get_by_text("Decision undone").wait_for()
     assert case(page, pk).count() == 1, "the case is open again"
-    assert decisions(desk_server) == {"0": [("ban_30", True)]}
-    banned = run_django(desk_server, "from moderation.models import Ban; print(Ban.objects.count())")
+    assert decisions(desk_shell) == {"0": [("ban_30", True)]}
+    banned = desk_shell.run("from moderation.models import Ban; print(Ban.objects.count())")
     assert banned.strip().endswith("0")
 
 
-def test_a_password_alone_reaches_neither_the_queue_nor_any_evidence(browser, desk_server):
-    (pk,) = seed(desk_server, ("nudity", "secret words"))
-    username, _ = make_staff(desk_server)
+def test_a_password_alone_reaches_neither_the_queue_nor_any_evidence(browser, desk_server, desk_shell):
+    (pk,) = seed(desk_shell, ("nudity", "secret words"))
+    username, _ = make_staff(desk_shell)
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -264,11 +254,10 @@ def test_a_new_superuser_enrols_with_a_code_computed_from_the_key(browser, desk_
         context.close()
 
 
-def test_a_passkey_added_after_enrolment_verifies_the_next_login(browser, desk_server):
+def test_a_passkey_added_after_enrolment_verifies_the_next_login(browser, desk_server, desk_shell):
     """Chromium's virtual authenticator stands in for the phone. A passkey's relying party must be a domain
     name, so this test uses localhost rather than 127.0.0.1."""
-    run_django(
-        desk_server,
+    desk_shell.run(
         "from django.contrib.auth.models import User\n"
         f"User.objects.create_superuser('keyholder', password={PASSWORD!r})",
     )
@@ -292,8 +281,7 @@ def test_a_passkey_added_after_enrolment_verifies_the_next_login(browser, desk_s
         page.get_by_role("button", name="Confirm").click()
         page.get_by_role("button", name="Add a passkey").click()
         wait_js(page, "document.getElementById('passkey-register-status-message').textContent.trim() !== ''")
-        stored = run_django(
-            desk_server,
+        stored = desk_shell.run(
             "from django_otp_webauthn.models import WebAuthnCredential; print(WebAuthnCredential.objects.count())",
         )
         assert stored.strip().endswith("1"), page.locator("#passkey-register-status-message").inner_text()

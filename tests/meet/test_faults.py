@@ -19,6 +19,7 @@ import websockets
 
 from conftest import REDIS_URL
 from meet import protocol
+from tests.operator_shell import run_once
 from tests.protocol_client import Peer, matched_pair, measured
 from tests.servers import Server, free_port, migrate, server_env, servers
 from tests.services import redis_server
@@ -155,15 +156,7 @@ def ban_from_another_process(environ: dict[str, str], address: str) -> None:
         "from moderation.addresses import address_hash; "
         f"decide(ReportedAddress.objects.create(ip_hash=address_hash({address!r})), 'ban_1', None)"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=Path(__file__).resolve().parents[2],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    run_once(environ, code)
 
 
 async def until_frame(peer: Peer, kind: str, timeout: float = 15, **fields) -> dict:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import subprocess
-import sys
 
 import pytest
 import websockets
@@ -22,8 +20,9 @@ from moderation.models import Ban, Decision, Report, ReportedAddress
 from moderation.reports import Filing, allow_report, file_report, reporter_key
 from tests.moderation.test_evidence import noisy_jpeg
 from tests.moderation.test_moderation import ALICE_IP, BOB_IP
+from tests.operator_shell import run_once
 from tests.protocol_client import Peer, matched_pair
-from tests.servers import ROOT, migrate, server_env, servers
+from tests.servers import migrate, server_env, servers
 
 REPORTER_IPS = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
 CAROL_IP = "192.0.2.44"
@@ -170,15 +169,7 @@ async def test_a_ban_closes_open_connections_on_every_process(redis_prefix, tmp_
             "from moderation.addresses import address_hash; "
             f"decide(ReportedAddress.objects.create(ip_hash=address_hash({BOB_IP!r})), 'ban_1', None)"
         )
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=ROOT,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
+        run_once(environ, code)
         for bob in bobs:
             refused = await bob.expect("error", code="banned")
             assert refused["until"]
@@ -220,20 +211,11 @@ async def test_evidence_crosses_processes_intact(redis_prefix, tmp_path):
             "i = Image.open(io.BytesIO(bytes(r.snapshot))); "
             "print(r.address.ip_hash, i.size, r.chat, b'SecretCameraMaker' in bytes(r.snapshot))"
         )
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=ROOT,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
+        printed = run_once(environ, code)
 
         bob_hash = salted_hmac(HASH_SALT, BOB_IP, secret=environ["DJANGO_SECRET_KEY"], algorithm="sha256").hexdigest()
         assert (
-            result.stdout.strip().splitlines()[-1]
-            == f"{bob_hash} (480, 360) [{{'from': 'reported', 'text': 'rude'}}] False"
+            printed.strip().splitlines()[-1] == f"{bob_hash} (480, 360) [{{'from': 'reported', 'text': 'rude'}}] False"
         )
         await alice.close()
         await bob.close()
