@@ -46,15 +46,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Four workers, each taking whole modules (a module's server and browser are started once), the
-# longest modules first (conftest.py). TEST_WORKERS=0 runs them in this one process. Then the tests
-# that compare latencies they measure, alone on the machine (exit status 5: none was selected).
-TEST_WORKERS ?= 4
+# Three workers, each taking whole modules (a module's server is started once), the network-lab and
+# browser modules first (conftest.py; xdist would otherwise reorder modules by their number of tests).
+# Three, not four, on two cores: four took about a fifth more CPU for the same tests (contention)
+# and no less time. TEST_WORKERS=0 runs them in this one process. Then the tests that compare
+# latencies they measure, alone on the machine (exit status 5: none was selected).
+TEST_WORKERS ?= 3
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py check --settings alienmeet_site.test_settings --fail-level CRITICAL
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not timing" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not timing" $(PYTEST_ARGS)
 	$(PY) -m pytest -m timing $(PYTEST_ARGS) || test $$? -eq 5
 
 # The edit loop: everything but the browser, network-lab and real-process tests (markers in
@@ -64,7 +67,7 @@ QUICK_MARKERS := not browser and not slow and not netlab
 
 test-quick: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "$(QUICK_MARKERS)" --ignore=tests/browser --ignore=tests/netlab $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "$(QUICK_MARKERS)" --ignore=tests/browser --ignore=tests/netlab $(PYTEST_ARGS)
 
 # A flake finder: the named tests N times in a row, each run a fresh pytest process; pass counts per test.
 #   make flaky TESTS="tests/turn/test_turn.py::test_credential_works_over_udp_tcp_and_tls_until_it_expires" N=10
