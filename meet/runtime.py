@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import gc
 import logging
 import os
@@ -52,6 +53,7 @@ class ProcessRuntime:
         self.releases: set[asyncio.Task[None]] = set()
         self.draining = False
         self.drained = asyncio.Event()
+        self.drain_task: asyncio.Task[None] | None = None
         self.task = loop.create_task(self._run(), name="alienmeet-runtime")
         self._install_sigterm_handler()
 
@@ -61,9 +63,22 @@ class ProcessRuntime:
         previous = signal.getsignal(signal.SIGTERM)
 
         def on_sigterm(signum: int, frame: FrameType | None) -> None:
-            self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.drain(previous, signum, frame)))
+            self.request_drain(previous, signum, frame)
 
         signal.signal(signal.SIGTERM, on_sigterm)
+
+    def request_drain(self, previous: Any, signum: int, frame: FrameType | None) -> None:
+        """Start the drain on the loop, in a context of its own.
+
+        A signal handler runs between two steps of whatever task was running, inside that task's
+        context. Had it been this runtime's own task in the middle of a database write, asgiref's
+        mark for "a thread-sensitive call is under way" would be copied into the drain, and the
+        drain's last flush refused ("would deadlock"): the last ended matches were lost."""
+        self.loop.call_soon_threadsafe(self._start_drain, previous, signum, frame, context=contextvars.Context())
+
+    def _start_drain(self, previous: Any, signum: int, frame: FrameType | None) -> None:
+        # Held: a task nobody holds may be collected before it runs.
+        self.drain_task = self.loop.create_task(self.drain(previous, signum, frame), name="alienmeet-drain")
 
     async def drain(self, previous: Any, signum: int, frame: FrameType | None) -> None:
         """Graceful stop: refuse new sockets, free every partner, ask browsers to reconnect elsewhere,
