@@ -24,8 +24,9 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
-# The longest modules first: with workers (`make test` runs pytest-xdist, a module to a worker), a long
-# module started last would hold the whole run up while the other workers sit idle.
+# In one process (TEST_WORKERS=0), each module's tests together (pytest-django would otherwise move
+# some ahead, and a module's server would start twice), the longest modules first. Under workers,
+# pytest-xdist hands out whole modules in its own order (the Makefile says why that order is kept).
 _LONGEST_FIRST = ("netlab", "browser", "slow")
 
 
