@@ -36,6 +36,9 @@ COMMON_FLAGS = [
 
 pytestmark = pytest.mark.browser
 
+DESKTOP = {"width": 1280, "height": 800}
+PORTRAIT = {"width": 390, "height": 844}
+
 
 # One Playwright and one Chromium per test process (tests/browser/session.py), stopped before any
 # test that uses neither, and at the end of the run.
@@ -106,19 +109,25 @@ def visitor(browser, site_server, shield_on):
         accept_rules: bool = True,
         locale: str | None = None,  # the browser's language: navigator.languages and Accept-Language
         shield: bool | None = None,  # None: as the module's shield_on says
+        phone: bool = False,  # Playwright's phone emulation: touch, isMobile, a 2x screen; portrait
+        chosen_language: str | None = None,  # chosen on the site before (the language switcher's cookie)
     ):
+        emulation = {"has_touch": True, "is_mobile": True, "device_scale_factor": 2} if phone else {}
         context = (target_browser or browser).new_context(
-            viewport=viewport or {"width": 1280, "height": 800}, locale=locale
+            viewport=viewport or (PORTRAIT if phone else DESKTOP), locale=locale, **emulation
         )
         contexts.append(context)
         if accept_rules:
             accept_rules_in(context, server or site_server)
         if not (shield_on if shield is None else shield):
             switch_shield_off_in(context)
+        if chosen_language:
+            cookie = {"name": "django_language", "value": chosen_language, "url": (server or site_server).http_url}
+            context.add_cookies([cookie])
         page = context.new_page()
         if prepare:  # init scripts or routes that must be in place before the page loads
             prepare(page)
-        label = f"visitor {len(contexts)}"
+        label = f"{'phone' if phone else 'visitor'} {len(contexts)}"
         # Shown by pytest when a test fails.
         page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
         page.on("pageerror", lambda error: print(f"[{label} page error] {error}"))
@@ -136,6 +145,20 @@ def visitor(browser, site_server, shield_on):
     yield open_visitor
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def phone(visitor):
+    """Open the call page on an emulated phone, in the language of its `locale` (chosen on the site
+    too), with the nudity shield off unless asked for; closed after the test."""
+
+    def open_phone(viewport: dict = PORTRAIT, locale: str | None = None, prepare=None, shield: bool = False):
+        chosen = locale.split("-")[0].lower() if locale and not locale.startswith("en") else None
+        return visitor(
+            viewport=viewport, locale=locale, prepare=prepare, shield=shield, phone=True, chosen_language=chosen
+        )
+
+    return open_phone
 
 
 def rules_version(server: Server) -> str:

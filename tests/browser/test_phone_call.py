@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, accept_rules_in, start_call, switch_shield_off_in, wait_js
+from tests.browser.conftest import ARTIFACTS, PORTRAIT, start_call, wait_js
 from tests.browser.test_site_pages import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PORTRAIT = {"width": 390, "height": 844}
 SMALL_PORTRAIT = {"width": 360, "height": 740}
 LANDSCAPE = {"width": 844, "height": 390}
 
@@ -37,37 +36,6 @@ FAKE_VISUAL_VIEWPORT = """
   };
 })();
 """
-
-
-@pytest.fixture
-def phone(browser, site_server):
-    """Open the call page on an emulated phone (touch, mobile viewport); closed after the test."""
-    contexts = []
-
-    def open_phone(viewport: dict = PORTRAIT, locale: str | None = None, prepare=None, shield: bool = False):
-        context = browser.new_context(
-            viewport=viewport, has_touch=True, is_mobile=True, device_scale_factor=2, locale=locale
-        )
-        contexts.append(context)
-        accept_rules_in(context, site_server)
-        if not shield:  # see the shield_on fixture: on only where the screens show it
-            switch_shield_off_in(context)
-        if locale and not locale.startswith("en"):
-            context.add_cookies(
-                [{"name": "django_language", "value": locale.split("-")[0].lower(), "url": site_server.http_url}]
-            )
-        page = context.new_page()
-        if prepare:
-            prepare(page)
-        page.on("console", lambda message: print(f"[phone console] {message.type}: {message.text}"))
-        page.on("pageerror", lambda error: print(f"[phone page error] {error}"))
-        page.goto(f"{site_server.http_url}/meet/")
-        wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
-        return page
-
-    yield open_phone
-    for context in contexts:
-        context.close()
 
 
 def phone_call(phone, visitor, **options):

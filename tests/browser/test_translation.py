@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.browser.conftest import start_call, wait_js
-from tests.browser.test_phone_call import keep_screenshot, phone, say  # noqa: F401
+from tests.browser.test_phone_call import keep_screenshot, say
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -60,7 +60,7 @@ def with_apis(**config: str):
     return lambda page: page.add_init_script(FAKE_APIS % json.dumps(config))
 
 
-def spanish_speaker_calls(phone, visitor, prepare):  # noqa: F811
+def spanish_speaker_calls(phone, visitor, prepare):
     """An English speaker on a phone (with `prepare`'s APIs) and a Spanish speaker: no shared language."""
     english = phone(locale="en-US", prepare=prepare)
     spanish = visitor(locale="es-ES")
@@ -85,7 +85,7 @@ def settled(page) -> None:
     [lambda page: page.add_init_script(NO_APIS), with_apis(detector="unavailable", pair="available")],
     ids=["api-absent", "detector-unavailable"],
 )
-def test_nothing_is_offered_where_the_browser_cannot_translate(phone, visitor, prepare):  # noqa: F811
+def test_nothing_is_offered_where_the_browser_cannot_translate(phone, visitor, prepare):
     english, spanish = spanish_speaker_calls(phone, visitor, prepare)
     say(spanish, SPANISH)
     line = stranger_line(english, SPANISH)
@@ -96,7 +96,7 @@ def test_nothing_is_offered_where_the_browser_cannot_translate(phone, visitor, p
     assert english.locator("#translate-auto").locator("xpath=..").is_hidden()
 
 
-def test_a_language_pair_the_browser_cannot_translate_is_not_offered(phone, visitor):  # noqa: F811
+def test_a_language_pair_the_browser_cannot_translate_is_not_offered(phone, visitor):
     english, spanish = spanish_speaker_calls(phone, visitor, with_apis(detector="available", pair="unavailable"))
     say(spanish, SPANISH)
     line = stranger_line(english, SPANISH)
@@ -111,7 +111,7 @@ def test_a_language_pair_the_browser_cannot_translate_is_not_offered(phone, visi
     [{"detector": "available", "pair": "downloadable"}, {"detector": "downloadable", "pair": "available"}],
     ids=["translator-downloadable", "detector-downloadable"],
 )
-def test_a_download_is_announced_and_its_progress_shown(phone, visitor, models):  # noqa: F811
+def test_a_download_is_announced_and_its_progress_shown(phone, visitor, models):
     english, spanish = spanish_speaker_calls(phone, visitor, with_apis(**models))
     say(spanish, SPANISH)
     line = stranger_line(english, SPANISH)
@@ -127,7 +127,7 @@ def test_a_download_is_announced_and_its_progress_shown(phone, visitor, models):
     assert line.locator("progress").is_hidden()
 
 
-def test_a_stranger_without_a_shared_language_is_translated_on_the_device(phone, visitor):  # noqa: F811
+def test_a_stranger_without_a_shared_language_is_translated_on_the_device(phone, visitor):
     english, spanish = spanish_speaker_calls(phone, visitor, with_apis(detector="available", pair="available"))
     english.locator("#chat-log .notice", has_text="Your browser can translate").wait_for()
     # Lines in a language the visitor speaks, and the visitor's own lines, are left alone.
