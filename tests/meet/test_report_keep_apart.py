@@ -1,5 +1,6 @@
 """A reported stranger is never matched with the reporter again: reported during the call, or after it
-while the stranger's connection still lives (the report names a match the stranger's Next ended).
+while the stranger's connection still lives (the report names a match the stranger's Next ended), or
+after the stranger closed the tab and came back on a new connection.
 
 That the two are not paired is shown by what happens next rather than by a quiet wait: with no
 cooldown between two who just met, only the report keeps them apart; both wait, two more visitors
@@ -29,13 +30,21 @@ async def each_meets_a_newcomer(one: Peer, other: Peer) -> None:
         await peer.close()
 
 
-async def test_a_stranger_reported_after_the_call_is_paired_with_others_never_with_the_reporter(backend, settings):
+@pytest.mark.parametrize("how_they_left", ["next", "closed the tab"])
+async def test_a_stranger_reported_after_the_call_is_paired_with_others_never_with_the_reporter(
+    backend, settings, how_they_left
+):
     # Only the report may keep them apart: no cooldown between two who just met.
     settings.MATCHMAKER = {**settings.MATCHMAKER, "REMATCH_COOLDOWN": 0}
     alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
-    # Bob skips on at once and waits for someone else; his connection lives.
-    await bob.send({"type": "next"})
-    await bob.expect("waiting")
+    if how_they_left == "next":  # Bob skips on at once and waits for someone else; his connection lives
+        await bob.send({"type": "next"})
+        await bob.expect("waiting")
+    else:  # Bob closes the tab and comes back on a new connection from the same address
+        await bob.close()
+        bob = await Peer.connect(client=BOB_IP)
+        await bob.send({"type": "join"})
+        await bob.expect("waiting")
     await alice.expect("partner_left", match_id=match_id)
     await alice.send({"type": "report", "match_id": match_id, "reason": "nudity"})
     await alice.expect("reported", match_id=match_id)

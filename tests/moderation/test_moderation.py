@@ -116,30 +116,6 @@ def test_a_stranger_skipped_many_times_a_minute_is_still_reportable():
     assert recent.find("m0") is None and recent.knows("m0")
 
 
-@pytest.mark.parametrize("how_they_left", ["next", "closed the tab"])
-async def test_a_stranger_reported_after_the_call_is_not_met_again(backend, settings, how_they_left):
-    settings.MATCHMAKER = {**settings.MATCHMAKER, "REMATCH_COOLDOWN": 0}
-    alice, bob, match_id = await matched_pair(addresses=(ALICE_IP, BOB_IP))
-    if how_they_left == "next":
-        await bob.send({"type": "next"})
-        await bob.expect("waiting")
-    else:
-        await bob.close()
-        bob = await Peer.connect(client=BOB_IP)
-        await bob.send({"type": "join"})
-        await bob.expect("waiting")
-    await alice.expect("partner_left", match_id=match_id)
-    await alice.send({"type": "report", "match_id": match_id, "reason": "nudity"})
-    await alice.expect("reported", match_id=match_id)
-    # Nobody else is waiting and no cooldown applies: only the report keeps them apart.
-    await alice.send({"type": "join"})
-    await alice.expect("waiting")
-    await alice.nothing(settings.MATCHMAKER["INTEREST_WAIT"] + 1.0)
-    await bob.nothing(0.1)
-    await alice.close()
-    await bob.close()
-
-
 async def test_a_match_long_over_can_no_longer_be_reported(backend, monkeypatch):
     from meet.session import matches
 
