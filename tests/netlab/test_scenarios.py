@@ -450,6 +450,9 @@ def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
     try:
         alice = lab_visitor("sym-a")
         bob = lab_visitor("sym-b")
+        # Carol's page is open before the call starts: a browser's start on a loaded machine can take
+        # longer than the call's 10 s to give up.
+        carol = lab_visitor("cone-a")
         alice.get_by_role("button", name="Talk to Aliens").click()
         wait_js(alice, "window.alienmeet.phase === 'searching'")
         bob.get_by_role("button", name="Talk to Aliens").click()
@@ -458,8 +461,12 @@ def test_no_path_at_all_gives_up_and_requeues(lab, lab_visitor, measurements):
         failed_match = alice.evaluate("window.alienmeet.matchId")
         queued = {page: len(queue_requests(page)) for page in (alice, bob)}
         # Someone else is waiting by the time the two give up: they must not be paired again at once.
-        carol = lab_visitor("cone-a")
+        # (With nobody else waiting, the rematch cooldown lets them meet again, as the protocol says.)
         carol.get_by_role("button", name="Talk to Aliens").click()
+        wait_js(carol, "window.__netlab.events.some(([, what]) => what === 'got waiting')")
+        assert [page.evaluate("window.__netlab.cantConnectAfter") for page in (alice, bob)] == [None, None], (
+            "the two gave up before anyone else was waiting"
+        )
         gave_up_s = []
         for page in (alice, bob):
             timing = wait_js(page, f"window.__netlab.cantConnectAfter !== null && {TIMES}", timeout=25000)
