@@ -111,8 +111,11 @@ def visitor(browser, site_server, shield_on):
         shield: bool | None = None,  # None: as the module's shield_on says
         phone: bool = False,  # Playwright's phone emulation: touch, isMobile, a 2x screen; portrait
         chosen_language: str | None = None,  # chosen on the site before (the language switcher's cookie)
+        address: str | None = None,  # the visitor's address, as a trusted proxy tells it (X-Forwarded-For)
     ):
         emulation = {"has_touch": True, "is_mobile": True, "device_scale_factor": 2} if phone else {}
+        if address:
+            emulation["extra_http_headers"] = {"X-Forwarded-For": address}
         context = (target_browser or browser).new_context(
             viewport=viewport or (PORTRAIT if phone else DESKTOP), locale=locale, **emulation
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import accept_rules_in, server_with, wait_js
+from tests.browser.conftest import server_with, wait_js
 from tests.staff import browser_login, create_superuser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -16,26 +16,8 @@ BOB = "203.0.113.8"
 BANNED = "document.getElementById('status').textContent.includes('banned')"
 
 
-proxied_server = server_with("bans", TRUSTED_PROXIES="127.0.0.1")
-
-
-@pytest.fixture
-def visitor_from(browser, proxied_server):
-    contexts = []
-
-    def open_from(address: str):
-        context = browser.new_context(extra_http_headers={"X-Forwarded-For": address})
-        contexts.append(context)
-        accept_rules_in(context, proxied_server)
-        page = context.new_page()
-        page.on("console", lambda message: print(f"[{address} console] {message.type}: {message.text}"))
-        page.goto(f"{proxied_server.http_url}/meet/")
-        wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
-        return page
-
-    yield open_from
-    for context in contexts:
-        context.close()
+# The module's visitors come through a trusted proxy, each from an address of its own.
+site_server = server_with("bans", TRUSTED_PROXIES="127.0.0.1")
 
 
 def meet(reporter, stranger) -> None:
@@ -52,12 +34,12 @@ def report(page, reason: str) -> None:
     page.locator("#chat-log .notice", has_text="The stranger was reported").wait_for()
 
 
-def test_three_different_reporters_ban_the_stranger_at_once(visitor_from):
-    bob = visitor_from(BOB)
+def test_three_different_reporters_ban_the_stranger_at_once(visitor):
+    bob = visitor(address=BOB)
     bob.get_by_role("button", name="Talk to Aliens").click()
     wait_js(bob, "window.alienmeet.phase === 'searching'")
     for number, address in enumerate(("192.0.2.11", "192.0.2.12", "192.0.2.13"), start=1):
-        reporter = visitor_from(address)
+        reporter = visitor(address=address)
         meet(reporter, bob)
         report(reporter, "Nudity")
         reporter.context.close()  # out of the queue, so the next reporter meets Bob
@@ -68,17 +50,17 @@ def test_three_different_reporters_ban_the_stranger_at_once(visitor_from):
     assert bob.get_by_role("button", name="Talk to Aliens").is_disabled()
 
 
-def test_a_ban_from_the_queue_closes_the_strangers_page(visitor_from, browser, proxied_server):
-    alice = visitor_from("198.51.100.7")
-    bob = visitor_from("203.0.113.99")
+def test_a_ban_from_the_queue_closes_the_strangers_page(visitor, browser, site_server):
+    alice = visitor(address="198.51.100.7")
+    bob = visitor(address="203.0.113.99")
     bob.get_by_role("button", name="Talk to Aliens").click()
     wait_js(bob, "window.alienmeet.phase === 'searching'")
     meet(alice, bob)
     report(alice, "Harassment")
-    create_superuser(proxied_server.environ, "mod", PASSWORD)
+    create_superuser(site_server.environ, "mod", PASSWORD)
     context = browser.new_context()
     staff = context.new_page()
-    staff.goto(f"{proxied_server.http_url}/admin/moderation/report/queue/")
+    staff.goto(f"{site_server.http_url}/admin/moderation/report/queue/")
     browser_login(staff, "mod", PASSWORD)  # a new superuser enrols a second factor first
     staff.wait_for_url("**/admin/moderation/report/queue/")
     staff.locator("section.moderation-case", has_text="Harassment").get_by_role("button", name="Ban 7 days").click()
