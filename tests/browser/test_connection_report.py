@@ -115,6 +115,10 @@ NO_PATH = """
 
 # This page hears of its match a little later than the stranger's (as a slower network would): the
 # stranger's page gives up first, and its `partner_left` arrives just before this page's own deadline.
+# A second later: the page takes a `partner_left` up to 2 s before its deadline as the same failure
+# (static/js/connect_deadline.js), so either page's timers may run a second late on a loaded machine.
+# (1.8 s left only 0.2 s: under load the late page then heard the news 2.1 s early and rightly did
+# not count the call as failed.)
 LATE_MATCHED = """
 (() => {
   const PageWebSocket = window.WebSocket;
@@ -123,7 +127,7 @@ LATE_MATCHED = """
       if (type !== 'message') return super.addEventListener(type, listener, ...rest);
       return super.addEventListener('message', (event) => {
         const matched = typeof event.data === 'string' && /"type":\\s*"matched"/.test(event.data);
-        if (matched) setTimeout(() => listener(event), 1800);
+        if (matched) setTimeout(() => listener(event), 1000);
         else listener(event);
       }, ...rest);
     }
