@@ -7,7 +7,8 @@
 Any pytest selection works (files, node ids, -k or -m after `--`). A fresh process per run is what CI
 does, so module state, fixtures and servers start anew each time. Every run writes a JUnit XML file;
 the table counts, per test, the runs it passed, failed (or errored), was skipped, or was missing
-(collection broke). Exits 1 unless every test passed every run.
+(collection broke), and the end of each failure's report is printed as it happens. Exits 1 unless
+every test passed every run.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTCOMES = ("passed", "failed", "skipped")
 
 
-def outcomes(report: Path) -> dict[str, str]:
-    """Each test case of one JUnit XML report, as pytest's node id, with its outcome."""
+def outcomes(report: Path, failures: dict[str, str] | None = None) -> dict[str, str]:
+    """Each test case of one JUnit XML report, as pytest's node id, with its outcome; the end of each
+    failure's report goes into ``failures`` (a flake seen once is worth nothing without its why)."""
     if not report.exists():
         return {}
     found = {}
@@ -37,8 +39,13 @@ def outcomes(report: Path) -> dict[str, str]:
         module = [part for part in parts if not part[:1].isupper()]
         classes = [part for part in parts if part[:1].isupper()]
         node = "::".join(["/".join(module) + ".py", *classes, case.get("name", "")])
-        if case.find("failure") is not None or case.find("error") is not None:
+        failure = case.find("failure")
+        if failure is None:
+            failure = case.find("error")
+        if failure is not None:
             found[node] = "failed"
+            if failures is not None:
+                failures[node] = (failure.text or failure.get("message", ""))[-3000:]
         elif case.find("skipped") is not None:
             found[node] = "skipped"
         else:
@@ -62,11 +69,14 @@ def main() -> int:
                 [*command, *args.tests], cwd=ROOT, capture_output=True, text=True, check=False
             )
             durations.append(time.monotonic() - started)
-            seen = outcomes(report)
+            failures: dict[str, str] = {}
+            seen = outcomes(report, failures)
             for node, outcome in seen.items():
                 counts[node][outcome] += 1
             summary = result.stdout.strip().splitlines()[-1:] or ["(no output)"]
             print(f"run {run}/{args.runs}: {durations[-1]:.1f} s, {summary[0]}", flush=True)
+            for node, text in failures.items():
+                print(f"--- failed in run {run}: {node}\n{text}\n---", flush=True)
             if result.returncode not in (0, 1) or not seen:
                 # Collection errors, a crash, an interrupted run: show why, once per run.
                 print(result.stdout[-2000:], result.stderr[-2000:], sep="\n", flush=True)
