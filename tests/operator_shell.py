@@ -52,6 +52,16 @@ def run_once(environ: dict[str, str], code: str, timeout: float = 120) -> str:
     return done.stdout
 
 
+def ban_from_another_process(environ: dict[str, str], address: str) -> None:
+    """Staff ban the address for a day (a decision made in another process, as in the admin)."""
+    run_once(
+        environ,
+        "from moderation.models import ReportedAddress; from moderation.decisions import decide; "
+        "from moderation.addresses import address_hash; "
+        f"decide(ReportedAddress.objects.create(ip_hash=address_hash({address!r})), 'ban_1', None)",
+    )
+
+
 class OperatorShell:
     """One process with Django set up for `environ`, running each command sent to `run`."""
 

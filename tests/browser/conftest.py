@@ -113,11 +113,11 @@ def visitor(browser, site_server, shield_on):
         chosen_language: str | None = None,  # chosen on the site before (the language switcher's cookie)
         address: str | None = None,  # the visitor's address, as a trusted proxy tells it (X-Forwarded-For)
     ):
-        emulation = {"has_touch": True, "is_mobile": True, "device_scale_factor": 2} if phone else {}
+        options = {"has_touch": True, "is_mobile": True, "device_scale_factor": 2} if phone else {}
         if address:
-            emulation["extra_http_headers"] = {"X-Forwarded-For": address}
+            options["extra_http_headers"] = {"X-Forwarded-For": address}
         context = (target_browser or browser).new_context(
-            viewport=viewport or (PORTRAIT if phone else DESKTOP), locale=locale, **emulation
+            viewport=viewport or (PORTRAIT if phone else DESKTOP), locale=locale, **options
         )
         contexts.append(context)
         if accept_rules:

@@ -19,7 +19,7 @@ import websockets
 
 from conftest import REDIS_URL
 from meet import protocol
-from tests.operator_shell import run_once
+from tests.operator_shell import ban_from_another_process
 from tests.protocol_client import Peer, matched_pair, measured
 from tests.servers import Server, free_port, migrate, server_env, servers
 from tests.services import redis_server
@@ -147,16 +147,6 @@ async def test_queued_visitor_survives_a_redis_outage(tmp_path, capsys):
             assert max(resumed) < 5
             log = server.log_text()
             assert "Traceback" not in log and "never retrieved" not in log, log[-4000:]
-
-
-def ban_from_another_process(environ: dict[str, str], address: str) -> None:
-    """Staff ban the address (a decision made in another process, as in the admin)."""
-    code = (
-        "from moderation.models import ReportedAddress; from moderation.decisions import decide; "
-        "from moderation.addresses import address_hash; "
-        f"decide(ReportedAddress.objects.create(ip_hash=address_hash({address!r})), 'ban_1', None)"
-    )
-    run_once(environ, code)
 
 
 async def until_frame(peer: Peer, kind: str, timeout: float = 15, **fields) -> dict:

@@ -20,7 +20,7 @@ from moderation.models import Ban, Decision, Report, ReportedAddress
 from moderation.reports import Filing, allow_report, file_report, reporter_key
 from tests.moderation.test_evidence import noisy_jpeg
 from tests.moderation.test_moderation import ALICE_IP, BOB_IP
-from tests.operator_shell import run_once
+from tests.operator_shell import ban_from_another_process, run_once
 from tests.protocol_client import Peer, matched_pair
 from tests.servers import migrate, server_env, servers
 
@@ -164,12 +164,7 @@ async def test_a_ban_closes_open_connections_on_every_process(redis_prefix, tmp_
     with servers(2, environ, tmp_path) as (one, two):
         bobs = [await Peer.connect_to(server.ws_url, forwarded_for=BOB_IP) for server in (one, two)]
         carol = await Peer.connect_to(one.ws_url, forwarded_for=CAROL_IP)
-        code = (
-            "from moderation.models import ReportedAddress; from moderation.decisions import decide; "
-            "from moderation.addresses import address_hash; "
-            f"decide(ReportedAddress.objects.create(ip_hash=address_hash({BOB_IP!r})), 'ban_1', None)"
-        )
-        run_once(environ, code)
+        ban_from_another_process(environ, BOB_IP)
         for bob in bobs:
             refused = await bob.expect("error", code="banned")
             assert refused["until"]
