@@ -142,7 +142,7 @@ def click(page: Any, button: str) -> float:
 
 
 # The shield's goal for its first unblur after the stranger's first decoded frame, with the model
-# loaded (tests/browser/test_shield.py, FIRST_UNBLUR_BUDGET_MS).
+# loaded. Only this benchmark holds it: tests check that the first passing frame unblurs.
 FIRST_UNBLUR_BUDGET_MS = 1500
 SHIELD_OFF = "try { localStorage.setItem('alienmeet.shield', 'off'); } catch (e) {}"
 

@@ -139,6 +139,7 @@ export class Shield {
     this.enabled = readEnabled();
     this.inCall = false;
     this.run = 0; // bumped whenever sampling must stop: a new or ended call, the switch, Show anyway
+    this.callSamples = 0; // frames classified in this call
     this.classifier = null; // a promise, once prepare() ran
     this.onFirstFrame = null;
     // where: "worker" or "main" once the classifier is loaded; backend: TensorFlow.js's, there;
@@ -152,6 +153,9 @@ export class Shield {
       classifyMs: 0,
       firstFrameAt: null,
       firstClearAt: null,
+      // How many of this call's frames were classified when its picture first showed: 1 when the
+      // first frame passed, so the stranger is never kept blurred for one more sample.
+      firstClearSamples: null,
       last: null,
     };
     this.toggle.checked = this.enabled;
@@ -211,6 +215,8 @@ export class Shield {
     this.run += 1;
     this.stats.firstFrameAt = null;
     this.stats.firstClearAt = null;
+    this.stats.firstClearSamples = null;
+    this.callSamples = 0;
     this.noteFirstFrame();
     if (!this.enabled) return;
     this.setState("checking");
@@ -283,6 +289,7 @@ export class Shield {
         continue;
       }
       this.stats.classifications += 1;
+      this.callSamples += 1;
       this.stats.classifyMs += performance.now() - started;
       this.stats.last = scores;
       if (run !== this.run) return;
@@ -291,7 +298,10 @@ export class Shield {
         return;
       }
       if (this.state === "checking") {
-        this.stats.firstClearAt = performance.now();
+        if (this.stats.firstClearAt === null) {
+          this.stats.firstClearAt = performance.now();
+          this.stats.firstClearSamples = this.callSamples;
+        }
         this.setState("clear");
       }
       await sleep(SAMPLE_EVERY_MS);
