@@ -118,6 +118,10 @@ def server_under_test() -> str:
     return name
 
 
+class PortTaken(Exception):
+    """The server could not bind its port: something else took it after free_port() found it free."""
+
+
 class Server:
     """One ASGI server process serving the site on a loopback port, started as production starts it
     (``alienmeet_site/serve.py``: no access log, pings, a short closing handshake).
@@ -134,35 +138,42 @@ class Server:
         ping_interval: float = 20,
         ping_timeout: float = 30,
     ) -> None:
-        self.port = port or free_port()
         self.environ = environ
         self.log_path = log_path
         self.log = log_path.open("ab")
         self.server = server or server_under_test()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "alienmeet_site.serve",
-                "--server",
-                self.server,
-                "--port",
-                str(self.port),
-                "--ping-interval",
-                str(ping_interval),
-                "--ping-timeout",
-                str(ping_timeout),
-            ],
-            cwd=ROOT,
-            env=environ,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until(self._answers, 30, what=f"{self.server} on port {self.port}")
-        except BaseException:
-            self.stop()  # never left running behind a failed start
-            raise
+        self.options = ["--ping-interval", str(ping_interval), "--ping-timeout", str(ping_timeout)]
+        self.last_probe = "not asked yet"
+        # free_port() only finds a port that was free a moment ago: another worker's server, or any
+        # process's outgoing connection, may take it before ours binds. Then another port is tried.
+        for attempt in range(3):
+            self.port = port or free_port()
+            self.log.flush()
+            self.log_start = log_path.stat().st_size  # where this attempt's lines begin
+            command = ["-m", "alienmeet_site.serve", "--server", self.server, "--port", str(self.port), *self.options]
+            self.process = subprocess.Popen(
+                [sys.executable, *command],
+                cwd=ROOT,
+                env=environ,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_until(self._answers, 30, what=f"{self.server} on port {self.port}")
+                return
+            except PortTaken:
+                if port or attempt == 2:
+                    self.log.close()
+                    raise
+            except TimeoutError as error:
+                self.stop()  # never left running behind a failed start
+                raise TimeoutError(
+                    f"{error}; last answer: {self.last_probe}; exit status {self.process.returncode}; "
+                    f"end of its log:\n{self.log_text()[-4000:]}"
+                ) from None
+            except BaseException:
+                self.stop()
+                raise
 
     @property
     def http_url(self) -> str:
@@ -174,11 +185,16 @@ class Server:
 
     def _answers(self) -> bool:
         if self.process.poll() is not None:
-            raise RuntimeError(f"server exited early; log:\n{self.log_path.read_text()}")
+            log = self.log_text()[self.log_start :]
+            if "address already in use" in log.lower():
+                raise PortTaken(f"port {self.port} was taken before the {self.server} server could bind it")
+            raise RuntimeError(f"server exited early (status {self.process.returncode}); log:\n{log[-4000:]}")
         try:
             with urllib.request.urlopen(f"{self.http_url}/articles/feed/", timeout=1) as response:
+                self.last_probe = f"HTTP {response.status}"
                 return response.status == 200
-        except OSError:
+        except OSError as error:
+            self.last_probe = repr(error)
             return False
 
     def kill(self) -> None:

@@ -101,7 +101,21 @@ def inject(page, messages: list[str]) -> None:
 def delivered(sender, receiver, marker: str) -> None:
     """The channel is ordered: once this marker shows, everything sent before it was handled."""
     inject(sender, [json.dumps({"kind": "text", "text": marker})])
-    receiver.locator("#chat-log .from-stranger", has_text=marker).wait_for()
+    try:
+        receiver.locator("#chat-log .from-stranger", has_text=marker).wait_for()
+    except Exception as error:
+        # Where the receiving page was when the marker never showed: the why of a rare failure.
+        seen = receiver.evaluate(
+            """() => ({
+              phase: window.alienmeet.phase,
+              matchId: window.alienmeet.matchId,
+              channel: window.alienmeet.dataChannel && window.alienmeet.dataChannel.readyState,
+              connection: window.alienmeet.peerConnection && window.alienmeet.peerConnection.connectionState,
+              lines: document.querySelectorAll("#chat-log li").length,
+              last: [...document.querySelectorAll("#chat-log li")].slice(-3).map((li) => li.textContent),
+            })"""
+        )
+        raise AssertionError(f"{marker!r} never showed on the receiving page, which was at {seen}") from error
 
 
 def connected_pair(visitor, tap: SocketTap, stranger_tap: SocketTap | None = None):
