@@ -41,7 +41,9 @@ def assert_clean_log(server: Server) -> None:
 
 
 async def test_sigterm_frees_partners_at_once_and_clients_reconnect_elsewhere(redis_prefix, tmp_path, capsys):
-    environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, MATCH_LEASE="5")
+    # A lease far longer than a drain takes: a partner told before it ran out was told by the drain,
+    # however slow a loaded machine makes the drain.
+    environ = server_env(tmp_path, REDIS_URL=REDIS_URL, REDIS_PREFIX=redis_prefix, MATCH_LEASE="30")
     migrate(environ)
     with servers(2, environ, tmp_path) as (one, two):
         alice, bob, match_id = await matched_pair(one.ws_url, two.ws_url)
@@ -51,11 +53,11 @@ async def test_sigterm_frees_partners_at_once_and_clients_reconnect_elsewhere(re
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await bob.receive(timeout=10)
         assert closed.value.rcvd.code == 4012
-        await alice.expect("partner_left", match_id=match_id, reason="disconnect", timeout=5)
+        await alice.expect("partner_left", match_id=match_id, reason="disconnect", timeout=20)
         told = time.perf_counter() - started
         assert two.process.wait(timeout=15) is not None
-        measured(capsys, f"partner told {told * 1000:.0f} ms after SIGTERM of the other process (lease is 5 s)")
-        assert told < 3
+        measured(capsys, f"partner told {told * 1000:.0f} ms after SIGTERM of the other process (lease is 30 s)")
+        assert told < 20
 
         # Bob's browser reconnects; the surviving process takes him.
         bob = await Peer.connect_to(one.ws_url)
