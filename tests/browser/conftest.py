@@ -112,6 +112,7 @@ def visitor(browser, site_server, shield_on):
         phone: bool = False,  # Playwright's phone emulation: touch, isMobile, a 2x screen; portrait
         chosen_language: str | None = None,  # chosen on the site before (the language switcher's cookie)
         address: str | None = None,  # the visitor's address, as a trusted proxy tells it (X-Forwarded-For)
+        until_open: bool = True,  # False: return once the page loaded (its socket may be turned away)
     ):
         options = {"has_touch": True, "is_mobile": True, "device_scale_factor": 2} if phone else {}
         if address:
@@ -134,15 +135,25 @@ def visitor(browser, site_server, shield_on):
         # Shown by pytest when a test fails.
         page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
         page.on("pageerror", lambda error: print(f"[{label} page error] {error}"))
-        # Every frame this page sends to the signaling server, from the first one on.
-        sent: list[str] = []
-        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
-        page.frames_sent_to_server = sent
-        received: list[str] = []
-        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(str(payload))))
-        page.frames_from_server = received
+        # Every frame the page sends to the signaling server or gets from it, from the first on; and
+        # page.sockets: for each signaling socket the page opens, the frames it sent on that one.
+        page.sockets, page.frames_sent_to_server, page.frames_from_server = [], [], []
+
+        def watch(socket) -> None:
+            sent_on_it: list[str] = []
+            page.sockets.append(sent_on_it)
+
+            def sent(payload) -> None:
+                sent_on_it.append(str(payload))
+                page.frames_sent_to_server.append(str(payload))
+
+            socket.on("framesent", sent)
+            socket.on("framereceived", lambda payload: page.frames_from_server.append(str(payload)))
+
+        page.on("websocket", watch)
         page.goto(f"{(server or site_server).http_url}/meet/")
-        wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
+        if until_open:
+            wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
         return page
 
     yield open_visitor

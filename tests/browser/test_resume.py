@@ -26,16 +26,9 @@ def behind(proxy: CuttingProxy, server) -> SimpleNamespace:
     return SimpleNamespace(http_url=proxy.http_url, environ=server.environ)
 
 
-def record_sockets(page) -> None:
-    """page.sockets: for each WebSocket the page opens, the frames it sent, decoded."""
-    page.sockets = []
-
-    def opened(ws) -> None:
-        frames: list[dict] = []
-        page.sockets.append(frames)
-        ws.on("framesent", lambda payload: frames.append(json.loads(payload)))
-
-    page.on("websocket", opened)
+def sent_on(page, socket: int) -> list[dict]:
+    """What the page sent on one of its signaling sockets (0 the first, -1 the latest), decoded."""
+    return [json.loads(frame) for frame in page.sockets[socket]]
 
 
 def frames_from_server(page, kind: str) -> list[dict]:
@@ -53,7 +46,7 @@ def call(first, second) -> None:
 def test_call_is_resumed_on_a_new_socket(visitor, site_server, keep_server_side):
     with CuttingProxy(site_server.port) as proxy:
         alice = visitor()
-        bob = visitor(server=behind(proxy, site_server), prepare=record_sockets)
+        bob = visitor(server=behind(proxy, site_server))
         call(alice, bob)
         match_id = bob.evaluate("window.alienmeet.matchId")
         ufrag_before = bob.evaluate(LOCAL_UFRAG)
@@ -62,7 +55,7 @@ def test_call_is_resumed_on_a_new_socket(visitor, site_server, keep_server_side)
         proxy.cut(keep_server_side=keep_server_side)
         wait_for(bob, lambda: frames_from_server(bob, "resumed"), "resumed")
         # The new socket said `resume` before anything else, and never queued.
-        new_socket = bob.sockets[-1]
+        new_socket = sent_on(bob, -1)
         assert len(bob.sockets) == 2, "one new socket"
         assert new_socket[0] == {"type": "resume", "match_id": match_id, "token": new_socket[0]["token"]}
         assert not [frame for frame in new_socket if frame["type"] in {"join", "next", "leave"}]
@@ -98,7 +91,7 @@ def test_call_is_resumed_on_a_new_socket(visitor, site_server, keep_server_side)
 def test_stranger_who_left_while_the_socket_was_down_is_gone(visitor, site_server):
     with CuttingProxy(site_server.port) as proxy:
         alice = visitor()
-        bob = visitor(server=behind(proxy, site_server), prepare=record_sockets)
+        bob = visitor(server=behind(proxy, site_server))
         call(alice, bob)
         proxy.refuse(True)
         proxy.cut()
@@ -108,7 +101,7 @@ def test_stranger_who_left_while_the_socket_was_down_is_gone(visitor, site_serve
         proxy.refuse(False)
         bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for(timeout=20000)
         # As when a stranger leaves: with Auto-next on, bob looks for someone new, on the new socket.
-        wait_for(bob, lambda: any(frame["type"] == "join" for frame in bob.sockets[-1]), "a new join", timeout=30)
+        wait_for(bob, lambda: any(frame["type"] == "join" for frame in sent_on(bob, -1)), "a new join", timeout=30)
         assert bob.evaluate("window.alienmeet.phase") == "searching"
         assert bob.evaluate("window.alienmeet.matchId") is None
 
@@ -121,7 +114,7 @@ def test_call_goes_on_unlinked_when_the_server_gave_up_waiting(visitor, short_gr
     server = short_grace_server
     with CuttingProxy(server.port) as proxy:
         alice = visitor(server=server)
-        bob = visitor(server=behind(proxy, server), prepare=record_sockets)
+        bob = visitor(server=behind(proxy, server))
         call(alice, bob)
         match_id = bob.evaluate("window.alienmeet.matchId")
         proxy.refuse(True)
@@ -137,7 +130,7 @@ def test_call_goes_on_unlinked_when_the_server_gave_up_waiting(visitor, short_gr
             return any(frame.get("code") == "resume_failed" for frame in frames_from_server(bob, "error"))
 
         wait_for(bob, refused, "resume_failed", timeout=30)
-        assert bob.sockets[-1][0]["type"] == "resume"
+        assert sent_on(bob, -1)[0]["type"] == "resume"
         wait_js(bob, "window.alienmeet.detached && !window.alienmeet.resuming")
         assert bob.evaluate("window.alienmeet.matchId") == match_id
         assert bob.evaluate("window.alienmeet.phase") == "connected"
@@ -147,7 +140,7 @@ def test_call_goes_on_unlinked_when_the_server_gave_up_waiting(visitor, short_gr
         # Neither is linked on the server any more: Next travels over the data channel.
         alice.locator("#next").click()
         bob.locator("#chat-log .notice", has_text="Stranger left.").wait_for()
-        wait_for(bob, lambda: any(frame["type"] == "join" for frame in bob.sockets[-1]), "a new join")
+        wait_for(bob, lambda: any(frame["type"] == "join" for frame in sent_on(bob, -1)), "a new join")
 
 
 def test_visitor_who_stopped_while_cut_off_is_gone_once_the_grace_runs_out(visitor, short_grace_server):
@@ -171,7 +164,7 @@ def test_visitor_who_stopped_while_cut_off_is_gone_once_the_grace_runs_out(visit
 def test_a_call_left_while_cut_off_ends_as_soon_as_the_socket_is_back(visitor, site_server):
     with CuttingProxy(site_server.port) as proxy:
         alice = visitor()
-        bob = visitor(server=behind(proxy, site_server), prepare=record_sockets)
+        bob = visitor(server=behind(proxy, site_server))
         call(alice, bob)
         match_id = bob.evaluate("window.alienmeet.matchId")
         proxy.refuse(True)
@@ -186,7 +179,7 @@ def test_a_call_left_while_cut_off_ends_as_soon_as_the_socket_is_back(visitor, s
             {"type": "partner_left", "match_id": match_id, "reason": "leave"}
         ]
         wait_for(bob, lambda: len(bob.sockets[-1]) >= 3, "resume, leave and join")
-        assert [frame["type"] for frame in bob.sockets[-1][:3]] == ["resume", "leave", "join"]
-        assert bob.sockets[-1][0]["match_id"] == match_id
+        assert [frame["type"] for frame in sent_on(bob, -1)[:3]] == ["resume", "leave", "join"]
+        assert sent_on(bob, -1)[0]["match_id"] == match_id
         # He looks for someone new; a `leave` sets no cooldown, so that may be alice again, at once.
         wait_js(bob, "['searching', 'connecting', 'connected'].includes(window.alienmeet.phase)")
