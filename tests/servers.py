@@ -185,7 +185,7 @@ class Server:
 
     def _answers(self) -> bool:
         if self.process.poll() is not None:
-            log = self.log_text()[self.log_start :]
+            log = self.log_text(since=self.log_start)
             if "address already in use" in log.lower():
                 raise PortTaken(f"port {self.port} was taken before the {self.server} server could bind it")
             raise RuntimeError(f"server exited early (status {self.process.returncode}); log:\n{log[-4000:]}")
@@ -210,10 +210,11 @@ class Server:
                 self.kill()
         self.log.close()
 
-    def log_text(self) -> str:
+    def log_text(self, since: int = 0) -> str:
+        """The server's log, from byte ``since`` on (where a start's attempt began)."""
         if not self.log.closed:
             self.log.flush()
-        return self.log_path.read_text(errors="replace")
+        return self.log_path.read_bytes()[since:].decode(errors="replace")
 
 
 @contextlib.contextmanager
