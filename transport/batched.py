@@ -44,7 +44,9 @@ class BatchedCommands:
     async def _send_while_waiting(self) -> None:
         """One batch on its way at a time. The commands that come while it is answered go out together
         right after it: under load the batches grow and the writes and reads per command shrink, where a
-        batch of its own for every turn would have put many small ones on the wire at once."""
+        batch of its own for every turn would have put many small ones on the wire at once. A Redis
+        that stops answering holds the commands behind a batch until that batch times out: a caller
+        waits at most the connection's timeout twice, once for the batch ahead and once for its own."""
         try:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
