@@ -4,7 +4,7 @@ A command sent alone costs a pooled connection, a write (a system call that, on 
 runs the receiving side of the network stack) and a read; under churn every ``join`` and ``next`` is
 one such command (a matchmaking script), from many consumers in the same turn of the event loop.
 Gathered, the turn's commands share one connection, one write and one read, as the relay's
-publishes do (``transport.publisher``). While one batch is on its way, the next gathers.
+publishes do (``transport.publisher``).
 
 Each caller still waits for its own reply: a caller's commands keep their order (it sends the next
 only after the last one was answered), a reply that is an error (a script's, or NOSCRIPT) reaches
@@ -23,41 +23,25 @@ Batch = list[tuple[tuple[Any, ...], asyncio.Future[Any]]]
 class BatchedCommands:
     def __init__(self, client: Any) -> None:
         self.client = client  # a redis.asyncio.Redis
-        self.waiting: Batch = []
-        self.sender: asyncio.Task[None] | None = None  # held while it runs: the loop keeps only weak references
+        self.gathering: Batch | None = None
+        self.sending: set[asyncio.Task[None]] = set()
 
     async def execute(self, *args: Any) -> Any:
         """Run one command (``"EVALSHA", sha, 0, ...``) with the others of this turn; its reply, or its error raised."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Any] = loop.create_future()
-        if self.sender is not None and self.sender.get_loop() is not loop:
-            # A loop that ended with a batch under way (tests run a loop each): nothing of it can be
-            # answered any more, and this loop sends its own.
-            self.sender, self.waiting = None, []
-        self.waiting.append((args, waiter))
-        if self.sender is None:
-            # The task first runs once every callback already due in this turn has run, and so had its
-            # chance to add a command.
-            self.sender = loop.create_task(self._send_while_waiting())
+        if self.gathering is None:
+            self.gathering = []
+            # Runs once every callback already due in this turn has run, and so had its chance to add a command.
+            loop.call_soon(self._send_gathered)
+        self.gathering.append((args, waiter))
         return await waiter
 
-    async def _send_while_waiting(self) -> None:
-        """One batch on its way at a time. The commands that come while it is answered go out together
-        right after it: under load the batches grow and the writes and reads per command shrink, where a
-        batch of its own for every turn would have put many small ones on the wire at once. A Redis
-        that stops answering holds the commands behind a batch until that batch times out: a caller
-        waits at most the connection's timeout twice, once for the batch ahead and once for its own."""
-        try:
-            while self.waiting:
-                batch, self.waiting = self.waiting, []
-                await self._send(batch)
-        except BaseException:
-            for _, waiter in self.waiting:  # cancelled (the loop is closing): so are the callers still waiting
-                waiter.cancel()
-            self.waiting = []
-            raise
-        finally:
-            self.sender = None
+    def _send_gathered(self) -> None:
+        batch, self.gathering = self.gathering or [], None
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self.sending.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(self.sending.discard)
 
     async def _send(self, batch: Batch) -> None:
         try:

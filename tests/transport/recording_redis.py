@@ -15,7 +15,6 @@ class RecordingClient:
         self.writes: list[list[tuple[Any, ...]]] = []
         self.fail = fail
         self.replies_missing = 0  # replies a pipeline "loses", as no Redis does
-        self.held: asyncio.Event | None = None  # while set and not yet released, written commands wait for replies
 
     def reply(self, args: tuple[Any, ...]) -> Any:
         if args[0] == "FAIL":
@@ -27,8 +26,6 @@ class RecordingClient:
         if self.fail:
             raise self.fail
         self.writes.append([args])
-        if self.held:
-            await self.held.wait()
         result = self.reply(args)
         if isinstance(result, Exception):
             raise result
@@ -59,7 +56,5 @@ class RecordingPipeline:
         if self.client.fail:
             raise self.client.fail
         self.client.writes.append(self.commands)
-        if self.client.held:
-            await self.client.held.wait()
         replies = [self.client.reply(args) for args in self.commands]
         return replies[: len(replies) - self.client.replies_missing]

@@ -24,26 +24,6 @@ async def test_the_commands_of_one_turn_share_one_write_and_each_caller_gets_its
     assert client.writes[-1] == [("EVALSHA", "alone", 0)]
 
 
-async def test_commands_that_come_while_a_batch_is_answered_go_out_together_right_after_it():
-    client = RecordingClient()
-    client.held = asyncio.Event()
-    batched = BatchedCommands(client)
-    first = asyncio.gather(*(batched.execute("EVALSHA", f"a{n}", 0) for n in range(2)))
-    for _ in range(100):  # until the first batch is written and waits for its replies
-        if client.writes:
-            break
-        await asyncio.sleep(0)
-    later = []
-    for n in range(3):  # each in a turn of the event loop of its own
-        later.append(asyncio.ensure_future(batched.execute("EVALSHA", f"b{n}", 0)))
-        await asyncio.sleep(0)
-    assert client.writes == [[("EVALSHA", "a0", 0), ("EVALSHA", "a1", 0)]]
-    client.held.set()
-    assert await asyncio.wait_for(first, 2) == [("reply", "a0", 0), ("reply", "a1", 0)]
-    assert await asyncio.wait_for(asyncio.gather(*later), 2) == [("reply", f"b{n}", 0) for n in range(3)]
-    assert client.writes[1:] == [[("EVALSHA", f"b{n}", 0) for n in range(3)]]
-
-
 async def test_a_refused_command_reaches_its_own_caller_only():
     client = RecordingClient()
     batched = BatchedCommands(client)
