@@ -28,7 +28,9 @@ from transport.redis_connection import REDIS_ERRORS, QuickWriteConnection
 # failover come back as ResponseError, and they too mean "unavailable", never a crash.
 RETRY_SECONDS = 0.5
 
-logger = logging.getLogger("alienmeet.meet")
+# The pub/sub reader's loop is channels_redis's, and so is its logger: a Redis outage it meets is
+# folded into one line, as before (alienmeet_site/logs.py).
+reader_log = logging.getLogger("channels_redis.pubsub")
 
 
 class ChannelLayerUnavailable(Exception):
@@ -55,9 +57,48 @@ class ResilientRedisChannelLayer(RedisPubSubChannelLayer):
         return layer
 
 
+class _WakefulShard(RedisSingleShardConnection):
+    """A shard whose reader, with nothing subscribed, waits for the next subscription itself.
+
+    channels_redis's reader sleeps 0.1 s at a time while nothing is subscribed, so the first channel
+    subscribed on an idle process waited up to that long for its first message: every health probe
+    of a process without visitors took about 100 ms, where the check itself takes under a
+    millisecond. The loop is channels_redis's own (the version pinned in requirements.txt) but for
+    that wait.
+    """
+
+    # How long one read of pub/sub waits for a message before the loop looks again.
+    READ_WAIT = 0.1
+
+    def __init__(self, host: dict[str, Any], channel_layer: RedisPubSubLoopLayer) -> None:
+        super().__init__(host, channel_layer)
+        self._subscribed = asyncio.Event()
+
+    async def subscribe(self, channel: str) -> None:
+        await super().subscribe(channel)
+        self._subscribed.set()
+
+    async def _do_receiving(self) -> None:
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=self.READ_WAIT)
+                    self._receive_message(message)
+                else:
+                    # No await between the look above and this: a subscription cannot slip in between.
+                    self._subscribed.clear()
+                    await self._subscribed.wait()
+            except (asyncio.CancelledError, TimeoutError, GeneratorExit):
+                raise
+            except BaseException:
+                reader_log.exception("Unexpected exception in receive task")
+                await asyncio.sleep(1)
+
+
 class _ResilientLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._shards = [_WakefulShard(shard.host, self) for shard in self._shards]
         for shard in self._shards:
             # A URL's own scheme still decides for rediss:// and unix:// (redis-py lets it override).
             if "address" in shard.host:
