@@ -26,12 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTCOMES = ("passed", "failed", "skipped")
 
 
-def outcomes(report: Path, failures: dict[str, str] | None = None) -> dict[str, str]:
-    """Each test case of one JUnit XML report, as pytest's node id, with its outcome; the end of each
-    failure's report goes into ``failures`` (a flake seen once is worth nothing without its why)."""
+def outcomes(report: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Each test case of one JUnit XML report, as pytest's node id, with its outcome; and the end of
+    each failure's report (a flake seen once is worth nothing without its why)."""
+    found: dict[str, str] = {}
+    failures: dict[str, str] = {}
     if not report.exists():
-        return {}
-    found = {}
+        return found, failures
     # The report is the one pytest just wrote for us, not outside input.
     for case in ElementTree.parse(report).iter("testcase"):  # noqa: S314
         # classname is the module's dotted path, and the class if any: back to a node id.
@@ -44,13 +45,12 @@ def outcomes(report: Path, failures: dict[str, str] | None = None) -> dict[str, 
             failure = case.find("error")
         if failure is not None:
             found[node] = "failed"
-            if failures is not None:
-                failures[node] = (failure.text or failure.get("message", ""))[-3000:]
+            failures[node] = (failure.text or failure.get("message", ""))[-3000:]
         elif case.find("skipped") is not None:
             found[node] = "skipped"
         else:
             found[node] = "passed"
-    return found
+    return found, failures
 
 
 def main() -> int:
@@ -69,8 +69,7 @@ def main() -> int:
                 [*command, *args.tests], cwd=ROOT, capture_output=True, text=True, check=False
             )
             durations.append(time.monotonic() - started)
-            failures: dict[str, str] = {}
-            seen = outcomes(report, failures)
+            seen, failures = outcomes(report)
             for node, outcome in seen.items():
                 counts[node][outcome] += 1
             summary = result.stdout.strip().splitlines()[-1:] or ["(no output)"]
