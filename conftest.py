@@ -58,6 +58,18 @@ def pytest_sessionfinish() -> None:
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's, with the browser session stopped before the test database goes: Playwright's
+    loop, still this thread's running loop after a last browser test, made Django refuse the
+    teardown (SynchronousOnlyOperation): a warning in the run, and on PostgreSQL a test database
+    left behind."""
+    yield
+    from tests.browser import session
+
+    session.stop()
+
+
 @pytest.fixture(autouse=True)
 def _no_language_left_behind() -> Iterator[None]:
     """LocaleMiddleware activates the request's language and nothing deactivates it, so a test that
