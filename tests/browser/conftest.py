@@ -128,37 +128,48 @@ def visitor(browser, site_server, shield_on):
         if chosen_language:
             cookie = {"name": "django_language", "value": chosen_language, "url": (server or site_server).http_url}
             context.add_cookies([cookie])
-        page = context.new_page()
-        if prepare:  # init scripts or routes that must be in place before the page loads
-            prepare(page)
         label = f"{'phone' if phone else 'visitor'} {len(contexts)}"
-        # Shown by pytest when a test fails.
-        page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
-        page.on("pageerror", lambda error: print(f"[{label} page error] {error}"))
-        # Every frame the page sends to the signaling server or gets from it, from the first on; and
-        # page.sockets: for each signaling socket the page opens, the frames it sent on that one.
-        page.sockets, page.frames_sent_to_server, page.frames_from_server = [], [], []
-
-        def watch(socket) -> None:
-            sent_on_it: list[str] = []
-            page.sockets.append(sent_on_it)
-
-            def sent(payload) -> None:
-                sent_on_it.append(str(payload))
-                page.frames_sent_to_server.append(str(payload))
-
-            socket.on("framesent", sent)
-            socket.on("framereceived", lambda payload: page.frames_from_server.append(str(payload)))
-
-        page.on("websocket", watch)
-        page.goto(f"{(server or site_server).http_url}/meet/")
-        if until_open:
-            wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
-        return page
+        url = f"{(server or site_server).http_url}/meet/"
+        return open_call_page(context, url, label, prepare=prepare, until_open=until_open)
 
     yield open_visitor
     for context in contexts:
         context.close()
+
+
+def open_call_page(
+    context, url: str, label: str, prepare: Callable[[object], None] | None = None, until_open: bool = True
+):
+    """A new page of this browser context at ``url``.
+
+    Its console and errors are printed (pytest shows them when a test fails), and every frame it
+    sends to the signaling server or gets from it is kept, from the first on: in
+    ``page.frames_sent_to_server`` and ``page.frames_from_server``, and per signaling socket the page
+    opens, the frames sent on that one in ``page.sockets``. ``prepare`` puts init scripts or routes in
+    place before the page loads; with ``until_open``, returned once its signaling socket is open."""
+    page = context.new_page()
+    if prepare:
+        prepare(page)
+    page.on("console", lambda message: print(f"[{label} console] {message.type}: {message.text}"))
+    page.on("pageerror", lambda error: print(f"[{label} page error] {error}"))
+    page.sockets, page.frames_sent_to_server, page.frames_from_server = [], [], []
+
+    def watch(socket) -> None:
+        sent_on_it: list[str] = []
+        page.sockets.append(sent_on_it)
+
+        def sent(payload) -> None:
+            sent_on_it.append(str(payload))
+            page.frames_sent_to_server.append(str(payload))
+
+        socket.on("framesent", sent)
+        socket.on("framereceived", lambda payload: page.frames_from_server.append(str(payload)))
+
+    page.on("websocket", watch)
+    page.goto(url)
+    if until_open:
+        wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
+    return page
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import polib
 import pytest
 
-from tests.browser.conftest import screenshot, start_call, wait_js
+from tests.browser.conftest import open_call_page, screenshot, start_call, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,14 +63,10 @@ VISIBLE_TEXT = """() => {
 
 def open_page(browser, site_server, path: str, locale: str, viewport: dict | None = None):
     context = browser.new_context(locale=locale, viewport=viewport or {"width": 1280, "height": 800})
-    page = context.new_page()
-    page.on("pageerror", lambda error: print(f"[{locale} page error] {error}"))
-    page.goto(f"{site_server.http_url}{path}")
+    page = open_call_page(context, f"{site_server.http_url}{path}", locale, until_open=path == "/meet/")
     if path == "/meet/":
         # The script's own strings are in place once the server said hello (the online count shows).
-        wait_js(
-            page, "window.alienmeet && window.alienmeet.signalingOpen && document.getElementById('online').textContent"
-        )
+        wait_js(page, "document.getElementById('online').textContent")
     return context, page
 
 

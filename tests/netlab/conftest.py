@@ -11,7 +11,13 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import require
-from tests.browser.conftest import CHROMIUM, COMMON_FLAGS, accept_rules_in, switch_shield_off_in, wait_js
+from tests.browser.conftest import (
+    CHROMIUM,
+    COMMON_FLAGS,
+    accept_rules_in,
+    open_call_page,
+    switch_shield_off_in,
+)
 from tests.netlab.lab import ENDPOINT_INDEPENDENT, OFFICE, SYMMETRIC, Lab, built_lab, unavailable_reason
 from tests.netlab.services import Site, Turn, make_certificate, start_site, start_turn
 
@@ -211,23 +217,8 @@ def lab_visitor(lab: Lab, lab_servers: tuple[Site, Turn], lab_playwright, tmp_pa
         # The shield off, as for the browser tests' visitors: the lab is about paths, and the
         # classifier is CPU the lab's timings should not share.
         switch_shield_off_in(context)
-        page = context.new_page()
-        # Shown by pytest when a test fails.
-        page.on("console", lambda message: print(f"[{home_label} console] {message.type}: {message.text}"))
-        page.on("pageerror", lambda error: print(f"[{home_label} page error] {error}"))
-        received: list[str] = []
-        sent: list[str] = []
-
-        def watch(ws) -> None:
-            ws.on("framereceived", lambda payload: received.append(str(payload)))
-            ws.on("framesent", lambda payload: sent.append(str(payload)))
-
-        page.on("websocket", watch)
-        page.frames_from_server = received
-        page.frames_sent_to_server = sent
+        page = open_call_page(context, f"{site.url}/meet/", home_label)
         page.home = home
-        page.goto(f"{site.url}/meet/")
-        wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
         if hide_ip:
             page.get_by_role("switch", name="Hide my IP").check()
         return page
