@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser.conftest import new_context
+
 STATIC = Path(__file__).resolve().parents[2] / "static"
 ORIGIN = "http://modules.test"
 
@@ -40,7 +42,7 @@ def module_page(browser) -> Iterator[object]:
     before, and the origin's storage and cookies are cleared."""
     page = _kept.get("page")
     if page is None or page.is_closed() or page.context.browser is not browser:
-        context = browser.new_context()
+        context = new_context(browser)
         context.route(f"{ORIGIN}/**", serve_static)
         page = _kept["page"] = context.new_page()
         page.on("pageerror", lambda error: print(f"[module page error] {error}"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import server_with, wait_js
+from tests.browser.conftest import new_context, server_with, wait_js
 from tests.staff import browser_login, create_superuser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -58,7 +58,7 @@ def test_a_ban_from_the_queue_closes_the_strangers_page(visitor, browser, site_s
     meet(alice, bob)
     report(alice, "Harassment")
     create_superuser(site_server.environ, "mod", PASSWORD)
-    context = browser.new_context()
+    context = new_context(browser)
     staff = context.new_page()
     staff.goto(f"{site_server.http_url}/admin/moderation/report/queue/")
     browser_login(staff, "mod", PASSWORD)  # a new superuser enrols a second factor first

@@ -7,7 +7,7 @@ from pathlib import Path
 import polib
 import pytest
 
-from tests.browser.conftest import open_call_page, screenshot, start_call, wait_js
+from tests.browser.conftest import new_context, open_call_page, screenshot, start_call, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,7 +62,7 @@ VISIBLE_TEXT = """() => {
 
 
 def open_page(browser, site_server, path: str, locale: str, viewport: dict | None = None):
-    context = browser.new_context(locale=locale, viewport=viewport or {"width": 1280, "height": 800})
+    context = new_context(browser, locale=locale, viewport=viewport or {"width": 1280, "height": 800})
     page = open_call_page(context, f"{site_server.http_url}{path}", locale, until_open=path == "/meet/")
     if path == "/meet/":
         # The script's own strings are in place once the server said hello (the online count shows).

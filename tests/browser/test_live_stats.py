@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import screenshot, wait_js
+from tests.browser.conftest import new_context, screenshot, wait_js
 from tests.staff import browser_login, create_superuser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -14,7 +14,7 @@ PASSWORD = "a-long-test-password-42"
 
 def test_live_stats_follow_a_call(visitor, browser, site_server):
     create_superuser(site_server.environ, "ops", PASSWORD)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = new_context(browser, viewport={"width": 1280, "height": 1000})
     staff = context.new_page()
     staff.goto(f"{site_server.http_url}/admin/live-stats/")
     assert "/admin/login/" in staff.url

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import server_with, wait_js
+from tests.browser.conftest import new_context, server_with, wait_js
 from tests.browser.test_site_pages import axe_violations
 from tests.operator_shell import OperatorShell
 from tests.servers import ROOT
@@ -93,7 +93,7 @@ def staff_page(browser, desk_server, desk_shell):
     contexts = []
 
     def open_page(path: str = QUEUE):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = new_context(browser, viewport={"width": 1280, "height": 900})
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{desk_server.http_url}{path}")
@@ -201,7 +201,7 @@ def test_an_accidental_ban_is_undone_from_the_same_page(staff_page, desk_shell):
 def test_a_password_alone_reaches_neither_the_queue_nor_any_evidence(browser, desk_server, desk_shell):
     (pk,) = seed(desk_shell, ("nudity", "secret words"))
     username, _ = make_staff(desk_shell)
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         page.goto(f"{desk_server.http_url}/admin/login/")
@@ -231,7 +231,7 @@ def test_a_password_alone_reaches_neither_the_queue_nor_any_evidence(browser, de
 
 def test_a_new_superuser_enrols_with_a_code_computed_from_the_key(browser, desk_server):
     create_superuser(desk_server.environ, "first", PASSWORD)
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         page.goto(f"{desk_server.http_url}{QUEUE}")
@@ -262,7 +262,7 @@ def test_a_passkey_added_after_enrolment_verifies_the_next_login(browser, desk_s
         f"User.objects.create_superuser('keyholder', password={PASSWORD!r})",
     )
     origin = desk_server.http_url.replace("127.0.0.1", "localhost")
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         cdp = context.new_cdp_session(page)

@@ -9,7 +9,7 @@ import re
 import pytest
 from altcha import create_challenge_v1, verify_solution_v1
 
-from tests.browser.conftest import wait_js
+from tests.browser.conftest import new_context, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,7 +27,7 @@ SOLVE = """async ({ challenge, workerUrl }) => {
 
 
 def page_with_cores(browser, server, cores: int):
-    context = browser.new_context()
+    context = new_context(browser)
     context.add_init_script(f"Object.defineProperty(navigator, 'hardwareConcurrency', {{ get: () => {cores} }});")
     page = context.new_page()
     page.goto(f"{server.http_url}/meet/")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import matched_pair, screenshot, wait_for, wait_for_remote_video, wait_js
+from tests.browser.conftest import matched_pair, new_context, screenshot, wait_for, wait_for_remote_video, wait_js
 from tests.staff import browser_login, create_superuser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -41,7 +41,7 @@ def test_report_with_evidence_reaches_the_queue_with_its_image(visitor, browser,
     assert 1000 < len(evidence["snapshot"]) * 3 / 4 <= 100 * 1024
 
     create_superuser(site_server.environ, "mod", PASSWORD)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = new_context(browser, viewport={"width": 1280, "height": 1000})
     staff = context.new_page()
     staff.goto(f"{site_server.http_url}/admin/moderation/report/queue/")
     browser_login(staff, "mod", PASSWORD)  # a new superuser enrols a second factor first
@@ -57,7 +57,7 @@ def test_report_with_evidence_reaches_the_queue_with_its_image(visitor, browser,
     screenshot(staff, "moderation-queue")
     # Nobody but staff gets the image.
     src = image.get_attribute("src")
-    anonymous = browser.new_context()
+    anonymous = new_context(browser)
     response = anonymous.request.get(f"{site_server.http_url}{src}", max_redirects=0)
     assert response.status in (302, 403) and not response.body().startswith(b"\xff\xd8")
     anonymous.close()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import screenshot, wait_js
+from tests.browser.conftest import new_context, screenshot, wait_js
 from tests.browser.test_site_pages import axe_violations
 from tests.servers import Server, collect_static, migrate, server_env, wait_until
 
@@ -56,7 +56,7 @@ def stored_acceptance(page) -> dict | None:
 
 @pytest.fixture
 def gate_context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser, viewport={"width": 1280, "height": 800})
     context.add_init_script(COUNT_CAMERA_REQUESTS)
     yield context
     context.close()

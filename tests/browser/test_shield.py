@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot, server_with, wait_for, wait_for_remote_video, wait_js
+from tests.browser.conftest import new_context, screenshot, server_with, wait_for, wait_for_remote_video, wait_js
 from tests.browser.module_page import module_page, run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -253,7 +253,7 @@ def test_with_the_shield_off_nothing_is_classified_or_loaded(visitor, site_serve
 
 
 def test_landing_and_article_pages_do_not_load_the_classifier(visitor, site_server, browser):
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         vendored: list[str] = []

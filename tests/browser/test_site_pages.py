@@ -10,7 +10,7 @@ import zlib
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.conftest import wait_js
+from tests.browser.conftest import new_context, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,7 +43,7 @@ def axe_violations(page) -> list[str]:
 
 @pytest.fixture
 def page(browser, site_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.on("pageerror", lambda error: print(f"[page error] {error}"))
     yield page
@@ -61,7 +61,7 @@ def test_visitor_pages_have_no_axe_violations(page, site_server, path):
 @pytest.mark.parametrize("locale", ["ar", "hi-IN"])
 def test_translated_and_right_to_left_pages_have_no_axe_violations(browser, site_server, locale, path):
     """Other scripts and a mirrored layout: text lengths, contrast and language attributes change with them."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
+    context = new_context(browser, viewport={"width": 1280, "height": 800}, locale=locale)
     try:
         page = context.new_page()
         page.goto(f"{site_server.http_url}{path}")

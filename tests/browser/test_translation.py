@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import start_call, wait_js
+from tests.browser.conftest import new_context, start_call, wait_js
 from tests.browser.test_phone_call import keep_screenshot, say
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -169,7 +169,7 @@ def test_a_stranger_without_a_shared_language_is_translated_on_the_device(phone,
 def test_this_chromium_has_the_translator_api(browser, site_server):
     """The real API, not a double: present on the call page (a secure context on 127.0.0.1), and
     answering availability for a language pair. The model itself needs a network this machine lacks."""
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         page.goto(f"{site_server.http_url}/meet/")

@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     CHROMIUM,
     COMMON_FLAGS,
     accept_rules_in,
+    new_context,
     open_call_page,
     switch_shield_off_in,
 )
@@ -209,7 +210,7 @@ def lab_visitor(lab: Lab, lab_servers: tuple[Site, Turn], lab_playwright, tmp_pa
             args=[*COMMON_FLAGS, *NETLAB_MEDIA, "--ignore-certificate-errors"],
         )
         browsers.append(browser)
-        context = browser.new_context(ignore_https_errors=True, viewport={"width": 960, "height": 720})
+        context = new_context(browser, ignore_https_errors=True, viewport={"width": 960, "height": 720})
         context.add_init_script(TIMING_SCRIPT)
         # A visitor who has accepted the rules, as the browser tests' visitors have; the lab's site
         # runs with the default rules version (no MEET_RULES_VERSION in its environment).
