@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser import session
 from tests.browser.conftest import new_context
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -28,24 +29,22 @@ def serve_static(route) -> None:
         route.fulfill(status=404, body="not found")
 
 
-# The page the module tests share while the browser lives: a new browser context costs a renderer
-# process (about 0.5 CPU seconds), a new document in a kept page about 0.15, and these tests number
-# some sixty.
-_kept: dict[str, object] = {}
+def _open(browser) -> object:
+    context = new_context(browser)
+    context.route(f"{ORIGIN}/**", serve_static)
+    page = context.new_page()
+    page.on("pageerror", lambda error: print(f"[module page error] {error}"))
+    return page
 
 
 @pytest.fixture
 def module_page(browser) -> Iterator[object]:
-    """A blank page at ORIGIN whose /static/ is this checkout's static folder.
+    """A blank page at ORIGIN whose /static/ is this checkout's static folder, shared by the module
+    tests (some sixty: a new document in a kept page costs about 0.15 CPU seconds, a new context more).
 
     Each test gets a new document, so it imports the modules afresh and finds no state of the one
     before, and the origin's storage and cookies are cleared."""
-    page = _kept.get("page")
-    if page is None or page.is_closed() or page.context.browser is not browser:
-        context = new_context(browser)
-        context.route(f"{ORIGIN}/**", serve_static)
-        page = _kept["page"] = context.new_page()
-        page.on("pageerror", lambda error: print(f"[module page error] {error}"))
+    page = session.kept_page("modules", browser, lambda: _open(browser))
     page.context.clear_cookies()
     page.goto(f"{ORIGIN}/")
     page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")

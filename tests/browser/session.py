@@ -11,12 +11,14 @@ browser (`stop_unless_used_by`), and the next browser test starts it again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 # The fixtures through which a test reaches this session's Playwright.
 FIXTURES = frozenset({"playwright_instance", "browser"})
 
 _state: dict[str, Any] = {}
+_pages: dict[str, Any] = {}
 
 
 def playwright() -> Any:
@@ -35,7 +37,18 @@ def browser(launch) -> Any:
     return current
 
 
+def kept_page(name: str, browser: Any, open_page: Callable[[], Any]) -> Any:
+    """The page of that name that tests share while this browser lives: `open_page()` opens it the
+    first time, or after the page or its browser went away. A new context costs a renderer process
+    (about 0.5 CPU seconds), a page that connects to a server more."""
+    page = _pages.get(name)
+    if page is None or page.is_closed() or page.context.browser is not browser:
+        page = _pages[name] = open_page()
+    return page
+
+
 def stop() -> None:
+    _pages.clear()
     current = _state.pop("browser", None)
     started = _state.pop("playwright", None)
     if current is not None and current.is_connected():

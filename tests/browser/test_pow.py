@@ -9,6 +9,7 @@ import re
 import pytest
 from altcha import create_challenge_v1, verify_solution_v1
 
+from tests.browser import session
 from tests.browser.conftest import new_context, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,21 +27,20 @@ SOLVE = """async ({ challenge, workerUrl }) => {
 }"""
 
 
-# One call page for the module's solves, each with a new solver of its own: a context and a page
-# for each would cost some 1.3 CPU seconds apiece. Its processor count is whatever `cores` a test sets.
-_kept: dict[tuple[object, str], object] = {}
-
-
 def page_with_cores(browser, server, cores: int):
-    key = (browser, server.http_url)
-    page = _kept.get(key)
-    if page is None or page.is_closed():
+    """The call page the module's solves share, each with a new solver of its own (a context and a page
+    apiece would cost some 1.3 CPU seconds each); its processor count is `cores` from now on."""
+
+    def open_page():
         context = new_context(browser)
         counted = "Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => window.cores ?? 4 });"
         context.add_init_script(counted)
-        page = _kept[key] = context.new_page()
+        page = context.new_page()
         page.goto(f"{server.http_url}/meet/")
         wait_js(page, "window.alienmeet && window.alienmeet.signalingOpen", timeout=15000)
+        return page
+
+    page = session.kept_page(f"proof of work at {server.http_url}", browser, open_page)
     page.evaluate(f"window.cores = {cores}")
     return page
 
