@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ping-timeout", type=float, default=20.0)
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alienmeet_site.settings")
+    os.environ["ALIENMEET_SERVED_BY"] = args.server  # read by the settings (INSTALLED_APPS)
     if args.server == "uvicorn":
         run_uvicorn(args.host, args.port, args.ping_interval, args.ping_timeout)
         return

@@ -19,9 +19,14 @@ SECRET_KEY = env.secret_key(DEBUG)
 ALLOWED_HOSTS = env.env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
+# The ASGI server that runs this process, as alienmeet_site/serve.py names it ("" for manage.py).
+SERVED_BY = os.environ.get("ALIENMEET_SERVED_BY", "")
+
 INSTALLED_APPS = [
-    # daphne first, so `manage.py runserver` serves ASGI and WebSocket.
-    "daphne",
+    # daphne first, so `manage.py runserver` serves ASGI and WebSocket. A process that uvicorn or
+    # granian serves leaves it out: the app imports daphne's server, which installs Twisted's reactor
+    # in the process (half a second of CPU at every start, and memory kept for nothing).
+    *(["daphne"] if SERVED_BY in ("", "daphne") else []),
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
