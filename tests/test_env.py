@@ -78,10 +78,12 @@ def test_channel_layer_shards_and_matchmaking_redis_of_its_own():
         env.match_redis_url({"REDIS_URL": "redis://a:6379/0", "MATCH_REDIS_URL": "m:6379"})
 
 
-def _django_setup(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _django_setup(
+    extra: dict[str, str],
+    code: str = "import django; django.setup(); from django.conf import settings; print(settings.ARTICLES_DIR)",
+) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
     environ.update({"DJANGO_SETTINGS_MODULE": "alienmeet_site.settings", **extra})
-    code = "import django; django.setup(); from django.conf import settings; print(settings.ARTICLES_DIR)"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
     )
@@ -91,6 +93,19 @@ def test_production_start_without_secret_key_names_the_variable():
     result = _django_setup({"DJANGO_DEBUG": "0"})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize(("served_by", "with_daphne"), [("", True), ("uvicorn", False)], ids=["runserver", "uvicorn"])
+def test_daphne_is_loaded_only_in_a_process_it_serves(served_by, with_daphne):
+    """`manage.py runserver` serves ASGI and WebSocket through the daphne app; a process that
+    alienmeet_site/serve.py starts under uvicorn (or granian) loads neither it nor Twisted's reactor."""
+    code = (
+        "import sys, alienmeet_site.asgi; from django.conf import settings; "
+        "print(settings.INSTALLED_APPS[0] == 'daphne', 'twisted.internet.reactor' in sys.modules)"
+    )
+    result = _django_setup({"DJANGO_SECRET_KEY": "test-key", "ALIENMEET_SERVED_BY": served_by}, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(with_daphne), str(with_daphne)]
 
 
 def test_articles_dir_defaults_to_content_and_can_be_moved(tmp_path):
