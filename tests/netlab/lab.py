@@ -276,6 +276,10 @@ class Lab:
         home.wan_address = new
         return new
 
+    def udp_flows(self, label: str) -> str:
+        """The UDP mappings the home's router holds now, as conntrack lists them (for a failure's report)."""
+        return in_ns(self.homes[label].router, "conntrack", "-L", "-p", "udp", check=False).stdout
+
     def block_all_input(self, namespace: str) -> None:
         """Nothing reaches this namespace any more (a relay that is down)."""
         rules = "table inet labdown {\n chain input {\n  type filter hook input priority filter; policy drop;\n }\n}\n"

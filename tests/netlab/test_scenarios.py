@@ -309,7 +309,12 @@ def roam(lab, roaming, friend, keep_site_tcp: bool) -> tuple[dict, list[float]]:
     try:
         wait_js(friend, f"((path) => path && path.remote.address === {new_address!r})({PATH})", timeout=30000)
     except AssertionError as stuck:
-        raise AssertionError(f"no path to the new address: {call_states(roaming, friend, sent_before)}") from stuck
+        # Neither page noticing the change once in about fifty was seen: show what still carries the call.
+        paths = {"roaming": roaming.evaluate(f"async () => {PATH}"), "friend": friend.evaluate(f"async () => {PATH}")}
+        raise AssertionError(
+            f"no path to the new address: {call_states(roaming, friend, sent_before)}; selected paths: {paths}; "
+            f"the roaming router's UDP flows:\n{lab.udp_flows('roaming')}"
+        ) from stuck
     for page in (friend, roaming):
         wait_for_remote_video(page, frames=remote_frames(page) + 5, timeout=10000)
     for page in (friend, roaming):
